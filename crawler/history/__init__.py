@@ -1,0 +1,1 @@
+"""History layer: turns items into rows, snapshots and events. Knows nothing of HTTP."""

@@ -1,0 +1,207 @@
+"""The history database: tables, recorded migrations, connection setup (WAL).
+
+Tables are a public interface (users query them with SQL and Datasette); change them only by
+appending a migration below, never by editing an applied one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> str:
+    """Now as ISO 8601 UTC with `Z`, the one time format of the database."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["items"].create(
+        {
+            "key": str,          # model:hf/<owner>/<name>, repo:github/…, paper:arxiv/…
+            "kind": str,         # model | repo | release | paper | post
+            "source": str,       # huggingface | github | arxiv | feed | hf_papers
+            "watch": str,
+            "unit": str,         # the watched unit (org, repo, feed, query) it was found under
+            "org": str,
+            "country": str,
+            "name": str,
+            "url": str,
+            "license": str,      # normalised licence id
+            "license_category": str,
+            "gated": str,        # "false" | "auto" | "manual"
+            "sha": str,
+            "state": str,        # active | missing | removed
+            "missing_count": int,
+            "content_hash": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_changed": str,
+            "data": str,         # JSON: every observed field
+        },
+        pk="key",
+    )
+    db["items"].create_index(["org"])
+    db["items"].create_index(["watch", "unit"])
+    db["snapshots"].create(
+        {
+            "id": int,
+            "key": str,
+            "observed_at": str,
+            "crawl_id": int,
+            "content_hash": str,
+            "data": str,         # JSON: the observed fields
+            "changed": str,      # JSON list of field names changed since the previous snapshot
+        },
+        pk="id",
+    )
+    db["snapshots"].create_index(["key", "id"])
+    db["license_texts"].create(
+        {"sha256": str, "size": int, "first_seen": str, "text_zlib": bytes},
+        pk="sha256",
+    )
+    db["events"].create(
+        {
+            "id": str,
+            "seq": int,          # insertion order; `id` is opaque
+            "dedupe_key": str,
+            "type": str,
+            "item": str,
+            "watch": str,
+            "org": str,
+            "country": str,
+            "detected_at": str,
+            "summary": str,
+            "url": str,
+            "before": str,       # JSON object
+            "after": str,        # JSON object
+            "data": str,         # JSON object
+            "crawl_id": int,
+        },
+        pk="id",
+    )
+    db["events"].create_index(["dedupe_key"], unique=True)
+    db["events"].create_index(["detected_at"])
+    db["events"].create_index(["item"])
+    db["crawls"].create(
+        {
+            "id": int,
+            "watch": str,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,       # running | ok | partial | failed
+            "requests": int,
+            "items": int,
+            "events": int,
+            "errors": str,       # JSON list of one-line error strings
+            "pid": int,
+        },
+        pk="id",
+    )
+    db["crawls"].create_index(["watch", "id"])
+    db["units"].create(
+        {
+            "watch": str,
+            "unit": str,          # an org, a repo, a feed URL, a query
+            "baselined_at": str,  # first complete crawl of this unit: nothing alerted before it
+            "last_complete_count": int,
+            "last_complete_at": str,
+        },
+        pk=("watch", "unit"),
+    )
+    db["watch_state"].create(
+        {
+            "watch": str,
+            "last_started_at": str,
+            "last_finished_at": str,
+            "last_status": str,
+            "last_ok_at": str,
+            "consecutive_failures": int,
+            "failing": int,       # 1 while a source.failing event is open
+            "last_error": str,
+        },
+        pk="watch",
+    )
+    db["deliveries"].create(
+        {
+            "id": int,
+            "event_id": str,
+            "subscription": str,
+            "channel": str,
+            "status": str,          # pending | sent | failed | dead | suppressed
+            "attempts": int,
+            "created_at": str,
+            "next_attempt_at": str,  # due time (for digests: the digest's send time)
+            "last_attempt_at": str,
+            "sent_at": str,
+            "last_error": str,
+        },
+        pk="id",
+        foreign_keys=[("event_id", "events", "id")],
+    )
+    db["deliveries"].create_index(["event_id", "subscription"], unique=True)
+    db["deliveries"].create_index(["status", "next_attempt_at"])
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
+    """Open the history database (creating and migrating it unless `readonly`)."""
+    path = Path(path)
+    if readonly:
+        if not path.exists():
+            raise FileNotFoundError(path)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.isolation_level = None  # explicit transactions only: see `immediate`
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db = sqlite_utils.Database(conn)
+    if not readonly:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply the migrations not yet recorded in `_migrations`; returns their names."""
+    applied_now = []
+    with immediate(db):
+        if not db["_migrations"].exists():
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        done = {row["name"] for row in db["_migrations"].rows}
+        for name, step in MIGRATIONS:
+            if name in done:
+                continue
+            step(db)
+            db["_migrations"].insert({"name": name, "applied_at": utcnow()})
+            applied_now.append(name)
+    return applied_now
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One write transaction taken with BEGIN IMMEDIATE (no lock upgrade deadlock for
+    read-then-write); sqlite-utils calls inside it nest as savepoints."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")

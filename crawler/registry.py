@@ -1,0 +1,89 @@
+"""Organisation registry: Hugging Face org (and the same lab's GitHub owners) -> country, kind.
+
+Shipped as package data (`crawler/data/orgs.csv`); the source of every `country` in events.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+REGISTRY_PREFIX = "registry:"
+
+
+@dataclass(frozen=True)
+class Org:
+    hf_org: str
+    display_name: str
+    country: str | None
+    kind: str
+    github_owners: tuple[str, ...]
+    notes: str
+
+
+class Registry:
+    """Case-insensitive lookup by Hugging Face org or GitHub owner (`Qwen` and `QwenLM`)."""
+
+    def __init__(self, orgs: list[Org]):
+        self.orgs = orgs
+        self._by_name: dict[str, Org] = {}
+        for org in orgs:
+            for name in (org.hf_org, *org.github_owners):
+                self._by_name.setdefault(name.lower(), org)
+
+    @classmethod
+    def from_rows(cls, rows) -> Registry:
+        return cls(
+            [
+                Org(
+                    hf_org=row["hf_org"].strip(),
+                    display_name=row.get("display_name", "").strip(),
+                    country=(row.get("country") or "").strip().upper() or None,
+                    kind=(row.get("kind") or "").strip(),
+                    github_owners=tuple((row.get("github_owners") or "").split()),
+                    notes=row.get("notes", ""),
+                )
+                for row in rows
+                if row.get("hf_org")
+            ]
+        )
+
+    def lookup(self, name: str | None) -> Org | None:
+        return self._by_name.get(name.lower()) if name else None
+
+    def country(self, name: str | None) -> str | None:
+        org = self.lookup(name)
+        return org.country if org else None
+
+    def countries(self) -> set[str]:
+        return {org.country for org in self.orgs if org.country}
+
+    def select(self, selector: str) -> list[str]:
+        """Hugging Face orgs for `registry:US`, `registry:CN`, … or `registry:all`.
+
+        Raises KeyError for a country the registry does not know.
+        """
+        code = selector[len(REGISTRY_PREFIX) :].strip()
+        if code.lower() == "all":
+            return [org.hf_org for org in self.orgs]
+        picked = [org.hf_org for org in self.orgs if org.country == code.upper()]
+        if not picked:
+            raise KeyError(code)
+        return picked
+
+    def expand(self, names: list[str]) -> list[str]:
+        """Replace `registry:XX` entries by their orgs, keep the rest, drop duplicates, keep order."""
+        out: list[str] = []
+        for name in names:
+            for org in self.select(name) if name.startswith(REGISTRY_PREFIX) else [name]:
+                if org not in out:
+                    out.append(org)
+        return out
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> Registry:
+    with resources.files("crawler").joinpath("data/orgs.csv").open(encoding="utf-8") as f:
+        return Registry.from_rows(csv.DictReader(f))

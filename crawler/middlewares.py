@@ -1,0 +1,88 @@
+"""Downloader middlewares: politeness that Scrapy does not do by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+logger = logging.getLogger(__name__)
+
+# Hugging Face: `RateLimit: "api";r=0;t=55` (IETF draft-ietf-httpapi-ratelimit-headers),
+# https://huggingface.co/docs/hub/rate-limits
+_RATELIMIT_T = re.compile(r";\s*t\s*=\s*(\d+(?:\.\d+)?)")
+
+
+def retry_after_seconds(headers, now: datetime | None = None) -> float | None:
+    """Seconds to wait from `RateLimit` (…;t=N) or `Retry-After` (seconds or HTTP date)."""
+    waits = []
+    ratelimit = headers.get("RateLimit") or headers.get("Ratelimit")
+    if ratelimit:
+        text = ratelimit.decode("latin-1") if isinstance(ratelimit, bytes) else str(ratelimit)
+        match = _RATELIMIT_T.search(text)
+        if match:
+            waits.append(float(match.group(1)))
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        text = retry_after.decode("latin-1") if isinstance(retry_after, bytes) else str(retry_after)
+        text = text.strip()
+        try:
+            waits.append(max(0.0, float(text)))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(text)
+                waits.append(max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds()))
+            except (TypeError, ValueError):
+                pass
+    return max(waits) if waits else None
+
+
+class RateLimitMiddleware:
+    """Waits out a 429 as the server asks (`RateLimit` t=, `Retry-After`), then retries.
+
+    Settings: RATELIMIT_MAX_RETRIES (default 5), RATELIMIT_MAX_WAIT seconds (default 300),
+    RATELIMIT_DEFAULT_WAIT when the server names no time (default 10).
+    """
+
+    def __init__(self, max_retries: int, max_wait: float, default_wait: float, stats):
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self.default_wait = default_wait
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("RATELIMIT_ENABLED", True):
+            raise NotConfigured
+        return cls(
+            settings.getint("RATELIMIT_MAX_RETRIES", 5),
+            settings.getfloat("RATELIMIT_MAX_WAIT", 300.0),
+            settings.getfloat("RATELIMIT_DEFAULT_WAIT", 10.0),
+            crawler.stats,
+        )
+
+    async def process_response(self, request, response, spider=None):
+        if response.status != 429 or request.meta.get("dont_retry"):
+            return response
+        tries = request.meta.get("ratelimit_tries", 0) + 1
+        if tries > self.max_retries:
+            self.stats.inc_value("ratelimit/gave_up")
+            return response
+        wait = retry_after_seconds(response.headers)
+        wait = self.default_wait if wait is None else wait
+        if wait > self.max_wait:
+            self.stats.inc_value("ratelimit/gave_up")
+            raise IgnoreRequest(f"rate limited for {wait:.0f}s, more than RATELIMIT_MAX_WAIT")
+        self.stats.inc_value("ratelimit/waits")
+        self.stats.inc_value("ratelimit/wait_seconds", wait)
+        logger.info("429 from %s: waiting %.1fs as the server asks (try %d)", request.url, wait, tries)
+        await asyncio.sleep(wait)
+        retry = request.copy()
+        retry.meta["ratelimit_tries"] = tries
+        retry.dont_filter = True
+        return retry

@@ -1,0 +1,145 @@
+"""Item pipelines: normalise ► classify ► ingest (DESIGN.md, "Data flow")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import ListingResult, ModelObservation, ModelProbe
+from crawler.normalize import model_fields, model_key
+from crawler.registry import default_registry
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+class NormalisePipeline:
+    """Raw API objects -> tracked fields (licence vocabulary, sentinels, capped text)."""
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, ModelObservation):
+            item.fields = model_fields(item.raw)
+            item.key = model_key(item.fields["id"])
+        elif isinstance(item, ModelProbe):
+            item.key = model_key(item.model_id)
+        return item
+
+
+class ClassifyPipeline:
+    """Organisation -> country and kind, from the registry."""
+
+    def __init__(self):
+        self.registry = default_registry()
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, ModelObservation) and item.fields is not None:
+            org = self.registry.lookup(item.fields.get("org"))
+            item.fields["country"] = org.country if org else None
+            item.fields["org_kind"] = org.kind if org else None
+        return item
+
+
+class IngestPipeline:
+    """Writes items to the history database in batches, off the event loop.
+
+    Needs OPENWATCH_DATABASE (the job runner sets it; with `scrapy crawl` pass
+    `-s OPENWATCH_DATABASE=openwatch.db`), else it switches itself off. Owns the crawl's row in
+    `crawls`: started when the spider opens, finished with its status when it closes.
+    """
+
+    def __init__(self, crawler, database: str, subscriptions):
+        self.crawler = crawler
+        self.database = database
+        self.subscriptions = subscriptions
+        self.batch: list = []
+        self.store = None
+        self.crawl_id = None
+        self.items = 0
+        self.events = 0
+        self.errors: list[str] = []
+        self.units_complete: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        database = settings.get("OPENWATCH_DATABASE")
+        if not database:
+            raise NotConfigured("OPENWATCH_DATABASE not set")
+        subscriptions = settings.get("OPENWATCH_SUBSCRIPTIONS")
+        if subscriptions is None and settings.get("OPENWATCH_CONFIG"):
+            from jobs.config import load_config
+
+            subscriptions = load_config(settings.get("OPENWATCH_CONFIG"), os.environ).subscriptions
+        pipeline = cls(crawler, database, subscriptions or ())
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self, spider=None):
+        from crawler.history.schema import connect
+        from crawler.history.store import Store
+
+        spider = spider or self.crawler.spider
+        settings = self.crawler.settings
+        self.store = Store(
+            connect(Path(self.database)),
+            subscriptions=self.subscriptions,
+            hf_web=settings.get("OPENWATCH_HF_ENDPOINT") or "https://huggingface.co",
+            short_listing_ratio=settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", 0.5),
+        )
+        self.crawl_id = self.store.start_crawl(spider.watch, spider.source, os.getpid())
+        self.crawler.stats.set_value("openwatch/crawl_id", self.crawl_id)
+        if not spider.prior:
+            spider.prior = self.store.prior_state(spider.watch, spider.units)
+
+    async def process_item(self, item, spider=None):
+        self.batch.append(item)
+        if isinstance(item, ListingResult) or len(self.batch) >= BATCH_SIZE:
+            await self.flush()
+        return item
+
+    async def flush(self):
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        result = await asyncio.to_thread(self.store.ingest, batch, self.crawl_id)
+        self.items += result.items
+        self.events += len(result.events)
+        self.errors += result.errors
+        self.units_complete.update(result.units_complete)
+        for event in result.events:
+            logger.info("event %s %s", event["type"], event["summary"])
+
+    async def close_spider(self, spider=None):
+        await self.flush()
+
+    def spider_closed(self, spider, reason):
+        if self.store is None or self.crawl_id is None:
+            return
+        expected = set(spider.units)
+        if reason != "finished":
+            self.errors.append(f"crawl ended early: {reason}")
+        if self.units_complete >= expected and reason == "finished" and not self.errors:
+            status = "ok"
+        elif self.units_complete:
+            status = "partial"
+        else:
+            status = "failed"
+        missing = sorted(expected - self.units_complete)
+        if missing and reason == "finished" and not any(m in " ".join(self.errors) for m in missing):
+            self.errors.append(f"no complete listing for: {', '.join(missing)}")
+        stats = self.crawler.stats
+        self.store.finish_crawl(
+            self.crawl_id, status,
+            requests=stats.get_value("downloader/request_count", 0) or 0,
+            items=self.items, events=self.events, errors=self.errors,
+        )
+        stats.set_value("openwatch/status", status)
+        stats.set_value("openwatch/events", self.events)
+        stats.set_value("openwatch/errors", list(self.errors))
+        self.store.db.close()

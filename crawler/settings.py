@@ -1,0 +1,53 @@
+"""Scrapy settings for openwatch's spiders (https://docs.scrapy.org/en/latest/topics/settings.html).
+
+The job runner overrides per-watch values (timeouts, endpoints, the history database)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    _VERSION = version("openwatch")
+except PackageNotFoundError:  # running from a source tree without install
+    _VERSION = "0.0.0"
+
+BOT_NAME = "openwatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = f"openwatch/{_VERSION} (+https://github.com/openwatch/openwatch)"
+ROBOTSTXT_OBEY = False  # JSON APIs, not pages; politeness is pacing and rate-limit headers
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024  # one listing page of 1000 full models is a few MB
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True     # a truncated body is an error, never a short listing
+# Items are ingested strictly in the order the spider yields them (listing end comes last).
+CONCURRENT_ITEMS = 1
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+# 429 is ours (RateLimitMiddleware waits out the server's RateLimit / Retry-After).
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+HTTPERROR_ALLOW_ALL = True  # spiders judge statuses themselves (401 RepoNotFound is an answer)
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RateLimitMiddleware": 560,  # before RetryMiddleware (550) sees responses
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.NormalisePipeline": 100,
+    "crawler.pipelines.ClassifyPipeline": 200,
+    "crawler.pipelines.IngestPipeline": 900,
+}
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# openwatch's own settings (the job runner sets them; `scrapy crawl` may pass them with -s)
+OPENWATCH_DATABASE = None        # path of the history DB; without it items are not ingested
+OPENWATCH_CONFIG = None          # path of openwatch.toml (subscriptions for the outbox)
+OPENWATCH_HF_ENDPOINT = "https://huggingface.co"
+OPENWATCH_SHORT_LISTING_RATIO = 0.5

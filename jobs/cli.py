@@ -1,0 +1,416 @@
+"""The `openwatch` command line (click). Errors are one line; `--debug` shows tracebacks.
+
+Exit codes: 0 ok (also when some crawls were partial), 1 failure (a watch failed entirely, or
+nothing could run), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+
+from jobs.output import emit, output_options
+
+logger = logging.getLogger("openwatch")
+
+
+class Failure(click.ClickException):
+    """A command that ran but failed (exit 1)."""
+
+    exit_code = 1
+
+
+class ConfigProblem(click.ClickException):
+    """A usage or configuration error (exit 2)."""
+
+    exit_code = 2
+
+
+class App:
+    """What every command needs, built lazily from the global options."""
+
+    def __init__(self, config_path: str | None, debug: bool, log_format: str | None):
+        self.config_path = config_path
+        self.debug = debug
+        self.log_format = log_format
+        self._config = None
+
+    def config(self):
+        if self._config is None:
+            from jobs.config import find_config_path, load_config
+
+            self._config = load_config(find_config_path(self.config_path, os.environ), os.environ)
+        return self._config
+
+    def db(self, *, readonly: bool = False):
+        from crawler.history.schema import connect
+
+        path = self.config().database
+        if readonly and not Path(path).exists():
+            raise Failure(f"{path}: no history yet; run \"openwatch crawl WATCH\" or \"openwatch run --once\" first")
+        return connect(path, readonly=readonly)
+
+    def setup_logging(self, level: str = "INFO") -> None:
+        from jobs.runner import configure_logging
+
+        fmt = self.log_format or (self._config.daemon.log_format if self._config else "text")
+        configure_logging("DEBUG" if self.debug else level, fmt)
+
+
+class OpenwatchGroup(click.Group):
+    """Turns domain errors into one clear line; tracebacks only with --debug."""
+
+    def invoke(self, ctx):
+        from jobs.exceptions import ConfigError, OpenwatchError
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except ConfigError as exc:
+            if _debug(ctx):
+                raise
+            raise ConfigProblem(str(exc)) from None
+        except OpenwatchError as exc:
+            if _debug(ctx):
+                raise
+            raise Failure(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
+            if _debug(ctx):
+                raise
+            raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+
+
+def _debug(ctx) -> bool:
+    return bool(ctx.obj and ctx.obj.debug) or "--debug" in sys.argv
+
+
+@click.group(cls=OpenwatchGroup)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: $OPENWATCH_CONFIG, else ./openwatch.toml).")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Log line format on stderr.")
+@click.version_option(package_name="openwatch")
+@click.pass_context
+def cli(ctx, config_path, debug, log_format):
+    """openwatch: watch open AI models appear, change licence, get gated and vanish.
+
+    Example: openwatch init && openwatch run
+    """
+    ctx.obj = App(config_path, debug, log_format)
+
+
+def main() -> None:
+    cli(prog_name="openwatch")
+
+
+# -- init -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def init(app: App, force):
+    """Write a commented starter config watching the notable US and Chinese labs.
+
+    Example: openwatch init && openwatch run --once
+    """
+    from crawler.registry import default_registry
+    from jobs.config import write_starter
+
+    path = Path(app.config_path or os.environ.get("OPENWATCH_CONFIG") or "openwatch.toml")
+    write_starter(path, default_registry(), force=force)
+    click.echo(f"wrote {path}; edit it, then run: openwatch run")
+
+
+# -- crawling -------------------------------------------------------------------------
+
+
+def _crawl(app: App, watches) -> list:
+    from jobs.runner import crawl_watch, run_in_reactor
+
+    config = app.config()
+
+    async def main():
+        outcomes = []
+        for watch in watches:
+            logger.info("crawling %s (%s)", watch.name, watch.source)
+            outcome = await crawl_watch(config, watch, log_level="DEBUG" if app.debug else "WARNING")
+            outcomes.append(outcome)
+        return outcomes
+
+    return run_in_reactor(main)
+
+
+def _report(outcomes) -> None:
+    for o in outcomes:
+        line = (f"{o.watch}: {o.status} - {o.items} items, {o.events} events, {o.requests} requests, "
+                f"{o.seconds:.1f}s")
+        click.echo(line)
+        for error in o.errors[:5]:
+            click.echo(f"  {error}", err=True)
+
+
+def _deliver(app: App, *, force: bool) -> None:
+    from alerts.outbox import dispatch
+
+    config = app.config()
+    if not config.subscriptions:
+        return
+    db = app.db()
+    try:
+        report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
+    finally:
+        db.close()
+    click.echo(f"deliveries: {report}")
+
+
+@cli.command()
+@click.argument("watches", nargs=-1, required=True)
+@click.pass_obj
+def crawl(app: App, watches):
+    """Crawl the named watches once now (no deliveries).
+
+    Example: openwatch crawl labs
+    """
+    config = app.config()
+    selected = [config.watch(name) for name in watches]
+    app.setup_logging()
+    outcomes = _crawl(app, selected)
+    _report(outcomes)
+    if any(o.status == "failed" for o in outcomes):
+        raise Failure("a watch failed entirely; see the errors above and `openwatch status`")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Crawl every watch once, deliver what is due, exit.")
+@click.pass_obj
+def run(app: App, once):
+    """Run the daemon: every watch on its schedule, deliveries as they fall due.
+
+    Example: openwatch run          (or: openwatch run --once)
+    """
+    config = app.config()
+    app.setup_logging()
+    if once:
+        watches = [w for w in config.watches if w.enabled]
+        if not watches:
+            raise Failure("no enabled watch in the config; add a [[watch]] and run again")
+        outcomes = _crawl(app, watches)
+        _report(outcomes)
+        _deliver(app, force=False)
+        if any(o.status == "failed" for o in outcomes):
+            raise Failure("a watch failed entirely; see the errors above and `openwatch status`")
+        return
+    from jobs.scheduler import run_daemon
+
+    sys.exit(run_daemon(config, debug=app.debug))
+
+
+@cli.command()
+@click.pass_obj
+def deliver(app: App):
+    """Attempt every pending delivery now, whatever its backoff schedule.
+
+    Example: openwatch deliver
+    """
+    app.config()
+    app.setup_logging()
+    _deliver(app, force=True)
+
+
+# -- querying -------------------------------------------------------------------------
+
+_SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> str | None:
+    """`7d`, `12h`, `30m`, `2w` ago, or an ISO date/time; returned as ISO UTC `Z`."""
+    if not text:
+        return None
+    now = now or datetime.now(timezone.utc)
+    match = _SINCE.match(text.strip().lower())
+    if match:
+        seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
+        moment = now - timedelta(seconds=seconds)
+    else:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: use a duration like 7d, 12h, 30m or a date like 2026-11-01") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@cli.command()
+@click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
+@click.option("--type", "types", multiple=True, help="Event type, e.g. model.license_changed (repeatable).")
+@click.option("--org", "orgs", multiple=True, help="Organisation, e.g. deepseek-ai (repeatable).")
+@click.option("--country", "countries", multiple=True, help="ISO country code, e.g. CN (repeatable).")
+@click.option("--watch", "watches", multiple=True, help="Watch name (repeatable).")
+@click.option("--limit", type=int, default=None, help="At most this many events.")
+@output_options
+@click.pass_obj
+def events(app: App, since, types, orgs, countries, watches, limit, fmt):
+    """Events, newest first.
+
+    Example: openwatch events --since 7d --type model.license_changed --country CN --json
+    """
+    from crawler.events import EVENT_TYPES
+    from crawler.history.queries import list_events
+
+    for t in types:
+        if t not in EVENT_TYPES:
+            raise ConfigProblem(f"--type {t!r} is not an event type; use one of: {', '.join(EVENT_TYPES)}")
+    db = app.db(readonly=True)
+    rows = list_events(db, since=parse_since(since), types=types, orgs=orgs, countries=countries,
+                       watches=watches, limit=limit)
+    flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
+    emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
+
+
+@cli.command()
+@click.argument("key_or_repo_id")
+@click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot (with --json).")
+@output_options
+@click.pass_obj
+def history(app: App, key_or_repo_id, texts, fmt):
+    """Snapshots of one item, oldest first, with what changed between them.
+
+    A bare owner/name means the Hugging Face model.
+
+    Example: openwatch history meta-llama/Llama-3.1-8B --json
+    """
+    from crawler.history.queries import history as load_history
+    from crawler.history.queries import item_key, list_events
+
+    key = item_key(key_or_repo_id)
+    db = app.db(readonly=True)
+    snapshots = load_history(db, key, with_texts=texts)
+    if not snapshots:
+        raise Failure(f"{key}: not in the history; check the spelling (owner/name) or crawl its watch first")
+    if fmt != "table":
+        rows = [{"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
+                 "sha": s.get("sha"), "changed": s["changed"]} for s in snapshots]
+        emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"], json_rows=snapshots)
+        return
+    rows = []
+    for s in snapshots:
+        change = "; ".join(f"{k}: {_short(v['before'])} → {_short(v['after'])}" for k, v in s["changed"].items())
+        rows.append({"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
+                     "sha": (s.get("sha") or "")[:10], "changed": change or "(first seen)"})
+    emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"])
+    for s in snapshots:
+        for name, text in (s.get("license_diffs") or {}).items():
+            click.echo(f"\n{s['observed_at']} {name}:\n{text}")
+    evs = list_events(db, item=key)
+    if evs:
+        click.echo("\nevents:")
+        emit(list(reversed(evs)), "table", ["detected_at", "type", "summary"])
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+@cli.command()
+@output_options
+@click.pass_obj
+def status(app: App, fmt):
+    """Each watch: last crawl, result, items, failures, next run; deliveries and dead letters.
+
+    Example: openwatch status
+    """
+    from jobs.status import status_report
+
+    config = app.config()
+    db = app.db(readonly=True) if Path(config.database).exists() else None
+    report = status_report(config, db)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    emit(report["watches"], fmt, ["watch", "source", "every", "last_crawl", "result", "items", "events",
+                                  "failures", "next_run", "last_error"])
+    if fmt == "table":
+        click.echo(f"\ndaemon: {report['daemon']}")
+        if report.get("subscriptions"):
+            click.echo("\nsubscriptions:")
+            emit(report["subscriptions"], "table", list(report["subscriptions"][0].keys()))
+        if report.get("dead_letters"):
+            click.echo("\ndead letters:")
+            emit(report["dead_letters"], "table", list(report["dead_letters"][0].keys()))
+        if report.get("failing_receivers"):
+            click.echo("\nfailing receivers:")
+            emit(report["failing_receivers"], "table", list(report["failing_receivers"][0].keys()))
+
+
+# -- alerts ---------------------------------------------------------------------------
+
+
+@cli.group()
+def alerts():
+    """Subscriptions: list them, send a test alert."""
+
+
+@alerts.command("list")
+@output_options
+@click.pass_obj
+def alerts_list(app: App, fmt):
+    """Subscriptions and their delivery counts (sent, pending, dead).
+
+    Example: openwatch alerts list
+    """
+    from alerts.commands import subscription_stats
+
+    config = app.config()
+    db = app.db()
+    rows = subscription_stats(db, config)
+    emit(rows, fmt, list(rows[0].keys()) if rows else ["name"])
+
+
+@alerts.command("test")
+@click.argument("subscription")
+@click.pass_obj
+def alerts_test(app: App, subscription):
+    """Send a sample event through SUBSCRIPTION and print the receiver's answer.
+
+    Example: openwatch alerts test team
+    """
+    from alerts.commands import send_test
+
+    config = app.config()
+    config.subscription(subscription)
+    result = send_test(config, subscription, now=datetime.now(timezone.utc))
+    click.echo(str(result))
+    if not getattr(result, "ok", False):
+        raise Failure(f"test alert to {subscription} was not accepted")
+
+
+@cli.command()
+@click.option("--port", type=int, default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.pass_obj
+def serve(app: App, port, host):
+    """Browse the history with Datasette, read-only (needs: pip install "openwatch[serve]").
+
+    Example: openwatch serve --port 8001
+    """
+    import shutil
+    import subprocess
+
+    config = app.config()
+    if not Path(config.database).exists():
+        raise Failure(f"{config.database}: no history yet; run \"openwatch run --once\" first")
+    exe = shutil.which("datasette") or str(Path(sys.executable).with_name("datasette"))
+    if not Path(exe).exists():
+        raise Failure('datasette is not installed; run: pip install "openwatch[serve]"')
+    sys.exit(subprocess.call([exe, "serve", "-i", str(config.database), "--host", host, "--port", str(port)]))

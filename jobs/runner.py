@@ -1,0 +1,187 @@
+"""Running crawls in this process: Scrapy's asyncio reactor and AsyncCrawlerRunner.
+
+A crawl that hangs is cut at the watch's timeout; a spider that raises ends its crawl as
+`failed`; neither escapes to the caller (the daemon keeps serving other watches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+logger = logging.getLogger("openwatch.runner")
+
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+STOP_GRACE = 30.0  # seconds a cut crawl gets to close its engine
+
+
+@dataclass
+class CrawlOutcome:
+    watch: str
+    status: str               # ok | partial | failed
+    crawl_id: int | None = None
+    events: int = 0
+    items: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:
+    """Install the asyncio reactor, run `main()` to completion on its loop, return its result."""
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor(ASYNCIO_REACTOR)
+    from twisted.internet import reactor
+
+    outcome: dict[str, Any] = {}
+
+    async def wrapper():
+        try:
+            outcome["value"] = await main()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, outside the reactor
+            outcome["error"] = exc
+        finally:
+            reactor.callLater(0, reactor.stop)
+
+    reactor.callWhenRunning(lambda: asyncio.ensure_future(wrapper()))
+    reactor.run(installSignalHandlers=False)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(
+        {
+            "OPENWATCH_DATABASE": str(config.database),
+            "OPENWATCH_SUBSCRIPTIONS": config.subscriptions,
+            "OPENWATCH_HF_ENDPOINT": config.endpoints.huggingface,
+            "USER_AGENT": config.daemon.user_agent,
+            "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+            "LOG_LEVEL": log_level,
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def spider_kwargs(config, watch) -> dict[str, Any]:
+    if watch.source == "huggingface":
+        return {"orgs": list(watch.orgs), "watch": watch.name, "endpoint": config.endpoints.huggingface}
+    return {"watch": watch.name}
+
+
+async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutcome:
+    """Run one crawl of `watch`; never raises for crawl failures, returns the outcome."""
+    from scrapy.crawler import AsyncCrawlerRunner
+
+    from crawler.spiders import spider_for
+
+    started = time.monotonic()
+    outcome = CrawlOutcome(watch=watch.name, status="failed")
+    try:
+        spidercls = spider_for(watch.source)
+    except LookupError as exc:
+        outcome.errors.append(str(exc))
+        return outcome
+    runner = AsyncCrawlerRunner(crawler_settings(config, watch, log_level=log_level))
+    crawler = runner.create_crawler(spidercls)
+    task = runner.crawl(crawler, **spider_kwargs(config, watch))
+    timed_out = False
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=watch.timeout)
+    except TimeoutError:
+        timed_out = True
+        logger.warning("crawl of %s passed its timeout (%.0fs): stopping it", watch.name, watch.timeout)
+        await _stop(crawler, task)
+    except Exception as exc:  # a spider that raises at start: the crawl fails, the caller goes on
+        logger.error("crawl of %s failed: %s", watch.name, exc)
+        outcome.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+    stats = crawler.stats
+    outcome.crawl_id = stats.get_value("openwatch/crawl_id")
+    outcome.status = stats.get_value("openwatch/status") or "failed"
+    outcome.events = stats.get_value("openwatch/events") or 0
+    outcome.items = stats.get_value("item_scraped_count") or 0
+    outcome.requests = stats.get_value("downloader/request_count") or 0
+    outcome.errors += stats.get_value("openwatch/errors") or []
+    if timed_out:
+        outcome.status = "failed"
+        outcome.errors.append(f"timed out after {watch.timeout:.0f}s")
+        _mark_failed(config, outcome)
+    elif outcome.crawl_id is None and outcome.errors:
+        _record_failed_start(config, watch, outcome)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+async def _stop(crawler, task) -> None:
+    try:
+        await asyncio.wait_for(crawler.stop_async(), timeout=STOP_GRACE)
+        await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE)
+    except (TimeoutError, Exception) as exc:  # noqa: BLE001 - a wedged engine must not wedge us
+        logger.error("crawl did not stop cleanly: %s", exc)
+        task.cancel()
+
+
+def _store(config):
+    from crawler.history.schema import connect
+    from crawler.history.store import Store
+
+    return Store(connect(config.database), subscriptions=config.subscriptions)
+
+
+def _mark_failed(config, outcome: CrawlOutcome) -> None:
+    if outcome.crawl_id is None:
+        return
+    store = _store(config)
+    try:
+        store.finish_crawl(outcome.crawl_id, "failed", requests=outcome.requests, items=outcome.items,
+                           events=outcome.events, errors=outcome.errors)
+    finally:
+        store.db.close()
+
+
+def _record_failed_start(config, watch, outcome: CrawlOutcome) -> None:
+    store = _store(config)
+    try:
+        outcome.crawl_id = store.start_crawl(watch.name, watch.source, os.getpid())
+        store.finish_crawl(outcome.crawl_id, "failed", requests=0, items=0, events=0, errors=outcome.errors)
+    finally:
+        store.db.close()
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Logs go to stderr, one line per record, UTC timestamps (`--log-format json` for machines)."""
+    import json
+    import sys
+
+    class UTCFormatter(logging.Formatter):
+        converter = time.gmtime
+
+        def format(self, record):
+            if fmt == "json":
+                return json.dumps(
+                    {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"), "level": record.levelname,
+                     "logger": record.name, "message": record.getMessage()}
+                )
+            return super().format(record)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(UTCFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if level != "DEBUG":
+        for noisy in ("scrapy", "twisted", "py.warnings", "apscheduler", "httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,76 @@
+"""What `openwatch status` shows: watches, the daemon, deliveries, dead letters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from jobs.lock import daemon_pid
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def next_run(watch, last_finished: str | None, now: datetime) -> datetime:
+    """Due `every` after the last finished crawl; a watch never crawled is due now."""
+    last = _parse(last_finished)
+    if last is None:
+        return now
+    return max(now, last + timedelta(seconds=watch.every))
+
+
+def status_report(config, db, now: datetime | None = None) -> dict:
+    from crawler.history.queries import latest_crawls, watch_states
+    from jobs.config import format_duration
+
+    now = now or datetime.now(timezone.utc)
+    crawls = latest_crawls(db) if db is not None else {}
+    states = watch_states(db) if db is not None else {}
+    counts = {}
+    if db is not None:
+        for unit_watch, n in db.execute(
+            "select watch, count(*) from items where state != 'removed' group by watch"
+        ):
+            counts[unit_watch] = n
+    watches = []
+    for watch in config.watches:
+        crawl = crawls.get(watch.name) or {}
+        state = states.get(watch.name) or {}
+        due = next_run(watch, state.get("last_finished_at") or crawl.get("finished_at"), now)
+        errors = crawl.get("errors") or "[]"
+        import json
+
+        errors = json.loads(errors)
+        watches.append(
+            {
+                "watch": watch.name,
+                "source": watch.source,
+                "every": format_duration(watch.every),
+                "enabled": watch.enabled,
+                "last_crawl": crawl.get("started_at"),
+                "result": crawl.get("status") or "never run",
+                "items": counts.get(watch.name, 0),
+                "events": crawl.get("events"),
+                "requests": crawl.get("requests"),
+                "failures": state.get("consecutive_failures") or 0,
+                "failing": bool(state.get("failing")),
+                "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
+                "last_error": errors[-1] if errors else None,
+            }
+        )
+    pid = daemon_pid(config.database)
+    report = {
+        "database": str(config.database),
+        "daemon": f"running (pid {pid})" if pid else "not running",
+        "watches": watches,
+        "subscriptions": [],
+        "dead_letters": [],
+        "failing_receivers": [],
+    }
+    if db is not None and config.subscriptions:
+        from alerts.commands import dead_letters, failing_receivers, subscription_stats
+
+        report["subscriptions"] = subscription_stats(db, config)
+        report["dead_letters"] = dead_letters(db, limit=20)
+        report["failing_receivers"] = failing_receivers(db)
+    return report

@@ -1,0 +1,72 @@
+"""Shared fixtures: a clean environment, the hub emulator, a config writer, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STRIP = ("HF_", "GITHUB_", "SLACK_", "SMTP_", "OPENWATCH_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(STRIP):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def emulator():
+    from crawler.emulator import HubEmulator
+
+    emu = HubEmulator(page_size=5)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def write_config(path: Path, *, hf: str, watches: list[dict], subscriptions: list[dict] = (), extra: str = "") -> Path:
+    """Write an openwatch.toml; values are JSON-encoded, which TOML accepts for strings and lists."""
+    lines = ['database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hf)}", ""]
+    for table, entries in (("watch", watches), ("subscription", subscriptions)):
+        for entry in entries:
+            lines.append(f"[[{table}]]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in entry.items()]
+            lines.append("")
+    path.write_text("\n".join(lines) + extra)
+    return path
+
+
+class CLI:
+    """Runs the real `openwatch` command in a subprocess, as users do."""
+
+    def __init__(self, config: Path, env: dict | None = None):
+        self.config = config
+        self.env = {**os.environ, "OPENWATCH_ALLOW_SHORT_INTERVALS": "1", **(env or {})}
+
+    def __call__(self, *args, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jobs", "--config", str(self.config), *args],
+            capture_output=True, text=True, env=self.env, cwd=self.config.parent, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"openwatch {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def json(self, *args):
+        return json.loads(self(*args, "--json").stdout)
+
+    def popen(self, *args, **kwargs) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobs", "--config", str(self.config), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env, cwd=self.config.parent,
+            **kwargs,
+        )

@@ -1,0 +1,246 @@
+"""The Hugging Face watch end to end: the real CLI, real Scrapy crawls against the hub
+emulator, a real SQLite file. One scenario per trust rule of DESIGN.md."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from crawler.emulator import Fault
+from tests.conftest import CLI, write_config
+
+LLAMA_LICENSE = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
+
+
+def seed(world):
+    world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1", gated="manual",
+                    files={"LICENSE": LLAMA_LICENSE, "USE_POLICY.md": "Acceptable use policy v1"})
+    world.add_model("meta-llama/Llama-3.2-1B", license="llama3.2", gated="manual")
+    for i in range(11):  # more than one page (page_size=5)
+        world.add_model(f"deepseek-ai/DeepSeek-Model-{i}", license="mit", files={"LICENSE": f"MIT License {i}"})
+
+
+@pytest.fixture
+def ow(tmp_path, emulator):
+    seed(emulator.world)
+    config = write_config(
+        tmp_path / "openwatch.toml",
+        hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"}],
+    )
+    return CLI(config)
+
+
+def db_rows(cli: CLI, sql: str, params=()):
+    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def crawl(ow: CLI, check=True):
+    return ow("crawl", "labs", check=check)
+
+
+def test_baseline_records_everything_and_alerts_nothing(ow, emulator):
+    crawl(ow)
+    assert ow.json("events") == []
+    assert db_rows(ow, "select count(*) from items where state = 'active'") == [(13,)]
+    (status, items, requests), = db_rows(ow, "select status, items, requests from crawls")
+    assert status == "ok" and items == 13
+    # pagination: deepseek-ai's 11 models came in 3 pages, meta-llama in 1
+    assert emulator.requests.count("/api/models?") == 4
+    crawl(ow)
+    assert ow.json("events") == []
+    assert db_rows(ow, "select count(*) from snapshots") == [(13,)]
+
+
+def test_each_change_is_exactly_one_event(ow, emulator):
+    world = emulator.world
+    crawl(ow)
+    world.add_model("deepseek-ai/DeepSeek-V4", license="mit")
+    world.relicense("meta-llama/Llama-3.2-1B", "other", license_name="llama4")
+    world.set_gated("deepseek-ai/DeepSeek-Model-1", "auto")
+    world.commit("deepseek-ai/DeepSeek-Model-2", files={"config.json": '{"hidden_size": 1}'})
+    world.commit("deepseek-ai/DeepSeek-Model-3", files={"LICENSE": "MIT License, amended"})
+    crawl(ow)
+    events = ow.json("events")
+    by_type = {e["type"]: e for e in events}
+    assert sorted(by_type) == sorted([
+        "model.added", "model.license_changed", "model.gating_changed", "model.updated",
+        "model.license_file_changed",
+    ]) and len(events) == 5
+
+    added = by_type["model.added"]
+    assert added["item"] == "model:hf/deepseek-ai/DeepSeek-V4"
+    assert added["data"]["org"] == "deepseek-ai" and added["data"]["country"] == "CN"
+    assert added["url"].endswith("/deepseek-ai/DeepSeek-V4")
+
+    lic = by_type["model.license_changed"]
+    # `license: other` + a license_name that is itself an HF id resolves to that id
+    assert lic["before"]["license"] == "llama3.2" and lic["after"]["license"] == "llama4"
+    assert lic["data"]["license_before"] == "llama3.2" and lic["data"]["country"] == "US"
+    assert lic["data"]["direction"] == "lateral"
+
+    gate = by_type["model.gating_changed"]
+    assert gate["before"] == {"gated": False} and gate["after"] == {"gated": "auto"}
+
+    upd = by_type["model.updated"]
+    assert upd["item"].endswith("DeepSeek-Model-2") and upd["before"]["sha"] != upd["after"]["sha"]
+
+    lf = by_type["model.license_file_changed"]
+    assert lf["item"].endswith("DeepSeek-Model-3") and lf["data"]["files"] == ["LICENSE"]
+    for event in events:
+        assert set(event) >= {"id", "type", "item", "watch", "detected_at", "summary", "url", "before", "after", "data"}
+        assert event["detected_at"].endswith("Z") and event["watch"] == "labs"
+
+    crawl(ow)  # nothing changed: nothing new
+    assert len(ow.json("events")) == 5
+
+
+def test_license_direction_and_history_evidence(ow, emulator):
+    crawl(ow)
+    emulator.world.relicense("deepseek-ai/DeepSeek-Model-0", "cc-by-nc-4.0",
+                             license_text="Creative Commons Attribution-NonCommercial 4.0")
+    crawl(ow)
+    lic = [e for e in ow.json("events") if e["type"] == "model.license_changed"]
+    assert len(lic) == 1
+    assert lic[0]["data"]["category_before"] == "permissive"
+    assert lic[0]["data"]["category_after"] == "non-commercial"
+    assert lic[0]["data"]["direction"] == "more_restrictive"
+    snapshots = ow.json("history", "deepseek-ai/DeepSeek-Model-0")
+    assert [s["license"] for s in snapshots] == ["mit", "cc-by-nc-4.0"]
+    assert snapshots[0]["changed"] == {}
+    assert snapshots[1]["changed"]["license"] == {"before": "mit", "after": "cc-by-nc-4.0"}
+    diff = snapshots[1]["license_diffs"]["LICENSE"]
+    assert "-MIT License 0" in diff and "+Creative Commons Attribution-NonCommercial 4.0" in diff
+
+
+def test_gated_repo_licence_file_unreadable_is_not_a_change(ow, emulator):
+    crawl(ow)
+    world = emulator.world
+    world.set_gated("deepseek-ai/DeepSeek-Model-4", "manual")
+    world.commit("deepseek-ai/DeepSeek-Model-4", files={"README.md": "new card"})
+    crawl(ow)
+    types = sorted(e["type"] for e in ow.json("events"))
+    assert types == ["model.gating_changed"]
+
+
+def test_500_storm_removes_nothing_and_other_orgs_are_crawled(ow, emulator):
+    crawl(ow)
+    emulator.world.delete("deepseek-ai/DeepSeek-Model-5")
+    emulator.faults.add(Fault("author=deepseek-ai", status=500))
+    for _ in range(3):
+        proc = crawl(ow)
+    assert "partial" in proc.stdout
+    emulator.world.add_model("meta-llama/Llama-5", license="llama4")
+    crawl(ow)
+    assert [e["type"] for e in ow.json("events")] == ["model.added"]
+    assert db_rows(ow, "select status from crawls order by id") == [("ok",)] + [("partial",)] * 4
+
+
+@pytest.mark.parametrize("fault", [
+    Fault("author=deepseek-ai", empty=True),
+    Fault("author=deepseek-ai", truncate=True),
+    Fault("author=deepseek-ai", status=429, headers={"Retry-After": "100000"}),
+], ids=["empty-listing", "truncated-body", "long-429"])
+def test_transient_is_not_gone(ow, emulator, fault):
+    crawl(ow)
+    emulator.faults.add(fault)
+    for _ in range(3):
+        crawl(ow, check=False)
+    assert ow.json("events") == []
+    assert db_rows(ow, "select count(*) from items where state = 'active'") == [(13,)]
+
+
+def test_deleted_model_removed_once_after_three_not_found_then_restored(ow, emulator):
+    crawl(ow)
+    emulator.world.delete("deepseek-ai/DeepSeek-Model-7")
+    crawl(ow)
+    crawl(ow)
+    assert ow.json("events") == []
+    assert db_rows(ow, "select state, missing_count from items where key like '%Model-7'") == [("missing", 2)]
+    crawl(ow)
+    crawl(ow)
+    events = ow.json("events")
+    assert [e["type"] for e in events] == ["model.removed"]
+    assert events[0]["item"] == "model:hf/deepseek-ai/DeepSeek-Model-7"
+    emulator.world.restore("deepseek-ai/DeepSeek-Model-7")
+    crawl(ow)
+    assert [e["type"] for e in ow.json("events")] == ["model.restored", "model.removed"]
+
+
+def test_private_model_counts_as_not_found(ow, emulator):
+    crawl(ow)
+    emulator.world.set_private("meta-llama/Llama-3.2-1B", True)
+    for _ in range(3):
+        crawl(ow)
+    assert [e["type"] for e in ow.json("events")] == ["model.removed"]
+
+
+def test_rate_limit_is_waited_out(ow, emulator):
+    emulator.faults.add(Fault("author=meta-llama", status=429,
+                              headers={"RateLimit": '"api";r=0;t=1', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'},
+                              times=2))
+    crawl(ow)
+    (status,), = db_rows(ow, "select status from crawls")
+    assert status == "ok"
+    statuses = [s for (_, path, s, _) in emulator.requests.log if "author=meta-llama" in path]
+    assert statuses == [429, 429, 200]
+
+
+def test_org_added_to_watch_is_baselined_silently(ow, emulator, tmp_path):
+    crawl(ow)
+    emulator.world.add_model("Qwen/Qwen3-8B", license="apache-2.0")
+    write_config(ow.config, hf=emulator.url, watches=[
+        {"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai", "Qwen"], "every": "1h"}])
+    crawl(ow)
+    assert ow.json("events") == []
+    emulator.world.add_model("Qwen/Qwen3-32B", license="apache-2.0")
+    crawl(ow)
+    assert [e["item"] for e in ow.json("events")] == ["model:hf/Qwen/Qwen3-32B"]
+
+
+def test_events_readable_while_a_crawl_writes(ow, emulator):
+    crawl(ow)
+    for i in range(40):
+        emulator.world.add_model(f"deepseek-ai/New-{i}", license="mit", files={"LICENSE": f"MIT {i}"})
+    emulator.faults.add(Fault("/resolve/", delay=0.05))
+    writer = ow.popen("crawl", "labs")
+    failures = []
+    reads = 0
+    while writer.poll() is None:
+        proc = ow("events", "--json", check=False)
+        reads += 1
+        if proc.returncode != 0:
+            failures.append(proc.stderr)
+    writer.communicate()
+    assert writer.returncode == 0
+    assert reads >= 2 and failures == []
+    assert len(ow.json("events")) == 40
+
+
+def test_events_filters(ow, emulator):
+    crawl(ow)
+    emulator.world.add_model("deepseek-ai/DeepSeek-V9", license="mit")
+    emulator.world.add_model("meta-llama/Llama-9", license="llama4")
+    crawl(ow)
+    assert [e["data"]["org"] for e in ow.json("events", "--country", "CN")] == ["deepseek-ai"]
+    assert [e["data"]["org"] for e in ow.json("events", "--org", "meta-llama")] == ["meta-llama"]
+    assert len(ow.json("events", "--type", "model.added", "--since", "1d", "--watch", "labs")) == 2
+    assert ow.json("events", "--type", "model.removed") == []
+    csv_out = ow("events", "--csv").stdout.splitlines()
+    assert csv_out[0] == "detected_at,type,item,org,country,summary" and len(csv_out) == 3
+    table = ow("events").stdout
+    assert "DeepSeek-V9" in table and "Llama-9" in table
+
+
+def test_status_reports_each_watch(ow, emulator):
+    crawl(ow)
+    report = ow.json("status")
+    (watch,) = report["watches"]
+    assert watch["watch"] == "labs" and watch["result"] == "ok" and watch["items"] == 13
+    assert report["daemon"] == "not running"

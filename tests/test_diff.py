@@ -1,0 +1,73 @@
+"""Pure diffing and normalisation: previous state + observation -> events."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler import diff
+from crawler.normalize import HF_CREATED_AT_SENTINEL, content_hash, gating, model_fields
+
+CTX = diff.Context(key="model:hf/o/m", watch="w", url="https://huggingface.co/o/m", org="o", country="CN",
+                   detected_at="2026-11-29T00:00:00.000000Z", seq=2)
+BASE = {"id": "o/m", "org": "o", "name": "m", "license": "mit", "license_category": "permissive",
+        "license_name": "MIT", "license_link": None, "gated": False, "sha": "a" * 40, "last_modified": "t1",
+        "license_files": {"LICENSE": "h1"}, "downloads": 5, "likes": 1}
+
+
+@pytest.mark.parametrize("change,types", [
+    ({}, []),
+    ({"downloads": 99, "likes": 7}, []),
+    ({"sha": "b" * 40}, ["model.updated"]),
+    ({"sha": "b" * 40, "license": "llama3.1", "license_category": "open-weight-restricted"}, ["model.license_changed"]),
+    ({"sha": "b" * 40, "license_files": {"LICENSE": "h2"}}, ["model.license_file_changed"]),
+    ({"gated": "manual"}, ["model.gating_changed"]),
+    ({"sha": "b" * 40, "gated": "auto", "license_files": {}},
+     ["model.license_file_changed", "model.gating_changed"]),
+])
+def test_one_change_one_event(change, types):
+    events = diff.model_events(CTX, BASE, BASE | change)
+    assert [e["type"] for e in events] == types
+    assert len({e["dedupe_key"] for e in events}) == len(events)
+
+
+@pytest.mark.parametrize("after_cat,direction", [
+    ("non-commercial", "more_restrictive"), ("permissive", "lateral"), ("unknown", "unclear"),
+])
+def test_license_event_direction_and_changed_fields_only(after_cat, direction):
+    after = BASE | {"license": "x", "license_category": after_cat}
+    (event,) = diff.model_events(CTX, BASE, after)
+    assert event["data"]["direction"] == direction
+    assert event["before"] == {"license": "mit", "license_category": "permissive"} or after_cat == "permissive"
+    assert "sha" not in event["before"]
+    assert event["data"]["country"] == "CN" and event["data"]["org"] == "o"
+
+
+def test_dedupe_keys_are_stable_and_seq_scoped():
+    a = diff.model_events(CTX, BASE, BASE | {"gated": "auto"})[0]
+    b = diff.model_events(CTX, BASE, BASE | {"gated": "auto"})[0]
+    c = diff.model_events(diff.Context(**{**CTX.__dict__, "seq": 3}), BASE, BASE | {"gated": "auto"})[0]
+    assert a["id"] == b["id"] and a["id"] != c["id"]
+
+
+def test_model_fields_handles_sentinel_and_hostile_values():
+    raw = {"id": "o/m", "author": "o", "createdAt": HF_CREATED_AT_SENTINEL + ".000Z", "gated": True,
+           "cardData": {"license": ["apache-2.0", "mit"], "base_model": {"bad": 1}, "datasets": "d" * 1000},
+           "tags": ["arxiv:2401.00001", "license:apache-2.0", 5], "safetensors": {"total": 8_000_000_000},
+           "downloads": "many", "sha": "c" * 40}
+    fields = model_fields(raw)
+    assert fields["created_at"] is None
+    assert fields["license"] == "apache-2.0" and fields["license_category"] == "permissive"
+    assert fields["gated"] == "auto" and fields["base_model"] == [] and len(fields["datasets"][0]) == 300
+    assert fields["arxiv"] == ["2401.00001"] and fields["parameters"] == 8_000_000_000
+    assert fields["downloads"] is None
+
+
+@pytest.mark.parametrize("value,expected", [(False, False), (None, False), ("false", False), ("manual", "manual"),
+                                            ("AUTO", "auto"), (True, "auto")])
+def test_gating_values(value, expected):
+    assert gating(value) == expected
+
+
+def test_content_hash_ignores_counters():
+    assert content_hash(BASE) == content_hash(BASE | {"downloads": 10**9, "likes": 3, "tags": ["x"]})
+    assert content_hash(BASE) != content_hash(BASE | {"sha": "d" * 40})

@@ -244,3 +244,15 @@ def test_status_reports_each_watch(ow, emulator):
     (watch,) = report["watches"]
     assert watch["watch"] == "labs" and watch["result"] == "ok" and watch["items"] == 13
     assert report["daemon"] == "not running"
+
+
+def test_licence_file_of_gated_model_first_read_after_ungating_is_not_a_change(ow, emulator):
+    crawl(ow)  # Llama-3.1-8B is gated: its LICENSE could not be read at baseline
+    emulator.world.set_gated("meta-llama/Llama-3.1-8B", False)
+    crawl(ow)
+    assert [e["type"] for e in ow.json("events")] == ["model.gating_changed"]
+    snapshots = ow.json("history", "meta-llama/Llama-3.1-8B", "--texts")
+    assert snapshots[-1]["license_texts"]["LICENSE"] == LLAMA_LICENSE
+    emulator.world.commit("meta-llama/Llama-3.1-8B", files={"LICENSE": LLAMA_LICENSE + "Amended.\n"})
+    crawl(ow)
+    assert [e["type"] for e in ow.json("events")][0] == "model.license_file_changed"

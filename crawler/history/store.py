@@ -103,7 +103,8 @@ class Store:
                 [unit],
             ):
                 fields = json.loads(data)
-                models[fields["id"]] = {"sha": sha, "files": fields.get("license_etags") or {}}
+                models[fields["id"]] = {"sha": sha, "files": fields.get("license_etags") or {},
+                                        "gated": fields.get("gated") or False}
             prior[unit] = {"last_complete_count": row[0] if row else None, "models": models}
         return prior
 
@@ -155,7 +156,9 @@ class Store:
         """
         prev_files = dict((previous or {}).get("license_files") or {})
         prev_etags = dict((previous or {}).get("license_etags") or {})
-        if previous is not None and previous.get("sha") == item.fields.get("sha") and not item.license_files:
+        if previous is not None and not item.license_files and (
+            previous.get("sha") == item.fields.get("sha") or previous.get("gated")
+        ):
             return prev_files, prev_etags
         files, etags = {}, {}
         for name, got in sorted(item.license_files.items()):
@@ -195,7 +198,10 @@ class Store:
             )
             if baselined:
                 ctx = self._context(key, item.watch, fields, seq)
-                events += [diff.added(ctx, fields)] if previous is None else diff.model_events(ctx, previous, fields)
+                if previous is None:
+                    events.append(diff.added(ctx, fields))
+                else:
+                    events += diff.model_events(ctx, _readable_before(previous, fields), fields)
 
         if row is not None and row[0] == "removed" and baselined:
             n = self._count_events("model.restored", key) + 1
@@ -309,6 +315,17 @@ class Store:
     def set_failing(self, watch: str, failing: bool) -> None:
         with immediate(self.db):
             self.db["watch_state"].upsert({"watch": watch, "failing": int(failing)}, pk="watch")
+
+
+def _readable_before(previous: dict, fields: dict) -> dict:
+    """LICENSE files of a gated repo could not be read: one that first becomes readable is
+    recorded, not reported as a licence-file change (the gating event said it)."""
+    if not previous.get("gated"):
+        return previous
+    files = dict(previous.get("license_files") or {})
+    for name, digest in (fields.get("license_files") or {}).items():
+        files.setdefault(name, digest)
+    return previous | {"license_files": files}
 
 
 def _parse_time(text: str):

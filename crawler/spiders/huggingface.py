@@ -19,6 +19,7 @@ import scrapy
 from scrapy.http import Request, Response
 
 from crawler.items import ListingResult, ModelObservation, ModelProbe
+from crawler.normalize import gating
 
 # https://huggingface.co/docs/hub/api#get-apimodels : `expand` cannot be combined with `full`.
 EXPAND = (
@@ -217,8 +218,9 @@ class HuggingFaceSpider(scrapy.Spider):
     async def observe(self, raw: dict[str, Any], org: str, via: str) -> ModelObservation:
         observation = ModelObservation(watch=self.watch, unit=org, raw=raw, observed_at=utcnow(), via=via)
         known = self.prior.get(org, {}).get("models", {}).get(raw["id"])
-        if known is not None and known.get("sha") == raw.get("sha"):
-            return observation  # same commit: LICENSE files cannot have changed
+        ungated = bool(known and known.get("gated")) and gating(raw.get("gated")) is False
+        if known is not None and known.get("sha") == raw.get("sha") and not ungated:
+            return observation  # same commit: LICENSE files cannot have changed (nor become readable)
         etags = (known or {}).get("files", {})
         names = license_files(raw)
         results = await asyncio.gather(*(self.fetch_file(raw, name, etags.get(name)) for name in names))

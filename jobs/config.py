@@ -1,0 +1,1481 @@
+"""`openwatch.toml` -> `Config`: find the file, read it, substitute `${VAR}`, validate, explain.
+
+Every problem is one `ConfigError` whose `str()` is one line,
+`<file>:<line>: <key path>: <problem>; <fix>` (the line is left out when it cannot be found).
+Key paths number array entries from 1, as people count: `watch[2]` is the second `[[watch]]`.
+Secrets (webhook URLs, passwords, signing secrets) never appear in full in a message: see
+`redact`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, timezone
+from email.utils import parseaddr
+from importlib import metadata, resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
+from crawler.licenses import CATEGORIES
+from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
+from jobs.exceptions import ConfigError, UnknownNameError
+
+CONFIG_FILENAME = "openwatch.toml"
+CONFIG_ENV = "OPENWATCH_CONFIG"
+SHORT_INTERVALS_ENV = "OPENWATCH_ALLOW_SHORT_INTERVALS"
+PROJECT_URL = "https://github.com/openwatch/openwatch"
+
+
+SOURCES = ("huggingface", "github", "arxiv", "feed", "hf_papers")
+CHANNELS = ("slack", "email", "webhook", "apprise")
+LICENSE_CATEGORIES = CATEGORIES  # the licence vocabulary's (DESIGN.md, rule 3)
+LOG_FORMATS = ("text", "json")
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+DEFAULT_ENDPOINTS = {
+    "huggingface": "https://huggingface.co",
+    "github": "https://github.com",
+    "github_api": "https://api.github.com",
+    "arxiv": "https://export.arxiv.org",
+}
+# Item key prefixes a subscription's `models` filter may name (DESIGN.md, "Keys").
+ITEM_KEY_PREFIXES = ("model:hf/", "repo:github/", "release:github/", "paper:arxiv/", "post:")
+
+MIN_EVERY = 60.0  # a source is not polled more often than once a minute, unless tests say so
+MAX_DEFAULT_TIMEOUT = 30 * 60.0
+JITTER_FRACTION = 0.1
+MAX_DEFAULT_JITTER = 5 * 60.0
+DEFAULT_FAILING_AFTER = 3
+DEFAULT_DISPATCH_EVERY = 5.0
+DEFAULT_SHUTDOWN_GRACE = 30.0
+DEFAULT_SMTP_TIMEOUT = 30.0
+
+# Keys every watch takes, and the keys only one source takes.
+WATCH_KEYS = ("name", "source", "every", "timeout", "jitter", "enabled", "failing_after")
+SOURCE_KEYS = {
+    "huggingface": ("orgs",),
+    "github": ("repos",),
+    "arxiv": ("query",),
+    "feed": ("urls",),
+    "hf_papers": (),
+}
+SUBSCRIPTION_KEYS = (
+    "name", "channel", "events", "orgs", "countries", "categories", "watches", "models",
+    "digest", "timezone", "enabled",
+)  # fmt: skip
+CHANNEL_KEYS = {
+    "slack": ("url",),
+    "email": ("to",),
+    "webhook": ("url", "secret"),
+    "apprise": ("url",),
+}
+SMTP_KEYS = ("host", "port", "starttls", "ssl", "username", "password", "sender", "timeout")
+DAEMON_KEYS = ("dispatch_every", "shutdown_grace", "log_format", "user_agent")
+TOP_KEYS = ("database", "endpoints", "watch", "smtp", "subscription", "daemon")
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_HF_ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REFERENCE = re.compile(r"(\$?)\$\{([^}]*)(\}?)")
+_MISSING: Any = object()
+
+DURATION_EXAMPLES = 'use a number and a unit, e.g. "30m", "6h", "1d"'
+DIGEST_EXAMPLES = 'use "hourly", "daily HH:MM" or "weekly MON HH:MM", e.g. "daily 09:00"'
+WEBHOOK_SECRET_FIX = (
+    'use "whsec_" followed by base64, e.g. the output of python -c "import base64, os; '
+    "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The configuration, as the rest of openwatch sees it
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs of the sources, without a trailing slash (mirrors and the emulator go here)."""
+
+    huggingface: str
+    github: str
+    github_api: str
+    arxiv: str
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One `[[watch]]`: a source, what of it to crawl, and how often (durations in seconds)."""
+
+    name: str
+    source: str
+    every: float
+    timeout: float
+    jitter: float
+    enabled: bool
+    failing_after: int
+    orgs: tuple[str, ...] = ()
+    repos: tuple[str, ...] = ()
+    query: str | None = None
+    urls: tuple[str, ...] = ()
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The watched units, each baselined on its own: orgs, repos, the query or the feeds.
+
+        `hf_papers` has none: the daily papers listing is one stream.
+        """
+        if self.source == "huggingface":
+            return self.orgs
+        if self.source == "github":
+            return self.repos
+        if self.source == "arxiv":
+            return (self.query,) if self.query else ()
+        if self.source == "feed":
+            return self.urls
+        return ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """When a digest subscription is sent: `hourly`, `daily HH:MM` or `weekly MON HH:MM`.
+
+    `weekday` is 0 for Monday (as `datetime.weekday()`); times are wall-clock in `timezone`.
+    """
+
+    kind: str
+    weekday: int | None
+    hour: int
+    minute: int
+    timezone: str = "UTC"
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first send time strictly after `moment` (an aware datetime), in UTC.
+
+        A wall-clock time that a DST change skips is sent at the same UTC offset as before
+        the change (02:30 on a spring-forward night becomes 03:30); one that occurs twice is
+        sent the first time.
+        """
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("next_after needs an aware datetime")
+        zone = ZoneInfo(self.timezone)
+        moment = moment.astimezone(timezone.utc)
+        local = moment.astimezone(zone)
+        if self.kind == "hourly":
+            candidate = local.replace(minute=self.minute, second=0, microsecond=0)
+            candidate = candidate.astimezone(timezone.utc)
+            while candidate <= moment:
+                candidate += timedelta(hours=1)
+            return candidate
+        for offset in range(9):
+            day = local.date() + timedelta(days=offset)
+            if self.kind == "weekly" and day.weekday() != self.weekday:
+                continue
+            wall = datetime.combine(day, time(self.hour, self.minute), tzinfo=zone)
+            candidate = wall.astimezone(timezone.utc)
+            if candidate > moment:
+                return candidate
+        raise AssertionError(f"no send time within 9 days for {self}")  # pragma: no cover
+
+    def __str__(self) -> str:
+        at = f"{self.hour:02d}:{self.minute:02d}"
+        text = {
+            "hourly": "hourly",
+            "daily": f"daily {at}",
+            "weekly": f"weekly {WEEKDAYS[self.weekday or 0]} {at}",
+        }[self.kind]
+        return text if self.timezone == "UTC" else f"{text} ({self.timezone})"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One `[[subscription]]`: who hears about which events, through which channel.
+
+    A filter that is `None` matches everything. `orgs` are lower-cased (compare with
+    `org.lower()`), `countries` upper-cased, `models` are item keys (`model:hf/owner/name`).
+    `options` holds the channel's settings (`url`, `to`, `secret`) and is left out of repr.
+    """
+
+    name: str
+    channel: str
+    events: frozenset[str]
+    orgs: frozenset[str] | None
+    countries: frozenset[str] | None
+    categories: frozenset[str] | None
+    watches: frozenset[str] | None
+    models: frozenset[str] | None
+    digest: Digest | None
+    enabled: bool
+    options: Mapping[str, Any] = field(repr=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """The mail server email subscriptions go through (`timeout` in seconds)."""
+
+    host: str
+    port: int
+    starttls: bool
+    ssl: bool
+    username: str
+    password: str = field(repr=False)
+    sender: str
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """Settings of `openwatch run` (durations in seconds)."""
+
+    dispatch_every: float
+    shutdown_grace: float
+    log_format: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole, valid `openwatch.toml`; `path` and `database` are absolute."""
+
+    path: Path
+    database: Path
+    endpoints: Endpoints
+    watches: tuple[Watch, ...]
+    subscriptions: tuple[Subscription, ...]
+    smtp: Smtp | None
+    daemon: Daemon
+
+    def watch(self, name: str) -> Watch:
+        """The watch called `name`; else `UnknownNameError`, a `KeyError` and a `ConfigError`."""
+        for watch in self.watches:
+            if watch.name == name:
+                return watch
+        raise UnknownNameError("watch", name, (w.name for w in self.watches))
+
+    def subscription(self, name: str) -> Subscription:
+        """The subscription called `name`; `UnknownNameError` if none."""
+        for subscription in self.subscriptions:
+            if subscription.name == name:
+                return subscription
+        raise UnknownNameError("subscription", name, (s.name for s in self.subscriptions))
+
+
+# --------------------------------------------------------------------------------------------
+# Small public helpers
+
+_DURATION = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90s", "30m", "6h", "1d", "2w" or a sum such as "1h30m"; ValueError otherwise."""
+    if not isinstance(text, str) or not _DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration")
+    return float(sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text)))
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest duration text for `seconds`: 5400 -> "1h30m", 90 -> "1m30s", 0 -> "0s"."""
+    if seconds < 0:
+        raise ValueError(f"negative duration {seconds!r}")
+    parts = []
+    rest = float(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        count = int(rest // size)
+        if count:
+            parts.append(f"{count}{unit}")
+            rest -= count * size
+    rest = round(rest, 3)
+    if rest or not parts:
+        parts.append(f"{rest:g}s")
+    return "".join(parts)
+
+
+def redact(value: Any) -> str:
+    """`value` safe to print: URLs keep scheme and host, `whsec_` secrets only their prefix.
+
+    Hosts are kept for http(s) only: other schemes (Apprise's `tgram://TOKEN/…`) may carry a
+    secret where the host would be.
+    """
+    text = "" if value is None else str(value)
+    if not text:
+        return text
+    if text.startswith("whsec_"):
+        return "whsec_…(redacted)"
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        if scheme.lower() in ("http", "https"):
+            try:
+                parts = urlsplit(text)
+                host = parts.hostname or ""
+                port = f":{parts.port}" if parts.port else ""
+            except ValueError:
+                return f"{scheme}://…(redacted)"
+            if host and text.rstrip("/") == f"{scheme}://{host}{port}":
+                return f"{scheme}://{host}{port}"
+            if host:
+                return f"{scheme}://{host}{port}/…(redacted)"
+        if _VAR_NAME.fullmatch(scheme):
+            return f"{scheme}://…(redacted)"
+    return "…(redacted)"
+
+
+def default_user_agent() -> str:
+    """`openwatch/<version> (+<project URL>)`: who we are, for the sources' operators."""
+    try:
+        version = metadata.version("openwatch")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return f"openwatch/{version} (+{PROJECT_URL})"
+
+
+def find_config_path(
+    explicit: str | None, environ: Mapping[str, str], cwd: Path | None = None
+) -> Path:
+    """`--config PATH`, else `$OPENWATCH_CONFIG`, else `./openwatch.toml` (not checked to exist).
+
+    A relative path stays relative unless `cwd` is given, so errors show it as the user wrote it.
+    """
+    path = Path(explicit or environ.get(CONFIG_ENV) or CONFIG_FILENAME).expanduser()
+    if cwd is not None and not path.is_absolute():
+        path = Path(cwd) / path
+    return path
+
+
+def load_config(
+    path: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+) -> Config:
+    """Read and validate the configuration at `path`; `ConfigError` (one line) if it is not valid.
+
+    `environ` (default: the process environment) supplies `${VAR}`, `HF_ENDPOINT` and
+    `OPENWATCH_ALLOW_SHORT_INTERVALS`; `registry` (default: the shipped one) expands
+    `registry:XX` org selectors.
+    """
+    path = Path(path)
+    shown = str(path)
+    environ = dict(os.environ) if environ is None else environ
+    registry = default_registry() if registry is None else registry
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            "not found",
+            'run "openwatch init" to write a starter config or pass --config PATH',
+            file=shown,
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(
+            "is a directory",
+            f"pass the path of a TOML file, e.g. --config {path / CONFIG_FILENAME}",
+            file=shown,
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot be read ({exc.strerror or exc})",
+            "check the path and its permissions",
+            file=shown,
+        ) from exc
+    try:
+        text = raw.decode("utf-8-sig")  # Notepad writes a BOM; tomllib refuses it
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            "is not UTF-8 text", "save the file as UTF-8", file=shown, line=line
+        ) from exc
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(exc, shown) from exc
+    return _Loader(path, shown, text, environ, registry).load(document)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and checking
+
+
+def _key_path(at: tuple) -> str:
+    """("watch", 1, "every") -> "watch[2].every" (array entries counted from 1)."""
+    out = ""
+    for segment in at:
+        if isinstance(segment, int):
+            out += f"[{segment + 1}]"
+        else:
+            name = segment if _BARE_KEY.fullmatch(segment) else json.dumps(segment)
+            out += f".{name}" if out else name
+    return out
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as TOML would write it, shortened; only for values that are not secret."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= limit else text[: limit - 2] + '…"'
+    return str(value)
+
+
+def _type_name(value: Any) -> str:
+    for kind, name in (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (list, "an array"),
+        (dict, "a table"),
+    ):
+        if isinstance(value, kind):
+            return name
+    return "a date/time"
+
+
+def _did_you_mean(value: str, choices: tuple[str, ...] | list[str], noun: str) -> str:
+    """`did you mean "x"?` when one choice is close, else `<noun>: a, b, c`."""
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{lowered[close[0]]}"?'
+    return f"{noun}: {', '.join(choices)}"
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", text)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
+_TOML_KEY_TUPLE = re.compile(r"\(((?:'[^']*'(?:, )?)+),?\)")
+_TOML_HINTS = (
+    ("twice", "declare each [table] once; write [[name]] for a list of tables"),
+    ("overwrite", "set each key once per table"),
+    ("mutate", "set each key once per table"),
+    ("unterminated string", "close the string with the quote it opens with"),
+    ("illegal character", "close the string with the quote it opens with"),
+    ("invalid value", 'quote strings and durations, e.g. every = "30m"'),
+    ("expected newline", 'quote strings and durations, e.g. every = "30m"'),
+)
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, shown: str) -> ConfigError:
+    """tomllib's "Invalid value (at line 3, column 9)" as `file:3: invalid TOML: …; <fix>`."""
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    line = column = None
+    if position:
+        message = message[: position.start()]
+        if position.group(1):
+            line, column = int(position.group(1)), int(position.group(2))
+    message = _TOML_KEY_TUPLE.sub(
+        lambda m: "[" + ".".join(re.findall(r"'([^']*)'", m.group(1))) + "]", message
+    )
+    problem = f"invalid TOML: {message[:1].lower()}{message[1:]}"
+    if column is not None:
+        problem += f" (column {column})"
+    elif position:
+        problem += " (at the end of the file)"
+    fix = next(
+        (hint for needle, hint in _TOML_HINTS if needle in message.lower()),
+        "see https://toml.io/en/v1.0.0 for the syntax",
+    )
+    return ConfigError(problem, fix, file=shown, line=line)
+
+
+class _Loader:
+    """One reading of one file: turns the parsed document into a `Config` or one `ConfigError`."""
+
+    def __init__(
+        self, path: Path, shown: str, text: str, environ: Mapping[str, str], registry: Registry
+    ):
+        self.path = path
+        self.shown = shown
+        self.lines = _KeyLines(text)
+        self.environ = environ
+        self.registry = registry
+        self.allow_short = environ.get(SHORT_INTERVALS_ENV, "") == "1"
+
+    def error(
+        self, at: tuple, problem: str, fix: str | None = None, *, line: Any = _MISSING
+    ) -> ConfigError:
+        """The error at key path `at`, its line found in the file unless `line` is given."""
+        return ConfigError(
+            problem,
+            fix,
+            file=self.shown,
+            line=self.lines.find(at) if line is _MISSING else line,
+            key=_key_path(at) or None,
+        )
+
+    # -- the document
+
+    def load(self, document: dict) -> Config:
+        document = self.substitute(document, ())
+        self.check_keys(document, (), TOP_KEYS)
+        database = self.string(
+            document, (), "database", default="openwatch.db", example='"openwatch.db"'
+        )
+        database_path = Path(database).expanduser()
+        folder = self.path.absolute().parent
+        if not database_path.is_absolute():
+            database_path = folder / database_path
+        endpoints = self.endpoints(document.get("endpoints", {}))
+        watches = self.tables(document, "watch", self.watch)
+        smtp = self.smtp(document["smtp"]) if "smtp" in document else None
+        self.unique(watches, "watch")
+        names = tuple(w.name for w in watches)
+        subscriptions = self.tables(
+            document, "subscription", lambda t, at: self.subscription(t, at, names, smtp)
+        )
+        self.unique(subscriptions, "subscription")
+        return Config(
+            path=self.path.absolute(),
+            database=database_path,
+            endpoints=endpoints,
+            watches=watches,
+            subscriptions=subscriptions,
+            smtp=smtp,
+            daemon=self.daemon(document.get("daemon", {})),
+        )
+
+    def substitute(self, value: Any, at: tuple) -> Any:
+        """`${VAR}` in every string replaced from the environment; `$${` writes a literal `${`."""
+        if isinstance(value, str):
+
+            def replace(match: re.Match) -> str:
+                escaped, name, closed = match.groups()
+                if escaped:
+                    return "${" + name + closed
+                if not closed or not _VAR_NAME.fullmatch(name):
+                    raise self.error(
+                        at,
+                        f'"${{{name}{closed}" is not a variable reference',
+                        'write ${NAME} (letters, digits, "_"), or $${ for a literal "${"',
+                    )
+                if name not in self.environ:
+                    raise self.error(
+                        at,
+                        f"environment variable {name} is not set",
+                        f"set {name} in openwatch's environment "
+                        "(secrets live there, not in the file)",
+                    )
+                return self.environ[name]
+
+            return _REFERENCE.sub(replace, value)
+        if isinstance(value, list):
+            return [self.substitute(item, at + (i,)) for i, item in enumerate(value)]
+        if isinstance(value, dict):
+            return {key: self.substitute(item, at + (key,)) for key, item in value.items()}
+        return value
+
+    def tables(self, document: dict, key: str, build) -> tuple:
+        """Each `[[key]]` built by `build(table, at)`."""
+        if key not in document:
+            return ()
+        value = document[key]
+        if isinstance(value, dict):
+            raise self.error(
+                (key,),
+                f"is a single table ([{key}])",
+                f"write [[{key}]] (double brackets) before each {key}",
+            )
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(
+                (key,),
+                f"expected tables, got {_type_name(value)}",
+                f"write a [[{key}]] table for each {key}",
+            )
+        return tuple(build(table, (key, i)) for i, table in enumerate(value))
+
+    def unique(self, entries: tuple, kind: str) -> None:
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            if entry.name in seen:
+                raise self.error(
+                    (kind, i, "name"),
+                    f"{_show(entry.name)} is already the name of "
+                    f"{_key_path((kind, seen[entry.name]))}",
+                    f"give each {kind} a unique name",
+                )
+            seen[entry.name] = i
+
+    # -- sections
+
+    def endpoints(self, table: Any) -> Endpoints:
+        at = ("endpoints",)
+        self.require_table(table, at)
+        self.check_keys(table, at, tuple(DEFAULT_ENDPOINTS))
+        urls = {}
+        for key, default in DEFAULT_ENDPOINTS.items():
+            if key == "huggingface" and key not in table and self.environ.get("HF_ENDPOINT"):
+                url = self.environ["HF_ENDPOINT"]
+                if not _is_http_url(url):
+                    raise self.error(
+                        at + (key,),
+                        f"HF_ENDPOINT {_show(url)} (from the environment) is not an http(s) URL",
+                        "set HF_ENDPOINT to a URL such as https://huggingface.co, or unset it",
+                        line=None,
+                    )
+            else:
+                url = self.string(table, at, key, default=default, example=f'"{default}"')
+                if not _is_http_url(url):
+                    raise self.error(
+                        at + (key,),
+                        f"{_show(url)} is not an http(s) URL",
+                        f'use a URL such as "{default}"',
+                    )
+            urls[key] = url.rstrip("/")
+        return Endpoints(**urls)
+
+    def watch(self, table: dict, at: tuple) -> Watch:
+        every_key = WATCH_KEYS + tuple(k for keys in SOURCE_KEYS.values() for k in keys)
+        self.check_keys(table, at, every_key)
+        name = self.name(table, at, "watch")
+        source = self.choice(table, at, "source", SOURCES, noun="source")
+        own = SOURCE_KEYS[source]
+        for key in table:
+            if key not in WATCH_KEYS and key not in own:
+                owner = next(s for s, keys in SOURCE_KEYS.items() if key in keys)
+                hint = f'remove it, or set source = "{owner}"'
+                if own:
+                    hint = f'{source} watches take {", ".join(own)}; {hint}'
+                raise self.error(at + (key,), f"is not used by {source} watches", hint)
+        units: dict[str, Any] = {}
+        if source == "huggingface":
+            units["orgs"] = self.orgs(table, at)
+        elif source == "github":
+            repos = self.string_list(table, at, "repos", example='["openai/gpt-oss"]')
+            for i, repo in enumerate(repos):
+                if not _REPO.fullmatch(repo):
+                    raise self.error(
+                        at + ("repos", i),
+                        f"{_show(repo)} is not a GitHub repository",
+                        'write "owner/repo", e.g. "openai/gpt-oss"',
+                    )
+            units["repos"] = tuple(dict.fromkeys(repos))
+        elif source == "arxiv":
+            units["query"] = self.string(
+                table, at, "query", example="'abs:\"open-weight\" AND cat:cs.CL'"
+            )
+        elif source == "feed":
+            urls = self.string_list(table, at, "urls", example='["https://example.org/index.xml"]')
+            for i, url in enumerate(urls):
+                if not _is_http_url(url):
+                    raise self.error(
+                        at + ("urls", i),
+                        f"{_show(url)} is not an http(s) URL",
+                        'write the feed\'s full URL, e.g. "https://example.org/index.xml"',
+                    )
+            units["urls"] = tuple(dict.fromkeys(urls))
+
+        every = self.duration(table, at, "every", example='"30m"')
+        if every <= 0:
+            raise self.error(at + ("every",), "must be longer than 0s", DURATION_EXAMPLES)
+        if every < MIN_EVERY and not self.allow_short:
+            minimum = format_duration(MIN_EVERY)
+            raise self.error(
+                at + ("every",),
+                f"{_show(format_duration(every))} is shorter than the minimum of {minimum}",
+                f'use "{minimum}" or more ({SHORT_INTERVALS_ENV}=1 lifts this, for tests)',
+            )
+        timeout = self.duration(
+            table, at, "timeout", default=min(every, MAX_DEFAULT_TIMEOUT), example='"10m"'
+        )
+        if timeout <= 0:
+            raise self.error(
+                at + ("timeout",),
+                "must be longer than 0s",
+                f"{DURATION_EXAMPLES}, or remove it for the default",
+            )
+        jitter_default = min(every * JITTER_FRACTION, MAX_DEFAULT_JITTER)
+        jitter = self.duration(table, at, "jitter", default=jitter_default, example='"1m"')
+        if jitter > every:
+            raise self.error(
+                at + ("jitter",),
+                f"{_show(format_duration(jitter))} is longer than every ({format_duration(every)})",
+                'use a jitter shorter than every, or "0s" for none',
+            )
+        return Watch(
+            name=name,
+            source=source,
+            every=every,
+            timeout=timeout,
+            jitter=jitter,
+            enabled=self.boolean(table, at, "enabled", default=True),
+            failing_after=self.integer(
+                table, at, "failing_after", default=DEFAULT_FAILING_AFTER, minimum=1
+            ),
+            **units,
+        )
+
+    def orgs(self, table: dict, at: tuple) -> tuple[str, ...]:
+        """Hugging Face orgs, `registry:XX` selectors expanded, duplicates dropped, order kept."""
+        orgs = self.string_list(table, at, "orgs", example='["meta-llama", "registry:CN"]')
+        out: list[str] = []
+        for i, org in enumerate(orgs):
+            out.extend(self.org_entry(org, at + ("orgs", i)))
+        return tuple(dict.fromkeys(out))
+
+    def org_entry(self, org: str, at: tuple) -> list[str]:
+        if org.startswith(REGISTRY_PREFIX):
+            try:
+                return self.registry.select(org)
+            except KeyError:
+                countries = sorted(self.registry.countries())
+                known = ", ".join(f"{REGISTRY_PREFIX}{code}" for code in countries)
+                raise self.error(
+                    at,
+                    f"{_show(org)} names no country of the registry",
+                    f"use one of {known} or {REGISTRY_PREFIX}all",
+                ) from None
+        if not _HF_ORG.fullmatch(org):
+            raise self.error(
+                at,
+                f"{_show(org)} is not a Hugging Face org",
+                'write the org as in its URL, e.g. "deepseek-ai", '
+                'or a selector such as "registry:CN"',
+            )
+        return [org]
+
+    def smtp(self, table: Any) -> Smtp:
+        at = ("smtp",)
+        if isinstance(table, list):
+            raise self.error(
+                at, "is a list of tables ([[smtp]])", "write [smtp] (single brackets) once"
+            )
+        self.require_table(table, at)
+        self.check_keys(table, at, SMTP_KEYS)
+        host = self.string(table, at, "host", example='"localhost"')
+        ssl = self.boolean(table, at, "ssl", default=False)
+        starttls = self.boolean(table, at, "starttls", default=False)
+        if ssl and starttls:
+            raise self.error(
+                at + ("starttls",),
+                "starttls and ssl are both true",
+                "choose one: ssl = true for implicit TLS (port 465), starttls = true for port 587",
+            )
+        port = self.integer(table, at, "port", default=465 if ssl else 25, minimum=1, maximum=65535)
+        sender = self.string(table, at, "sender", example='"openwatch <openwatch@example.org>"')
+        if "@" not in parseaddr(sender)[1]:
+            raise self.error(
+                at + ("sender",),
+                f"{_show(sender)} is not an email address",
+                'write e.g. sender = "openwatch <openwatch@example.org>"',
+            )
+        timeout = self.duration(
+            table, at, "timeout", default=DEFAULT_SMTP_TIMEOUT, example="30", numbers=True
+        )
+        if timeout <= 0:
+            raise self.error(
+                at + ("timeout",), "must be more than 0 seconds", "write e.g. timeout = 30"
+            )
+        return Smtp(
+            host=host,
+            port=port,
+            starttls=starttls,
+            ssl=ssl,
+            username=self.string(
+                table, at, "username", default="", empty=True, example='"openwatch"'
+            ),
+            password=self.string(
+                table, at, "password", default="", empty=True, secret=True,
+                example='"${SMTP_PASSWORD}"',
+            ),
+            sender=sender,
+            timeout=timeout,
+        )
+
+    def subscription(
+        self, table: dict, at: tuple, watch_names: tuple[str, ...], smtp: Smtp | None
+    ) -> Subscription:
+        every_key = SUBSCRIPTION_KEYS + tuple(
+            dict.fromkeys(k for keys in CHANNEL_KEYS.values() for k in keys)
+        )
+        self.check_keys(table, at, every_key)
+        name = self.name(table, at, "subscription")
+        channel = self.choice(table, at, "channel", CHANNELS, noun="channel")
+        own = CHANNEL_KEYS[channel]
+        for key in table:
+            if key not in SUBSCRIPTION_KEYS and key not in own:
+                owners = [c for c, keys in CHANNEL_KEYS.items() if key in keys]
+                raise self.error(
+                    at + (key,),
+                    f"is not used by {channel} subscriptions",
+                    f'{channel} subscriptions take {", ".join(own)}; '
+                    f'remove it, or set channel = "{owners[0]}"',
+                )
+        options: dict[str, Any] = {}
+        if channel in ("slack", "webhook"):
+            example = (
+                '"${SLACK_WEBHOOK_URL}"'
+                if channel == "slack"
+                else '"https://example.org/hooks/openwatch"'
+            )
+            url = self.string(table, at, "url", secret=True, example=example)
+            if not _is_http_url(url):
+                raise self.error(
+                    at + ("url",),
+                    f"{redact(url)} is not an http(s) URL",
+                    "write the full URL, starting with https://",
+                )
+            options["url"] = url
+        if channel == "apprise":
+            url = self.string(table, at, "url", secret=True, example='"${APPRISE_URL}"')
+            if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+                raise self.error(
+                    at + ("url",),
+                    f"{redact(url)} is not an Apprise URL",
+                    'write a URL such as "mailto://user:pass@example.org" (see the Apprise docs)',
+                )
+            options["url"] = url
+        if channel == "webhook":
+            options["secret"] = self.webhook_secret(table, at)
+        if channel == "email":
+            to = self.string_list(table, at, "to", example='["me@example.org"]')
+            for i, address in enumerate(to):
+                if "@" not in parseaddr(address)[1]:
+                    raise self.error(
+                        at + ("to", i),
+                        f"{_show(address)} is not an email address",
+                        'write e.g. "me@example.org"',
+                    )
+            if smtp is None:
+                raise self.error(
+                    at + ("channel",),
+                    "email subscriptions need an [smtp] table",
+                    'add [smtp] with host and sender, e.g. host = "localhost"',
+                )
+            options["to"] = tuple(to)
+
+        digest = self.digest(table, at)
+        return Subscription(
+            name=name,
+            channel=channel,
+            events=self.events(table, at),
+            orgs=self.filter(table, at, "orgs", self.org_filter),
+            countries=self.filter(table, at, "countries", self.country_filter),
+            categories=self.filter(table, at, "categories", self.category_filter),
+            watches=self.filter(
+                table, at, "watches", lambda value, a: self.watch_filter(value, a, watch_names)
+            ),
+            models=self.filter(table, at, "models", self.model_filter),
+            digest=digest,
+            enabled=self.boolean(table, at, "enabled", default=True),
+            options=MappingProxyType(options),
+        )
+
+    def webhook_secret(self, table: dict, at: tuple) -> str:
+        secret = self.string(
+            table, at, "secret", secret=True, example='"${OPENWATCH_WEBHOOK_SECRET}"'
+        )
+        if not secret.startswith("whsec_"):
+            raise self.error(
+                at + ("secret",),
+                f'{redact(secret)} does not start with "whsec_"',
+                WEBHOOK_SECRET_FIX,
+            )
+        try:
+            decoded = base64.b64decode(secret[len("whsec_") :], validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if not decoded:
+            raise self.error(
+                at + ("secret",),
+                f"{redact(secret)} is not base64 after its prefix",
+                WEBHOOK_SECRET_FIX,
+            )
+        return secret
+
+    def events(self, table: dict, at: tuple) -> frozenset[str]:
+        if "events" not in table:
+            return frozenset(DEFAULT_SUBSCRIBED)
+        names = self.string_list(table, at, "events", example='["model.added", "model.removed"]')
+        out: set[str] = set()
+        for i, name in enumerate(names):
+            if name == "*":
+                out.update(EVENT_TYPES)
+            elif name.endswith(".*") and any(t.startswith(name[:-1]) for t in EVENT_TYPES):
+                out.update(t for t in EVENT_TYPES if t.startswith(name[:-1]))
+            elif name in EVENT_TYPES:
+                out.add(name)
+            else:
+                raise self.error(
+                    at + ("events", i),
+                    f"{_show(name)} is not an event type",
+                    _did_you_mean(name, EVENT_TYPES, 'event types ("*" for all)'),
+                )
+        return frozenset(out)
+
+    def filter(self, table: dict, at: tuple, key: str, check) -> frozenset[str] | None:
+        if key not in table:
+            return None
+        values = self.string_list(table, at, key, example='["..."]')
+        out: set[str] = set()
+        for i, value in enumerate(values):
+            out.update(check(value, at + (key, i)))
+        return frozenset(out)
+
+    def org_filter(self, value: str, at: tuple) -> list[str]:
+        return [org.lower() for org in self.org_entry(value, at)]
+
+    def country_filter(self, value: str, at: tuple) -> list[str]:
+        if not _COUNTRY.fullmatch(value):
+            raise self.error(
+                at,
+                f"{_show(value)} is not a country code",
+                'use ISO 3166 alpha-2 codes, e.g. "US", "CN", "FR"',
+            )
+        return [value.upper()]
+
+    def category_filter(self, value: str, at: tuple) -> list[str]:
+        if value.lower() not in LICENSE_CATEGORIES:
+            raise self.error(
+                at,
+                f"{_show(value)} is not a licence category",
+                _did_you_mean(value, LICENSE_CATEGORIES, "categories"),
+            )
+        return [value.lower()]
+
+    def watch_filter(self, value: str, at: tuple, names: tuple[str, ...]) -> list[str]:
+        if value not in names:
+            fix = _did_you_mean(value, names, "watches") if names else "add a [[watch]] first"
+            raise self.error(at, f"{_show(value)} is not a watch of this file", fix)
+        return [value]
+
+    def model_filter(self, value: str, at: tuple) -> list[str]:
+        if ":" in value:
+            prefix = next((p for p in ITEM_KEY_PREFIXES if value.startswith(p)), None)
+            if prefix and len(value) > len(prefix):
+                return [value]
+        elif _REPO.fullmatch(value):
+            return [f"model:hf/{value}"]
+        raise self.error(
+            at,
+            f"{_show(value)} is neither a model id nor an item key",
+            'write "owner/name" for a Hugging Face model, '
+            'or a key such as "repo:github/owner/repo"',
+        )
+
+    def digest(self, table: dict, at: tuple) -> Digest | None:
+        zone = "UTC"
+        if "timezone" in table:
+            zone = self.string(table, at, "timezone", example='"Europe/Paris"')
+            if "digest" not in table:
+                raise self.error(
+                    at + ("timezone",),
+                    "is set but digest is not",
+                    'add digest = "daily 09:00", or remove timezone',
+                )
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                close = difflib.get_close_matches(zone, sorted(available_timezones()), n=1)
+                fix = (
+                    f'did you mean "{close[0]}"?'
+                    if close
+                    else 'use an IANA name such as "Europe/Paris" or "UTC"'
+                )
+                raise self.error(
+                    at + ("timezone",), f"{_show(zone)} is not a time zone", fix
+                ) from None
+        if "digest" not in table:
+            return None
+        text = self.string(table, at, "digest", example='"daily 09:00"')
+        words = text.lower().split()
+        kind = words[0] if words else ""
+        try:
+            if kind == "hourly" and len(words) == 1:
+                return Digest("hourly", None, 0, 0, zone)
+            if kind == "daily" and len(words) == 2:
+                hour, minute = _clock(words[1])
+                return Digest("daily", None, hour, minute, zone)
+            if kind == "weekly" and len(words) == 3:
+                hour, minute = _clock(words[2])
+                return Digest("weekly", _weekday(words[1]), hour, minute, zone)
+        except ValueError:
+            pass
+        raise self.error(
+            at + ("digest",), f"{_show(text)} is not a digest schedule", DIGEST_EXAMPLES
+        )
+
+    def daemon(self, table: Any) -> Daemon:
+        at = ("daemon",)
+        self.require_table(table, at)
+        self.check_keys(table, at, DAEMON_KEYS)
+        dispatch_every = self.duration(
+            table, at, "dispatch_every", default=DEFAULT_DISPATCH_EVERY, example='"5s"'
+        )
+        if dispatch_every <= 0:
+            raise self.error(
+                at + ("dispatch_every",), "must be longer than 0s", 'write dispatch_every = "5s"'
+            )
+        user_agent = self.string(
+            table, at, "user_agent", default="", example=f'"{default_user_agent()}"'
+        )
+        return Daemon(
+            dispatch_every=dispatch_every,
+            shutdown_grace=self.duration(
+                table, at, "shutdown_grace", default=DEFAULT_SHUTDOWN_GRACE, example='"30s"'
+            ),
+            log_format=self.choice(
+                table, at, "log_format", LOG_FORMATS, noun="log format", default="text"
+            ),
+            user_agent=user_agent or default_user_agent(),
+        )
+
+    # -- typed getters: each returns a valid value or raises one ConfigError
+
+    def require_table(self, value: Any, at: tuple) -> None:
+        if not isinstance(value, dict):
+            raise self.error(
+                at,
+                f"expected a table, got {_type_name(value)}",
+                f"write [{_key_path(at)}] and its keys below it",
+            )
+
+    def check_keys(self, table: dict, at: tuple, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in allowed:
+                fix = _did_you_mean(key, allowed, "valid keys")
+                raise self.error(at + (key,), "unknown key", fix)
+
+    def missing(self, at: tuple, key: str, example: str) -> ConfigError:
+        if not at:
+            return self.error(at, f'"{key}" is missing', f"add {key} = {example}")
+        where = f"[{_key_path(at)}]" if len(at) == 1 else f"this [[{at[0]}]]"
+        return self.error(at, f'"{key}" is missing', f"add {key} = {example} to {where}")
+
+    def wrong_type(
+        self, value: Any, at: tuple, expected: str, example: str, secret: bool = False
+    ) -> ConfigError:
+        shown = "" if secret or isinstance(value, (list, dict)) else f" ({_show(value)})"
+        key = next(segment for segment in reversed(at) if isinstance(segment, str))
+        return self.error(
+            at, f"expected {expected}, got {_type_name(value)}{shown}", f"write {key} = {example}"
+        )
+
+    def get(self, table: dict, at: tuple, key: str, default: Any, example: str) -> Any:
+        if key in table:
+            return table[key]
+        if default is _MISSING:
+            raise self.missing(at, key, example)
+        return default
+
+    def string(
+        self,
+        table: dict,
+        at: tuple,
+        key: str,
+        *,
+        default: Any = _MISSING,
+        example: str,
+        empty: bool = False,
+        secret: bool = False,
+    ) -> str:
+        value = self.get(table, at, key, default, example)
+        if not isinstance(value, str):
+            raise self.wrong_type(value, at + (key,), "a string", example, secret)
+        if not value.strip() and not empty and key in table:
+            raise self.error(at + (key,), "is empty", f"write {key} = {example}")
+        return value
+
+    def boolean(self, table: dict, at: tuple, key: str, *, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.wrong_type(value, at + (key,), "a boolean", "true (or false)")
+        return value
+
+    def integer(
+        self,
+        table: dict,
+        at: tuple,
+        key: str,
+        *,
+        default: int,
+        minimum: int,
+        maximum: int | None = None,
+    ) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.wrong_type(value, at + (key,), "an integer", str(default))
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            raise self.error(at + (key,), f"{value} is out of range", f"use an integer {bounds}")
+        return value
+
+    def duration(
+        self,
+        table: dict,
+        at: tuple,
+        key: str,
+        *,
+        default: Any = _MISSING,
+        example: str,
+        numbers: bool = False,
+    ) -> float:
+        """A duration string; with `numbers`, a plain number of seconds is accepted too."""
+        value = self.get(table, at, key, default, example)
+        if key not in table:
+            return float(value)
+        if numbers and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value < 0:
+                raise self.error(at + (key,), f"{value} is negative", f"write {key} = {example}")
+            return float(value)
+        if not isinstance(value, str):
+            shown = _type_name(value) if isinstance(value, (list, dict)) else _show(value)
+            raise self.error(
+                at + (key,),
+                f"{shown} is not a duration",
+                f"{DURATION_EXAMPLES} (a string: {key} = {example})",
+            )
+        try:
+            return parse_duration(value)
+        except ValueError:
+            raise self.error(
+                at + (key,), f"{_show(value)} is not a duration", DURATION_EXAMPLES
+            ) from None
+
+    def string_list(self, table: dict, at: tuple, key: str, *, example: str) -> list[str]:
+        value = self.get(table, at, key, _MISSING, example)
+        if not isinstance(value, list):
+            if isinstance(value, str):
+                raise self.error(
+                    at + (key,),
+                    f"expected an array, got a string ({_show(value)})",
+                    f"write {key} = [{_show(value)}]",
+                )
+            raise self.wrong_type(value, at + (key,), "an array of strings", example)
+        if not value:
+            raise self.error(
+                at + (key,),
+                "is empty",
+                f"list at least one, e.g. {key} = {example}, or remove the key",
+            )
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.wrong_type(item, at + (key, i), "a string", example)
+            if not item.strip():
+                raise self.error(
+                    at + (key, i), "is empty", f"remove it, or write e.g. {key} = {example}"
+                )
+        return [item.strip() for item in value]
+
+    def choice(
+        self,
+        table: dict,
+        at: tuple,
+        key: str,
+        choices: tuple[str, ...],
+        *,
+        noun: str,
+        default: Any = _MISSING,
+    ) -> str:
+        example = f'"{choices[0]}"'
+        value = self.get(table, at, key, default, example)
+        if not isinstance(value, str):
+            raise self.wrong_type(value, at + (key,), "a string", example)
+        if value not in choices:
+            raise self.error(
+                at + (key,),
+                f"{_show(value)} is not a {noun}",
+                _did_you_mean(value, choices, f"{noun}s"),
+            )
+        return value
+
+    def name(self, table: dict, at: tuple, kind: str) -> str:
+        name = self.string(table, at, "name", example=f'"{"labs" if kind == "watch" else "team"}"')
+        if not _NAME.fullmatch(name):
+            suggestion = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_") or kind
+            raise self.error(
+                at + ("name",),
+                f"{_show(name)} is not a valid {kind} name",
+                'use lower-case letters, digits, "-" and "_", starting with a letter or digit, '
+                f'e.g. "{suggestion}"',
+            )
+        return name
+
+
+def _clock(text: str) -> tuple[int, int]:
+    """"09:00" -> (9, 0); ValueError for anything that is not a 24-hour time of day."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def _weekday(text: str) -> int:
+    """"mon" or "monday" -> 0 … "sun" or "sunday" -> 6."""
+    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    for number, (short, name) in enumerate(zip(WEEKDAYS, full)):
+        if text.lower() in (short.lower(), name):
+            return number
+    raise ValueError(text)
+
+
+# --------------------------------------------------------------------------------------------
+# Where keys are: line numbers for error messages
+
+
+_TOML_SCALAR = re.compile(r"[^,\]}\n#]*")
+
+
+class _KeyLines:
+    """The line (from 1) where each table, key and array element of a TOML text starts.
+
+    A second, approximate reading of a text tomllib has already accepted, only to put line
+    numbers in errors. Paths are as the loader's: ("watch", 1, "orgs", 0) is the first org of
+    the second [[watch]]. It gives up quietly (fewer lines known) on anything it does not follow.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+        self.line = 1
+        self.table: tuple = ()
+        self.arrays: dict[tuple, int] = {}
+        self.lines: dict[tuple, int] = {}
+        try:
+            self.scan()
+        except (IndexError, ValueError):
+            pass
+
+    def find(self, at: tuple) -> int | None:
+        """The line of `at`, else of its closest enclosing key or table, else None."""
+        for size in range(len(at), 0, -1):
+            if at[:size] in self.lines:
+                return self.lines[at[:size]]
+        return None
+
+    def scan(self) -> None:
+        while True:
+            self.skip_blank()
+            if self.pos >= len(self.text):
+                return
+            if self.text[self.pos] == "[":
+                self.header()
+            else:
+                self.key_value(self.table)
+            self.skip_to_line_end()
+
+    def header(self) -> None:
+        line = self.line
+        double = self.text.startswith("[[", self.pos)
+        self.pos += 2 if double else 1
+        raw = tuple(self.keys())
+        if double:
+            for nested in [k for k in self.arrays if len(k) > len(raw) and k[: len(raw)] == raw]:
+                del self.arrays[nested]
+            self.arrays[raw] = self.arrays.get(raw, -1) + 1
+        path: list = []
+        for size in range(1, len(raw) + 1):
+            path.append(raw[size - 1])
+            if raw[:size] in self.arrays:
+                path.append(self.arrays[raw[:size]])
+        self.table = tuple(path)
+        self.lines.setdefault(self.table, line)
+        if double:
+            self.lines.setdefault(self.table[:-1], line)  # the array itself: its first table
+
+    def key_value(self, table: tuple) -> None:
+        line = self.line
+        path = table + tuple(self.keys())
+        self.lines.setdefault(path, line)
+        self.skip_spaces()
+        if self.text[self.pos] != "=":
+            raise ValueError("not a key/value pair")
+        self.pos += 1
+        self.skip_spaces()
+        self.value(path)
+
+    def keys(self) -> list[str]:
+        keys = []
+        while True:
+            self.skip_spaces()
+            if self.text[self.pos] in "\"'":
+                keys.append(self.string())
+            else:
+                match = _BARE_KEY.match(self.text, self.pos)
+                if not match:
+                    raise ValueError("not a key")
+                keys.append(match.group())
+                self.pos = match.end()
+            self.skip_spaces()
+            if self.text[self.pos] != ".":
+                return keys
+            self.pos += 1
+
+    def value(self, path: tuple) -> None:
+        char = self.text[self.pos]
+        if char in "\"'":
+            self.string()
+        elif char == "[":
+            self.pos += 1
+            index = 0
+            while True:
+                self.skip_blank()
+                char = self.text[self.pos]
+                if char == "]":
+                    self.pos += 1
+                    return
+                if char == ",":
+                    self.pos += 1
+                    continue
+                self.lines.setdefault(path + (index,), self.line)
+                self.value(path + (index,))
+                index += 1
+        elif char == "{":
+            self.pos += 1
+            while True:
+                self.skip_blank()
+                char = self.text[self.pos]
+                if char == "}":
+                    self.pos += 1
+                    return
+                if char == ",":
+                    self.pos += 1
+                    continue
+                self.key_value(path)
+        else:
+            match = _TOML_SCALAR.match(self.text, self.pos)
+            self.pos = match.end()
+
+    def string(self) -> str:
+        """Skip a string of any of TOML's four kinds; its text (escapes left as written)."""
+        text = self.text
+        quote = text[self.pos]
+        start = self.pos
+        if text.startswith(quote * 3, self.pos):
+            end = self.pos + 3
+            while not text.startswith(quote * 3, end):
+                end += 2 if quote == '"' and text[end] == "\\" else 1
+                if end >= len(text):
+                    raise ValueError("unterminated string")
+            while text.startswith(quote * 4, end):  # up to two quotes may end the content
+                end += 1
+            self.pos = end + 3
+            body = text[start + 3 : end]
+        else:
+            end = self.pos + 1
+            while text[end] != quote:
+                end += 2 if quote == '"' and text[end] == "\\" else 1
+            self.pos = end + 1
+            body = text[start + 1 : end]
+        self.line += text.count("\n", start, self.pos)
+        return body
+
+    def skip_spaces(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in " \t":
+            self.pos += 1
+
+    def skip_blank(self) -> None:
+        """Spaces, newlines and comments."""
+        text = self.text
+        while self.pos < len(text):
+            char = text[self.pos]
+            if char in " \t\r":
+                self.pos += 1
+            elif char == "\n":
+                self.pos += 1
+                self.line += 1
+            elif char == "#":
+                newline = text.find("\n", self.pos)
+                self.pos = len(text) if newline < 0 else newline
+            else:
+                return
+
+    def skip_to_line_end(self) -> None:
+        newline = self.text.find("\n", self.pos)
+        self.pos = len(self.text) if newline < 0 else newline
+
+
+# --------------------------------------------------------------------------------------------
+# `openwatch init`
+
+# Notable labs of the US/China open-model race (DESIGN.md), as spelled in the registry.
+STARTER_LABS = (
+    (
+        "us-labs",
+        "US",
+        "US open-model labs",
+        ("meta-llama", "openai", "google", "microsoft", "nvidia", "allenai", "marin-community",
+         "ibm-granite"),
+    ),
+    (
+        "cn-labs",
+        "CN",
+        "Chinese open-model labs",
+        ("deepseek-ai", "Qwen", "moonshotai", "zai-org", "MiniMaxAI", "baidu", "tencent",
+         "ByteDance-Seed", "stepfun-ai", "XiaomiMiMo"),
+    ),
+)  # fmt: skip
+
+
+def starter_config(registry: Registry | None = None) -> str:
+    """A commented `openwatch.toml` that loads as is, with an empty environment.
+
+    It watches named notable labs rather than `registry:US` / `registry:CN`: the selectors
+    would poll every org of the registry (some with thousands of models) every 30 minutes, and
+    a list shows at a glance what is watched. Orgs the registry lacks are left out.
+    """
+    registry = default_registry() if registry is None else registry
+    blocks = []
+    for name, country, title, notable in STARTER_LABS:
+        orgs = [org.hf_org for org in map(registry.lookup, notable) if org is not None]
+        if not orgs:
+            try:
+                orgs = registry.select(f"{REGISTRY_PREFIX}{country}")[:8]
+            except KeyError:
+                continue
+        listed = "".join(f'    "{org}",\n' for org in dict.fromkeys(orgs))
+        blocks.append(
+            f"# {title}. \"{REGISTRY_PREFIX}{country}\" would watch every {country} org "
+            "of the registry.\n"
+            f"[[watch]]\n"
+            f'name = "{name}"\n'
+            f'source = "huggingface"\n'
+            f"orgs = [\n{listed}]\n"
+            f'every = "30m"\n'
+        )
+    template = resources.files("jobs").joinpath("starter.toml").read_text(encoding="utf-8")
+    return template.replace("@WATCHES@\n", "\n".join(blocks))
+
+
+def write_starter(
+    path: str | os.PathLike[str], registry: Registry | None = None, force: bool = False
+) -> Path:
+    """Write `starter_config()` to `path` (creating its folder); never overwrite unless `force`."""
+    path = Path(path)
+    text = starter_config(registry)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w" if force else "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError as exc:
+        raise ConfigError(
+            "already exists",
+            "pass --force to overwrite it, or --config PATH to write elsewhere",
+            file=str(path),
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot be written ({exc.strerror or exc})",
+            "choose another path with --config PATH",
+            file=str(path),
+        ) from exc
+    return path

@@ -256,3 +256,30 @@ def test_licence_file_of_gated_model_first_read_after_ungating_is_not_a_change(o
     emulator.world.commit("meta-llama/Llama-3.1-8B", files={"LICENSE": LLAMA_LICENSE + "Amended.\n"})
     crawl(ow)
     assert [e["type"] for e in ow.json("events")][0] == "model.license_file_changed"
+
+
+def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
+    """`scrapy list` and `scrapy crawl huggingface -a orgs=…` (raw items, or into a database)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    scrapy = [sys.executable, "-m", "scrapy"]
+    listed = subprocess.run([*scrapy, "list"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert listed.stdout.split() == ["huggingface"]
+    emulator.world.add_model("deepseek-ai/A", license="mit", files={"LICENSE": "MIT"})
+    out = tmp_path / "items.jsonl"
+    db = tmp_path / "scrapy.db"
+    subprocess.run([*scrapy, "crawl", "huggingface", "-a", "orgs=deepseek-ai", "-s", f"OPENWATCH_HF_ENDPOINT={emulator.url}",
+                    "-s", f"OPENWATCH_DATABASE={db}", "-O", str(out), "-s", "LOG_LEVEL=WARNING"],
+                   cwd=ROOT, capture_output=True, text=True, check=True)
+    items = [json.loads(line) for line in out.read_text().splitlines()]
+    assert items[0]["raw"]["id"] == "deepseek-ai/A" and items[0]["license_files"]["LICENSE"]["text"] == "MIT"
+    assert items[-1]["complete"] is True
+    conn = sqlite3.connect(db)
+    assert conn.execute("select key, license from items").fetchall() == [("model:hf/deepseek-ai/A", "mit")]
+    assert conn.execute("select status from crawls").fetchall() == [("ok",)]
+    assert Path(db).exists()

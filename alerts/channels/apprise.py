@@ -1,0 +1,58 @@
+"""Any service Apprise knows (https://github.com/caronc/apprise/wiki): an optional extra."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from alerts import render
+from alerts.channels.base import Channel, Receipt
+from alerts.exceptions import ChannelConfigError, DeliveryError
+from alerts.redaction import install_log_redaction, redact_url
+from alerts.render import Rendered
+
+if TYPE_CHECKING:
+    from jobs.config import Subscription
+
+MISSING_EXTRA = 'apprise channel needs the extra: pip install "openwatch[apprise]"'
+
+
+class AppriseChannel(Channel):
+    """Notify through Apprise (Discord, Telegram, Matrix, ntfy, Teams, …); needs the extra:
+    pip install "openwatch[apprise]".
+
+    Options: url = "${APPRISE_URL}" (an Apprise URL such as "ntfy://topic"; it usually holds
+    a token, keep it in the environment). Messages are plain text: a title and one line per
+    event. Apprise reports only success or failure, so every failure is retried with backoff.
+    Without the extra installed, deliveries stay `failed` with that message until it is.
+    """
+
+    kind = "apprise"
+    required_options = ("url",)
+    MAX_EVENTS = 100  # per notification: many services cap message length
+
+    def target(self, sub: "Subscription") -> str:
+        return redact_url(str(sub.options.get("url") or ""))
+
+    def render(
+        self, sub: "Subscription", events: Sequence[Mapping[str, Any]], *, digest_title: str | None
+    ) -> list[Rendered]:
+        chunks = [list(events[i : i + self.MAX_EVENTS]) for i in range(0, len(events), self.MAX_EVENTS)]
+        return [
+            Rendered(tuple(e["id"] for e in chunk), render.plain_text(chunk, digest_title=digest_title))
+            for chunk in chunks
+        ]
+
+    def send(self, sub: "Subscription", message: Rendered, *, now: datetime) -> Receipt:
+        try:
+            import apprise
+        except ImportError as exc:
+            raise DeliveryError(MISSING_EXTRA, retryable=True) from exc
+        install_log_redaction(("apprise",))  # apprise may log the URL, tokens included
+        notifier = apprise.Apprise()
+        if not notifier.add(str(sub.options["url"])):
+            raise ChannelConfigError(f"subscription {sub.name!r}: apprise does not understand the URL {self.target(sub)}")
+        title, body = message.payload
+        if not notifier.notify(body=body or title, title=title):
+            raise DeliveryError(f"apprise could not deliver to {self.target(sub)}", retryable=True)
+        return Receipt(None, "accepted by apprise")

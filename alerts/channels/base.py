@@ -1,0 +1,128 @@
+"""The channel interface and its registry. A channel turns rendered messages into delivery
+attempts; it knows nothing of spiders, the outbox or the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+
+import httpx
+
+from alerts.exceptions import ChannelConfigError, DeliveryError, UnknownChannel
+from alerts.redaction import redact_url, scrub
+from alerts.render import Rendered
+from alerts.transport import Transport, parse_retry_after, user_agent
+
+if TYPE_CHECKING:
+    from jobs.config import Config, Subscription
+
+
+# Subscription options that hold secrets, whatever the channel (URLs carry tokens).
+SECRET_OPTIONS = ("url", "secret", "token", "password")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the receiver answered to a message it accepted (`200 ok`, `250 2.0.0 queued`)."""
+
+    status: int | str | None
+    detail: str
+
+    def __str__(self) -> str:
+        return " ".join(str(p) for p in (self.status, self.detail) if p not in (None, ""))
+
+
+class Channel:
+    """Base class: subclasses register themselves under their `kind`; their docstring is
+    the user help printed by the CLI."""
+
+    registry: ClassVar[dict[str, type["Channel"]]] = {}
+    kind: ClassVar[str]
+    #: Options every subscription of this channel must set (`url`, `to`, …).
+    required_options: ClassVar[tuple[str, ...]] = ()
+    #: True: a burst of events becomes grouped messages; False: one request per event.
+    grouped: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind:
+            if kind in Channel.registry and Channel.registry[kind] is not cls:
+                raise TypeError(f"channel kind {kind!r} registered twice")
+            Channel.registry[kind] = cls
+
+    def __init__(self, transport: Transport, config: "Config | None" = None) -> None:
+        self.transport = transport
+        self.config = config
+
+    # -- what a subscription looks like to this channel --------------------------------------
+
+    def check(self, sub: "Subscription") -> None:
+        """Raise `ChannelConfigError` when `sub` lacks what this channel needs."""
+        missing = [name for name in self.required_options if not sub.options.get(name)]
+        if missing:
+            raise ChannelConfigError(
+                f"subscription {sub.name!r}: channel {self.kind} needs {', '.join(missing)}"
+            )
+
+    def target(self, sub: "Subscription") -> str:
+        """Where messages go, safe to show (`https://hooks.slack.com/…`)."""
+        url = sub.options.get("url")
+        return redact_url(str(url)) if url else ""
+
+    def secrets(self, sub: "Subscription") -> list[str]:
+        """Every string that must never be shown in full: this subscription's URL and secrets,
+        and (a receiver may echo anything) those of every other subscription and [smtp]."""
+        subs = [sub, *getattr(self.config, "subscriptions", ())]
+        found = [str(s.options.get(name) or "") for s in subs for name in SECRET_OPTIONS]
+        smtp = getattr(self.config, "smtp", None)
+        if smtp is not None and getattr(smtp, "password", ""):
+            found.append(smtp.password)
+        return list(dict.fromkeys(s for s in found if s))
+
+    # -- rendering and sending ----------------------------------------------------------------
+
+    def render(
+        self, sub: "Subscription", events: Sequence[Mapping[str, Any]], *, digest_title: str | None
+    ) -> list[Rendered]:
+        raise NotImplementedError
+
+    def send(self, sub: "Subscription", message: Rendered, *, now: datetime) -> Receipt:
+        """Deliver one message; raise `DeliveryError` (retryable or not) when it was not accepted."""
+        raise NotImplementedError
+
+    # -- helpers for HTTP channels -------------------------------------------------------------
+
+    def user_agent(self) -> str:
+        """`[daemon] user_agent` of the config (`openwatch/<version> (+<project URL>)`)."""
+        daemon = getattr(self.config, "daemon", None)
+        return getattr(daemon, "user_agent", None) or user_agent()
+
+    def http_error(self, response: httpx.Response, sub: "Subscription", *, permanent_4xx: bool = True) -> DeliveryError:
+        """Classify a non-2xx answer: 408, 429 and 5xx are transient (honouring
+        `Retry-After`); 3xx and other 4xx are refusals, never retried."""
+        status = response.status_code
+        reason = scrub(response.text[:200], self.secrets(sub)) or response.reason_phrase
+        message = f"{self.target(sub)} answered {status} {reason}".strip()
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.transport.wall_clock)
+        if status in (408, 429) or status >= 500:
+            return DeliveryError(message, retryable=True, retry_after=retry_after, status=status)
+        if 300 <= status < 400:
+            return DeliveryError(f"{message} (redirects are not followed: update the URL)", retryable=False, status=status)
+        return DeliveryError(message, retryable=not permanent_4xx, status=status)
+
+
+def channel_class(kind: str) -> type[Channel]:
+    try:
+        return Channel.registry[kind]
+    except KeyError:
+        known = ", ".join(sorted(Channel.registry))
+        raise UnknownChannel(f"unknown channel {kind!r} (known: {known})") from None
+
+
+def channel_help() -> dict[str, str]:
+    """kind → user help (the class docstring), for `openwatch` to print."""
+    import inspect
+
+    return {kind: inspect.getdoc(cls) or "" for kind, cls in sorted(Channel.registry.items())}

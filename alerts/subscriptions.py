@@ -1,0 +1,59 @@
+"""Which subscriptions hear about which events. Pure: a subscription and an event in, a bool out.
+
+A filter left out of the config (`None`) does not filter. Filters narrow the *items* a
+subscription hears about, so `source.failing` / `source.recovered` (about a watch, with no
+org, country or licence) are filtered by `watches` only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:  # jobs.config may import the channel registry: no import cycle at runtime
+    from jobs.config import Subscription
+
+SOURCE_EVENTS = frozenset({"source.failing", "source.recovered"})
+
+
+def _folded(values: Iterable[str] | None) -> frozenset[str] | None:
+    return None if values is None else frozenset(str(v).casefold() for v in values)
+
+
+def _categories(event: Mapping[str, Any]) -> set[str]:
+    data = event.get("data") or {}
+    found = set()
+    for key in ("category_after", "category_before", "category"):
+        value = data.get(key)
+        if value:
+            found.add(str(value).casefold())
+    return found
+
+
+def matches(sub: "Subscription", event: Mapping[str, Any]) -> bool:
+    """Does `event` (the public event dict) go to `sub`? Disabled subscriptions match nothing."""
+    if not sub.enabled or event.get("type") not in sub.events:
+        return False
+    watches = sub.watches
+    if watches is not None and event.get("watch") not in watches:
+        return False
+    if event.get("type") in SOURCE_EVENTS:
+        return True
+    data = event.get("data") or {}
+    orgs = _folded(sub.orgs)
+    if orgs is not None and str(data.get("org") or "").casefold() not in orgs:
+        return False
+    countries = _folded(sub.countries)
+    if countries is not None and str(data.get("country") or "").casefold() not in countries:
+        return False
+    categories = _folded(sub.categories)
+    if categories is not None and not (categories & _categories(event)):
+        return False
+    models = _folded(sub.models)
+    if models is not None and str(event.get("item") or "").casefold() not in models:
+        return False
+    return True
+
+
+def matching(subscriptions: Iterable["Subscription"], event: Mapping[str, Any]) -> list["Subscription"]:
+    """The subscriptions `event` goes to, in config order."""
+    return [sub for sub in subscriptions if matches(sub, event)]

@@ -58,6 +58,7 @@ class IngestPipeline:
         self.database = database
         self.subscriptions = subscriptions
         self.batch: list = []
+        self.lock = asyncio.Lock()
         self.store = None
         self.crawl_id = None
         self.items = 0
@@ -71,7 +72,7 @@ class IngestPipeline:
         database = settings.get("OPENWATCH_DATABASE")
         if not database:
             raise NotConfigured("OPENWATCH_DATABASE not set")
-        subscriptions = settings.get("OPENWATCH_SUBSCRIPTIONS")
+        subscriptions = getattr(crawler, "openwatch_subscriptions", None)
         if subscriptions is None and settings.get("OPENWATCH_CONFIG"):
             from jobs.config import load_config
 
@@ -98,22 +99,26 @@ class IngestPipeline:
             spider.prior = self.store.prior_state(spider.watch, spider.units)
 
     async def process_item(self, item, spider=None):
+        # Appended before any await: the batch keeps the order items were yielded in. Items of
+        # different responses are processed concurrently, so flushes take turns on the lock
+        # (one connection, one transaction at a time).
         self.batch.append(item)
         if isinstance(item, ListingResult) or len(self.batch) >= BATCH_SIZE:
             await self.flush()
         return item
 
     async def flush(self):
-        if not self.batch:
-            return
-        batch, self.batch = self.batch, []
-        result = await asyncio.to_thread(self.store.ingest, batch, self.crawl_id)
-        self.items += result.items
-        self.events += len(result.events)
-        self.errors += result.errors
-        self.units_complete.update(result.units_complete)
-        for event in result.events:
-            logger.info("event %s %s", event["type"], event["summary"])
+        async with self.lock:
+            if not self.batch:
+                return
+            batch, self.batch = self.batch, []
+            result = await asyncio.to_thread(self.store.ingest, batch, self.crawl_id)
+            self.items += result.items
+            self.events += len(result.events)
+            self.errors += result.errors
+            self.units_complete.update(result.units_complete)
+            for event in result.events:
+                logger.info("event %s %s", event["type"], event["summary"])
 
     async def close_spider(self, spider=None):
         await self.flush()
@@ -141,5 +146,6 @@ class IngestPipeline:
         )
         stats.set_value("openwatch/status", status)
         stats.set_value("openwatch/events", self.events)
+        stats.set_value("openwatch/items", self.items)
         stats.set_value("openwatch/errors", list(self.errors))
         self.store.db.close()

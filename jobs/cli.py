@@ -134,7 +134,10 @@ def init(app: App, force):
 
 
 def _crawl(app: App, watches) -> list:
+    import asyncio
+
     from jobs.runner import crawl_watch, run_in_reactor
+    from jobs.scheduler import record_outcome
 
     config = app.config()
 
@@ -143,6 +146,7 @@ def _crawl(app: App, watches) -> list:
         for watch in watches:
             logger.info("crawling %s (%s)", watch.name, watch.source)
             outcome = await crawl_watch(config, watch, log_level="DEBUG" if app.debug else "WARNING")
+            await asyncio.to_thread(record_outcome, config, watch, outcome)  # watch health, source.failing
             outcomes.append(outcome)
         return outcomes
 
@@ -162,7 +166,7 @@ def _deliver(app: App, *, force: bool) -> None:
     from alerts.outbox import dispatch
 
     config = app.config()
-    if not config.subscriptions:
+    if not config.subscriptions and not Path(config.database).exists():
         return
     db = app.db()
     try:
@@ -211,7 +215,7 @@ def run(app: App, once):
         return
     from jobs.scheduler import run_daemon
 
-    sys.exit(run_daemon(config, debug=app.debug))
+    sys.exit(run_daemon(config, debug=app.debug, log_format=app.log_format))
 
 
 @cli.command()
@@ -393,6 +397,36 @@ def alerts_test(app: App, subscription):
     click.echo(str(result))
     if not getattr(result, "ok", False):
         raise Failure(f"test alert to {subscription} was not accepted")
+
+
+@alerts.command("retry")
+@click.argument("subscription", required=False)
+@click.pass_obj
+def alerts_retry(app: App, subscription):
+    """Put dead letters back in the queue (after fixing a receiver or a setting).
+
+    Example: openwatch alerts retry team && openwatch deliver
+    """
+    from alerts.commands import retry_dead
+
+    config = app.config()
+    if subscription:
+        config.subscription(subscription)
+    db = app.db()
+    count = retry_dead(db, now=datetime.now(timezone.utc), subscription=subscription)
+    click.echo(f"{count} dead letters queued again")
+
+
+@alerts.command("channels")
+def alerts_channels():
+    """The alert channels and their settings.
+
+    Example: openwatch alerts channels
+    """
+    from alerts.channels import channel_help
+
+    for kind, text in channel_help().items():
+        click.echo(f"{kind}\n  " + text.replace("\n", "\n  ") + "\n")
 
 
 @cli.command()

@@ -65,7 +65,6 @@ def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
     settings.setdict(
         {
             "OPENWATCH_DATABASE": str(config.database),
-            "OPENWATCH_SUBSCRIPTIONS": config.subscriptions,
             "OPENWATCH_HF_ENDPOINT": config.endpoints.huggingface,
             "USER_AGENT": config.daemon.user_agent,
             "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
@@ -97,6 +96,8 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutc
         return outcome
     runner = AsyncCrawlerRunner(crawler_settings(config, watch, log_level=log_level))
     crawler = runner.create_crawler(spidercls)
+    # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
+    crawler.openwatch_subscriptions = config.subscriptions
     task = runner.crawl(crawler, **spider_kwargs(config, watch))
     timed_out = False
     try:
@@ -112,7 +113,7 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutc
     outcome.crawl_id = stats.get_value("openwatch/crawl_id")
     outcome.status = stats.get_value("openwatch/status") or "failed"
     outcome.events = stats.get_value("openwatch/events") or 0
-    outcome.items = stats.get_value("item_scraped_count") or 0
+    outcome.items = stats.get_value("openwatch/items") or 0
     outcome.requests = stats.get_value("downloader/request_count") or 0
     outcome.errors += stats.get_value("openwatch/errors") or []
     if timed_out:

@@ -207,6 +207,13 @@ class Store:
             n = self._count_events("model.restored", key) + 1
             events.append(diff.restored(self._context(key, item.watch, fields, n), fields))
 
+        if row is not None and seq is None and row[0] == "active":
+            # Unchanged (the common case): refresh the counters, no snapshot, no event.
+            self.db.execute(
+                "update items set last_seen = ?, missing_count = 0, watch = ?, unit = ?, data = ? where key = ?",
+                [now, item.watch, item.unit, json.dumps(fields, sort_keys=True), key],
+            )
+            return events
         self.db["items"].upsert(
             {
                 "key": key, "kind": "model", "source": "huggingface", "watch": item.watch, "unit": item.unit,

@@ -1,0 +1,417 @@
+"""The Hugging Face endpoints the emulator serves, shaped like the real Hub's answers.
+
+Sources for the shapes and status codes (checked against public material, see each comment):
+- huggingface_hub `HfApi.list_models` / `model_info`, `ExpandModelProperty_T`, `paginate`
+  (src/huggingface_hub/hf_api.py, utils/_pagination.py) and `hf_raise_for_status`
+  (utils/_http.py);
+- https://huggingface.co/docs/hub/rate-limits for the RateLimit headers (ratelimit.py);
+- recorded `/api/models` answers for the default listing row.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+from bisect import bisect_right
+from functools import lru_cache
+from urllib.parse import quote, unquote
+
+from . import world as world_mod
+from .routing import Request, Response, Router, json_response
+from .times import iso
+
+# huggingface_hub's ExpandModelProperty_T (hf_api.py). The Hub validates `expand[]`; an
+# unknown property is refused with 400 here so a spider's typo fails loudly. Properties the
+# emulator does not model are accepted and simply absent from the answer, as on the Hub when
+# a repo has no such data (e.g. `safetensors` for a repo without safetensors weights).
+EXPAND_PROPERTIES = frozenset({
+    "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
+    "downloadsAllTime", "evalResults", "gated", "gguf", "inference", "inferenceProviderMapping", "lastModified",
+    "library_name", "likes", "mask_token", "model-index", "pipeline_tag", "private", "resourceGroup",
+    "safetensors", "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
+    "widgetData", "xetEnabled",
+})
+
+# The default (no `expand`, no `full`) listing row, key order as recorded from
+# GET https://huggingface.co/api/models?author=... :
+# {"_id","id","likes","trendingScore","private","downloads","tags","pipeline_tag",
+#  "library_name","createdAt","modelId"}; keys without a value are left out.
+LIST_KEYS = ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name",
+             "createdAt", "modelId")
+# `full=true` adds the repo state (huggingface_hub: "Whether to fetch all model data,
+# including the `last_modified`, the `sha`, the files and the `tags`").
+FULL_EXTRA_KEYS = ("author", "gated", "disabled", "lastModified", "sha", "siblings")
+# GET /api/models/{repo_id}: the model info object (huggingface_hub `ModelInfo`).
+INFO_KEYS = ("_id", "id", "private", "pipeline_tag", "library_name", "tags", "downloads", "likes", "modelId",
+             "author", "sha", "lastModified", "gated", "disabled", "cardData", "config", "siblings", "spaces",
+             "createdAt", "safetensors", "usedStorage")
+
+SORT_KEYS = {
+    "downloads": lambda m: m.downloads,
+    "likes": lambda m: m.likes,
+    "trendingScore": lambda m: m.trending_score,
+    "trending_score": lambda m: m.trending_score,
+    "createdAt": lambda m: m.created_at.timestamp(),
+    "created_at": lambda m: m.created_at.timestamp(),
+    "lastModified": lambda m: m.last_modified.timestamp(),
+    "last_modified": lambda m: m.last_modified.timestamp(),
+}
+
+# Files a gated repo still serves without access: the model card is public on the Hub
+# (its licence must be readable before one agrees to it).
+UNGATED_FILES = frozenset({"README.md"})
+
+
+def register(router: Router, world: world_mod.HubWorld, *, page_size) -> None:
+    """Add the Hugging Face routes; `page_size` is a callable giving the current page cap."""
+    api = HfApi(world, page_size)
+    both = ("GET", "HEAD")
+    router.add(both, r"^/api/models/?$", api.list_models)
+    router.add(both, r"^/api/models/(?P<owner>[^/]+)/(?P<name>[^/]+)(?:/revision/(?P<rev>[^/]+))?/?$", api.model_info)
+    router.add(both, r"^/(?!api/)(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$", api.resolve)
+
+
+# -- errors, as hf_raise_for_status reads them (X-Error-Code first) --------------------------
+
+
+def hf_error(status: int, code: str | None, message: str, body_message: str | None = None) -> Response:
+    headers = {"X-Error-Message": message}
+    if code:
+        headers["X-Error-Code"] = code
+    return json_response(status, {"error": body_message or message}, headers)
+
+
+def repo_not_found(request: Request) -> Response:
+    # The Hub answers 401 (not 404) for a missing, deleted or private repo when no token is
+    # sent, and 404 when one is; both carry X-Error-Code: RepoNotFound. huggingface_hub's
+    # hf_raise_for_status notes: "401 is misleading as it is returned for: private and gated
+    # repos if user is not authenticated, missing repos".
+    status = 404 if request.has_authorization else 401
+    return hf_error(status, "RepoNotFound", "Repository not found", f"Repository Not Found for url: {request.url}.")
+
+
+def revision_not_found(request: Request, revision: str) -> Response:
+    return hf_error(404, "RevisionNotFound", f"Invalid rev id: {revision}",
+                    f"Revision Not Found for url: {request.url}.")
+
+
+def entry_not_found(request: Request) -> Response:
+    return hf_error(404, "EntryNotFound", "Entry not found", f"Entry Not Found for url: {request.url}.")
+
+
+def gated_repo(request: Request, model_id: str) -> Response:
+    # Without a token: 401; with a token that has not been granted access: 403. Both carry
+    # X-Error-Code: GatedRepo (hf_raise_for_status raises GatedRepoError on that code).
+    if request.has_authorization:
+        message = (f"Access to model {model_id} is restricted and you are not in the authorized list. "
+                   f"Visit https://huggingface.co/{model_id} to ask for access.")
+        return hf_error(403, "GatedRepo", message)
+    message = (f"Access to model {model_id} is restricted. You must have access to it and be authenticated "
+               "to access it. Please log in.")
+    return hf_error(401, "GatedRepo", message)
+
+
+def bad_request(message: str) -> Response:
+    return json_response(400, {"error": message})
+
+
+# -- the model object -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _config_summary(raw: bytes) -> dict | None:
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(config, dict):
+        return None
+    return {k: config[k] for k in ("architectures", "model_type") if k in config}
+
+
+def _listify(value) -> list:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
+    """The Hub's tags: library, formats, model type, task, card tags, relations, licence, region.
+
+    Order follows recorded answers, e.g. ["transformers","safetensors","kimi_k2",
+    "text-generation",…,"arxiv:…","license:mit",…,"region:us"].
+    """
+    card = commit.card if commit.has_readme else {}
+    tags: list[str] = []
+    if card.get("library_name"):
+        tags.append(str(card["library_name"]))
+    if model.parameters or any(n.endswith((".safetensors", ".safetensors.index.json")) for n in commit.files):
+        tags.append("safetensors")
+    config = commit.files.get("config.json")
+    summary = _config_summary(config) if config is not None else None
+    if summary and summary.get("model_type"):
+        tags.append(str(summary["model_type"]))
+    if card.get("pipeline_tag"):
+        tags.append(str(card["pipeline_tag"]))
+    tags.extend(str(t) for t in _listify(card.get("tags")))
+    for base in _listify(card.get("base_model")):
+        tags += [f"base_model:{base}", f"base_model:finetune:{base}"]
+    tags.extend(f"dataset:{d}" for d in _listify(card.get("datasets")))
+    tags.extend(f"arxiv:{a}" for a in model.arxiv)
+    if card.get("license"):
+        tags.append(f"license:{card['license']}")
+    tags.append("region:us")
+    return list(dict.fromkeys(tags))
+
+
+def _field(name: str, model: world_mod.Model, commit: world_mod.Commit, blobs: bool):
+    """One property of the model object, or `_MISSING` when the repo has none."""
+    card = commit.card if commit.has_readme else None
+    if name == "_id":
+        return model.object_id
+    if name in ("id", "modelId"):
+        return model.id
+    if name == "author":
+        return model.author
+    if name == "likes":
+        return model.likes
+    if name == "trendingScore":
+        return model.trending_score
+    if name == "downloads":
+        return model.downloads
+    if name == "downloadsAllTime":
+        return model.downloads * 7
+    if name == "private":
+        return model.private
+    if name == "gated":
+        return model.gated
+    if name == "disabled":
+        return model.disabled
+    if name == "tags":
+        return derive_tags(model, commit)
+    if name in ("pipeline_tag", "library_name"):
+        value = card.get(name) if card else None
+        return _MISSING if value is None else value
+    if name == "createdAt":
+        return iso(model.created_at)
+    if name == "lastModified":
+        return iso(commit.date)
+    if name == "sha":
+        return commit.sha
+    if name == "cardData":
+        return dict(card) if card is not None else _MISSING
+    if name == "siblings":
+        if not blobs:
+            return [{"rfilename": n} for n in sorted(commit.files)]
+        return [{"rfilename": n, "blobId": world_mod.git_blob_sha1(commit.files[n]), "size": len(commit.files[n])}
+                for n in sorted(commit.files)]
+    if name == "config":
+        raw = commit.files.get("config.json")
+        summary = _config_summary(raw) if raw is not None else None
+        return summary if summary is not None else _MISSING
+    if name == "spaces":
+        return []
+    if name == "usedStorage":
+        return sum(len(b) for b in commit.files.values())
+    if name == "safetensors":
+        if not model.parameters:
+            return _MISSING
+        return {"parameters": {"BF16": model.parameters}, "total": model.parameters}
+    if name == "baseModels":
+        bases = _listify(card.get("base_model")) if card else []
+        return {"relation": "finetune", "models": [{"id": b} for b in bases]} if bases else _MISSING
+    return _MISSING
+
+
+_MISSING = object()
+
+
+def model_object(model, commit, keys, *, blobs: bool = False) -> dict:
+    out = {}
+    for key in keys:
+        value = _field(key, model, commit, blobs)
+        if value is not _MISSING:
+            out[key] = value
+    return out
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+def _truthy(value: str | None) -> bool:
+    # huggingface_hub sends Python bools as "True"; JS clients send "true" or "1".
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+def _expand(request: Request) -> list[str] | Response:
+    # Both spellings reach the Hub: `expand[]=a` (JS clients, the docs) and `expand=a`
+    # (requests encodes huggingface_hub's list params as repeated `expand=`).
+    names = request.params.get("expand[]", []) + request.params.get("expand", [])
+    unknown = [n for n in names if n not in EXPAND_PROPERTIES]
+    if unknown:
+        allowed = ", ".join(sorted(EXPAND_PROPERTIES))
+        return bad_request(f'"expand" must be one of [{allowed}], got {unknown[0]!r}')
+    return list(dict.fromkeys(names))
+
+
+def _encode_cursor(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> dict | None:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _next_link(request: Request, cursor: str) -> str:
+    # The Hub paginates like GitHub: `Link: <absolute URL>; rel="next"` carrying the same query
+    # plus `cursor`; the last page has no Link (huggingface_hub utils/_pagination.py follows
+    # `response.links["next"]["url"]`). The client's own encoding of the other params is kept.
+    parts = [p for p in request.query.split("&") if p and not p.startswith("cursor=")]
+    parts.append("cursor=" + quote(cursor, safe=""))
+    return f"{request.base_url}{request.path}?{'&'.join(parts)}"
+
+
+class HfApi:
+    SORT_CACHE_SIZE = 8
+
+    def __init__(self, world: world_mod.HubWorld, page_size):
+        self.world = world
+        self.page_size = page_size
+        self._sort_cache: dict[tuple, tuple[list, list]] = {}
+
+    def _sorted(self, author, sort, sign, authed, search):
+        """Visible models in sort order, with their keys; cached until the world changes, so
+        paging through a sorted listing costs one sort, not one per page. Call under the lock."""
+        cache_key = (author, sort, sign, authed, search, self.world.version)
+        hit = self._sort_cache.get(cache_key)
+        if hit is None:
+            value = SORT_KEYS[sort]
+            visible = self.world.select(author, authed=authed, search=search)
+            keyed = sorted(((sign * value(m), m.seq), m) for m in visible)
+            hit = ([k for k, _ in keyed], [m for _, m in keyed])
+            if len(self._sort_cache) >= self.SORT_CACHE_SIZE:
+                self._sort_cache.pop(next(iter(self._sort_cache)))
+            self._sort_cache[cache_key] = hit
+        return hit
+
+    def list_models(self, request: Request) -> Response:
+        expand = _expand(request)
+        if isinstance(expand, Response):
+            return expand
+        cap = max(1, int(self.page_size()))
+        raw_limit = request.param("limit")
+        if raw_limit in (None, ""):
+            limit = cap
+        else:
+            try:
+                limit = int(raw_limit)
+            except ValueError:
+                return bad_request('"limit" must be a number')
+            if limit < 1:
+                return bad_request('"limit" must be greater than or equal to 1')
+            limit = min(limit, cap)
+        cursor = {}
+        if request.param("cursor"):
+            cursor = _decode_cursor(request.param("cursor"))
+            if cursor is None:
+                return bad_request("Invalid cursor")
+        author = request.param("author") or None
+        search = request.param("search") or None
+        sort = request.param("sort") or None
+        if sort is not None and sort not in SORT_KEYS:
+            return bad_request(f'"sort" must be one of [{", ".join(SORT_KEYS)}]')
+        if expand:
+            keys = ("_id", "id", *(k for k in expand if k not in ("_id", "id")))
+        else:
+            keys = LIST_KEYS + (FULL_EXTRA_KEYS if _truthy(request.param("full")) else ())
+            if _truthy(request.param("cardData")):
+                keys += ("cardData",)
+        authed = request.authed
+
+        with self.world.lock:
+            if sort is None:
+                after = cursor.get("seq") if cursor else None
+                if cursor and not isinstance(after, int):
+                    return bad_request("Invalid cursor")
+                models, more = self.world.page(author, authed=authed, after=after, limit=limit, search=search)
+                next_cursor = {"seq": models[-1].seq} if more and models else None
+            else:
+                # The Hub sorts descending unless direction=1 (huggingface_hub: "-1 sorts by
+                # descending order"); ties break on creation order so pages never overlap.
+                sign = 1 if request.param("direction") == "1" else -1
+                keys_sorted, models_sorted = self._sorted(author, sort, sign, authed, search)
+                start = 0
+                if cursor:
+                    key = cursor.get("key")
+                    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(v, (int, float)) for v in key)):
+                        return bad_request("Invalid cursor")
+                    start = bisect_right(keys_sorted, tuple(key))
+                models = models_sorted[start : start + limit]
+                more = start + limit < len(models_sorted)
+                next_cursor = {"key": list(keys_sorted[start + len(models) - 1])} if more and models else None
+            rows = [model_object(m, m.head, keys) for m in models]
+
+        headers = {}
+        if next_cursor is not None:
+            headers["Link"] = f'<{_next_link(request, _encode_cursor(next_cursor))}>; rel="next"'
+        return json_response(200, rows, headers)
+
+    def model_info(self, request: Request, owner: str, name: str, rev: str | None = None) -> Response:
+        expand = _expand(request)
+        if isinstance(expand, Response):
+            return expand
+        with self.world.lock:
+            model = self.world.lookup(f"{unquote(owner)}/{unquote(name)}", authed=request.authed)
+            if model is None:
+                return repo_not_found(request)
+            revision = unquote(rev) if rev else "main"
+            commit = model.commit_at(revision)
+            if commit is None:
+                return revision_not_found(request, revision)
+            keys = ("_id", "id", *(k for k in expand if k not in ("_id", "id"))) if expand else INFO_KEYS
+            info = model_object(model, commit, keys, blobs=_truthy(request.param("blobs")))
+        return json_response(200, info)
+
+    def resolve(self, request: Request, owner: str, name: str, rev: str, path: str) -> Response:
+        model_id = f"{unquote(owner)}/{unquote(name)}"
+        revision, filename = unquote(rev), unquote(path)
+        with self.world.lock:
+            model = self.world.lookup(model_id, authed=request.authed)
+            if model is None:
+                return repo_not_found(request)
+            commit = model.commit_at(revision)
+            if commit is None:
+                return revision_not_found(request, revision)
+            if model.gated and filename not in UNGATED_FILES:
+                # The emulator treats every token as one that has not been granted access.
+                return gated_repo(request, model_id)
+            content = commit.files.get(filename)
+            if content is None:
+                return entry_not_found(request)
+            sha = commit.sha
+        basename = filename.rsplit("/", 1)[-1]
+        headers = {
+            "Content-Type": _content_type(filename),
+            # Non-LFS files: the ETag is the git blob id, quoted (huggingface_hub file_download
+            # reads `X-Linked-Etag` or `ETag` and `X-Repo-Commit`).
+            "ETag": f'"{world_mod.git_blob_sha1(content)}"',
+            "X-Repo-Commit": sha,
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(basename)}; filename=\"{basename}\";",
+        }
+        return Response(200, headers, content)
+
+
+def _content_type(filename: str) -> str:
+    if filename.endswith(".json"):
+        return "application/json; charset=utf-8"
+    guessed, _ = mimetypes.guess_type(filename)
+    if guessed is None or guessed.startswith("text/") or filename.endswith((".md", ".txt")):
+        return "text/plain; charset=utf-8"
+    return guessed

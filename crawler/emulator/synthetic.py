@@ -1,0 +1,141 @@
+"""Realistic synthetic models for `HubWorld.populate` (benchmarks, load tests).
+
+Deterministic for a seed. Licences come from the shipped vocabulary (crawler/data/licenses.csv):
+its `other:<name>` rows become `license: other` + `license_name: <name>`, as on the Hub.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+
+from .times import SENTINEL_CREATED_AT, UTC
+
+# (pipeline_tag, library_name, model_type, name stems) — weights roughly follow the Hub's mix.
+TASKS = [
+    ("text-generation", "transformers", "llama", ("Instruct", "Base", "Chat", "Coder", "Math", "Reasoner")),
+    ("text-generation", "transformers", "qwen2", ("Instruct", "Base", "Chat", "Coder")),
+    ("image-text-to-text", "transformers", "llava", ("VL", "Vision-Instruct")),
+    ("feature-extraction", "sentence-transformers", "bert", ("Embed", "Retriever")),
+    ("automatic-speech-recognition", "transformers", "whisper", ("ASR", "Speech")),
+    ("text-to-image", "diffusers", "unet", ("Diffusion", "Image")),
+    ("text-classification", "transformers", "roberta", ("Classifier", "Reward")),
+]
+TASK_WEIGHTS = [40, 15, 10, 12, 6, 9, 8]
+FAMILIES = ("Nova", "Orion", "Atlas", "Lumen", "Zephyr", "Helix", "Aurora", "Sage", "Falcon", "Comet", "Pulse", "Vega")
+SIZES = ("0.5B", "1B", "1.5B", "3B", "7B", "8B", "14B", "32B", "70B", "235B-A22B")
+PARAMS = {"0.5B": 494_032_768, "1B": 1_235_814_400, "1.5B": 1_543_714_304, "3B": 3_085_938_688,
+          "7B": 7_615_616_512, "8B": 8_030_261_248, "14B": 14_770_033_664, "32B": 32_763_876_352,
+          "70B": 70_553_706_496, "235B-A22B": 235_093_634_560}
+# Common licences first (share of picks), then anything in the vocabulary.
+COMMON_LICENSES = [("apache-2.0", None, 30), ("mit", None, 15), ("llama3.1", None, 4), ("llama3.2", None, 3),
+                   ("other", "qwen", 3), ("other", "modified-mit", 2), ("cc-by-nc-4.0", None, 3), ("gemma", None, 2)]
+
+
+# `model_type` in config.json (and so a tag) for the labs the demo shows; default "llama".
+MODEL_TYPES_BY_AUTHOR = {"deepseek-ai": "deepseek_v3", "Qwen": "qwen2", "moonshotai": "kimi_k2", "mistralai": "mistral",
+                         "zai-org": "glm4_moe", "allenai": "olmo2", "openai": "gpt_oss", "google": "gemma3",
+                         "microsoft": "phi3"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    model_id: str
+    card: dict
+    config: bytes
+    created_at: datetime
+    last_modified: datetime
+    downloads: int
+    likes: int
+    gated: bool | str
+    parameters: int | None
+
+
+@lru_cache(maxsize=1)
+def license_choices() -> tuple[tuple[str, str | None], ...]:
+    """(license, license_name) for every row of the shipped licence vocabulary."""
+    with resources.files("crawler").joinpath("data/licenses.csv").open(encoding="utf-8") as f:
+        out = []
+        for row in csv.DictReader(f):
+            hf_id = (row.get("hf_license_id") or "").strip()
+            if not hf_id:
+                continue
+            if hf_id.startswith("other:"):
+                out.append(("other", hf_id.split(":", 1)[1]))
+            else:
+                out.append((hf_id, None))
+        return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def config_json(model_type: str) -> bytes:
+    arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "llava": "LlavaForConditionalGeneration",
+            "bert": "BertModel", "whisper": "WhisperForConditionalGeneration",
+            "roberta": "RobertaForSequenceClassification",
+            "deepseek_v3": "DeepseekV3ForCausalLM", "kimi_k2": "DeepseekV3ForCausalLM", "mistral": "MistralForCausalLM",
+            "glm4_moe": "Glm4MoeForCausalLM", "olmo2": "Olmo2ForCausalLM", "gpt_oss": "GptOssForCausalLM",
+            "gemma3": "Gemma3ForConditionalGeneration", "phi3": "Phi3ForCausalLM"}
+    name = arch.get(model_type, "".join(p.title() for p in model_type.split("_")) + "ForCausalLM")
+    config = {"architectures": [name], "model_type": model_type, "torch_dtype": "bfloat16"}
+    return (json.dumps(config, indent=2) + "\n").encode()
+
+
+def _pick_license(rng: random.Random) -> tuple[str, str | None]:
+    roll = rng.random() * 100
+    acc = 0
+    for license, name, share in COMMON_LICENSES:
+        acc += share
+        if roll < acc:
+            return license, name
+    return rng.choice(license_choices())
+
+
+def _gating(license: str, rng: random.Random) -> bool | str:
+    if license.startswith("llama") or license == "gemma":
+        return "manual"  # as Meta's and Google's repos are
+    return "auto" if rng.random() < 0.02 else False
+
+
+def model_specs(n: int, author: str, seed: int, now: datetime, taken=lambda _id: False):
+    """Yield `n` Specs with ids unique against `taken` (a predicate on model ids)."""
+    rng = random.Random(f"{author}:{seed}")
+    epoch = datetime(2023, 1, 1, tzinfo=UTC)
+    span = max((now - epoch).total_seconds(), 1.0)
+    made = 0
+    index = 0
+    while made < n:
+        index += 1
+        task, library, model_type, stems = rng.choices(TASKS, TASK_WEIGHTS)[0]
+        size = rng.choice(SIZES)
+        model_id = f"{author}/{rng.choice(FAMILIES)}-{size}-{rng.choice(stems)}-{seed}-{index:06d}"
+        if taken(model_id):
+            continue
+        license, license_name = _pick_license(rng)
+        card = {"license": license}
+        if license_name:
+            card["license_name"] = license_name
+        card["pipeline_tag"] = task
+        card["library_name"] = library
+        if rng.random() < 0.05:
+            created = SENTINEL_CREATED_AT
+        else:
+            created = epoch + timedelta(seconds=rng.random() * span)
+        modified = min(created + timedelta(days=rng.expovariate(1 / 30)), now)
+        downloads = int(rng.lognormvariate(5, 2.5))
+        made += 1
+        yield Spec(
+            model_id=model_id,
+            card=card,
+            config=config_json(model_type),
+            created_at=min(created, now),
+            last_modified=max(modified, min(created, now)),
+            downloads=downloads,
+            likes=downloads // rng.randint(40, 400),
+            gated=_gating(license, rng),
+            parameters=PARAMS[size] if library != "diffusers" and rng.random() < 0.8 else None,
+        )

@@ -1,0 +1,489 @@
+"""The emulated Hugging Face world: models, their commits and settings, in memory.
+
+Tests and scripts mutate it while the HTTP server (crawler/emulator/server.py) reads it from
+other threads, so every method takes `self.lock`; the server takes the same lock to read a
+consistent snapshot. A commit never mutates an older commit: each one holds its own file map
+and card, so old revisions stay resolvable and readers never see a half-applied commit.
+
+Hub facts mirrored here (sources in the comments where they are used):
+- the card (README.md YAML header) is `cardData`; licence, base model, datasets, pipeline and
+  library live there, and tags are derived from it;
+- gating and visibility are repo settings, not commits: they change neither `sha` nor
+  `lastModified`;
+- every commit gets a new 40-hex sha and `lastModified` = the commit's date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from bisect import bisect_right
+from datetime import datetime
+from operator import attrgetter
+
+from . import cards, synthetic
+from .times import SENTINEL_CREATED_AT, iso, utcnow  # noqa: F401  (re-exported)
+
+GATED_VALUES = (False, "auto", "manual")
+README = "README.md"
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """Git's object id for a blob; the Hub's `ETag` and `blobId` for non-LFS files."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _as_bytes(content) -> bytes:
+    return content if isinstance(content, bytes) else str(content).encode("utf-8")
+
+
+class Commit:
+    """One revision of a repo: its files (README.md rendered from `card` + `body`)."""
+
+    __slots__ = ("sha", "date", "files", "card", "body", "message")
+
+    def __init__(self, sha, date, files, card, body, message):
+        self.sha: str = sha
+        self.date: datetime = date
+        self.files: dict[str, bytes] = files
+        self.card: dict = card
+        self.body: str = body
+        self.message: str = message
+
+    @property
+    def has_readme(self) -> bool:
+        return README in self.files
+
+
+class Model:
+    """A model repo. Read its attributes freely; change it only through `HubWorld`."""
+
+    __slots__ = ("id", "author", "name", "seq", "object_id", "created_at", "private", "gated", "disabled", "deleted",
+                 "downloads", "likes", "trending_score", "parameters", "arxiv", "commits", "version")
+
+    def __init__(self, model_id: str, seq: int, created_at: datetime):
+        self.id = model_id
+        self.author, self.name = model_id.split("/", 1)
+        self.seq = seq
+        # Shaped like a MongoDB ObjectId, as the Hub's `_id`; sorts in creation order.
+        self.object_id = f"64d2a000{seq:016x}"
+        self.created_at = created_at
+        self.private = False
+        self.gated: bool | str = False
+        self.disabled = False
+        self.deleted = False
+        self.downloads = 0
+        self.likes = 0
+        self.trending_score = 0
+        self.parameters: int | None = None
+        self.arxiv: tuple[str, ...] = ()
+        self.commits: list[Commit] = []
+        # Bumped on every change; lets readers cache what they derive from the model.
+        self.version = 0
+
+    @property
+    def head(self) -> Commit:
+        return self.commits[-1]
+
+    @property
+    def sha(self) -> str:
+        return self.head.sha
+
+    @property
+    def last_modified(self) -> datetime:
+        return self.head.date
+
+    @property
+    def card(self) -> dict:
+        return dict(self.head.card)
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        return dict(self.head.files)
+
+    @property
+    def license(self) -> str | None:
+        return self.head.card.get("license")
+
+    @property
+    def license_name(self) -> str | None:
+        return self.head.card.get("license_name")
+
+    @property
+    def license_link(self) -> str | None:
+        return self.head.card.get("license_link")
+
+    @property
+    def pipeline_tag(self) -> str | None:
+        return self.head.card.get("pipeline_tag")
+
+    @property
+    def library_name(self) -> str | None:
+        return self.head.card.get("library_name")
+
+    def file_text(self, name: str) -> str:
+        return self.head.files[name].decode("utf-8")
+
+    def commit_at(self, revision: str) -> Commit | None:
+        """The commit a revision names: `main` or a full 40-hex sha of this repo."""
+        if revision == "main":
+            return self.head
+        for commit in reversed(self.commits):
+            if commit.sha == revision:
+                return commit
+        return None
+
+    def visible(self, authed: bool) -> bool:
+        """Seen by a client; any bearer token counts as the owner's (emulator simplification)."""
+        return not self.deleted and (authed or not self.private)
+
+    def __repr__(self) -> str:
+        flags = [f for f in ("private", "deleted") if getattr(self, f)]
+        if self.gated:
+            flags.append(f"gated={self.gated}")
+        return f"<Model {self.id} {self.sha[:7]} {' '.join(flags)}>".replace(" >", ">")
+
+
+def _build_card(
+    license, license_name, license_link, base_model, datasets, pipeline_tag, library_name, tags, card_extra
+):
+    card: dict = {}
+    if license is not None:
+        card["license"] = license
+    if license_name is not None:
+        card["license_name"] = license_name
+    if license_link is not None:
+        card["license_link"] = license_link
+    if base_model:
+        card["base_model"] = base_model if isinstance(base_model, str) else list(base_model)
+    if datasets:
+        card["datasets"] = list(datasets)
+    if pipeline_tag is not None:
+        card["pipeline_tag"] = pipeline_tag
+    if library_name is not None:
+        card["library_name"] = library_name
+    if tags:
+        card["tags"] = list(tags)
+    if card_extra:
+        card.update(card_extra)
+    return card
+
+
+def _default_body(model_id: str, pipeline_tag: str | None, arxiv) -> str:
+    name = model_id.split("/", 1)[1]
+    lines = [f"# {name}", "", f"{name} is a {pipeline_tag or 'machine learning'} model."]
+    if arxiv:
+        lines += ["", "Paper(s): " + ", ".join(f"https://arxiv.org/abs/{a}" for a in arxiv)]
+    return "\n".join(lines) + "\n"
+
+
+def _default_config(author: str, library_name: str | None) -> bytes:
+    if library_name != "transformers":
+        return b'{\n  "model_type": "custom"\n}\n'
+    return synthetic.config_json(synthetic.MODEL_TYPES_BY_AUTHOR.get(author, "llama"))
+
+
+class HubWorld:
+    """In-memory Hugging Face: add and change models; the emulator serves what is here now."""
+
+    def __init__(self, clock=None):
+        self.clock = clock or utcnow
+        self.lock = threading.RLock()
+        self._models: dict[str, Model] = {}
+        self._all: list[Model] = []
+        self._by_author: dict[str, list[Model]] = {}
+        self._seq = itertools.count(1)
+        self._commit_counter = itertools.count(1)
+        # Bumped on every change anywhere; readers key caches of derived views on it.
+        self.version = 0
+
+    # -- creating and changing models -------------------------------------------------------
+
+    def add_model(
+        self,
+        model_id: str,
+        *,
+        license="apache-2.0",
+        license_name=None,
+        license_link=None,
+        gated=False,
+        private=False,
+        files=None,
+        pipeline_tag="text-generation",
+        library_name="transformers",
+        tags=(),
+        downloads=0,
+        likes=0,
+        created_at=None,
+        base_model=None,
+        datasets=(),
+        arxiv=(),
+        parameters=None,
+        card_extra=None,
+    ) -> str:
+        """Create a repo with one commit; returns its sha.
+
+        `files` (name -> text or bytes) is added to the default README.md and config.json; a
+        None value leaves that default out (`{"README.md": None}` makes a repo without a card).
+        A README.md given here keeps its body; its YAML header, if any, is merged over the
+        card built from the keyword arguments. No LICENSE file is invented.
+        """
+        _check_id(model_id)
+        _check_gated(gated)
+        with self.lock:
+            existing = self._models.get(model_id)
+            if existing is not None and not existing.deleted:
+                raise ValueError(f"model already exists: {model_id}")
+            now = self.clock()
+            card = _build_card(
+                license, license_name, license_link, base_model, datasets, pipeline_tag, library_name, tags, card_extra
+            )
+            body = _default_body(model_id, pipeline_tag, arxiv)
+            config = _default_config(model_id.split("/", 1)[0], library_name)
+            base_files: dict[str, bytes | None] = {README: None, "config.json": config}
+            readme_wanted = True
+            for name, content in (files or {}).items():
+                if name == README:
+                    if content is None:
+                        readme_wanted = False
+                        continue
+                    front, text = cards.split_readme(_as_bytes(content).decode("utf-8"))
+                    if front is not None:
+                        card.update(front)
+                    body = text
+                elif content is None:
+                    base_files.pop(name, None)
+                else:
+                    base_files[name] = _as_bytes(content)
+            base_files.pop(README)
+            if readme_wanted:
+                base_files = {README: cards.render_readme(card, body).encode("utf-8"), **base_files}
+            model = self._new_model(model_id, created_at or now)
+            model.private = bool(private)
+            model.gated = gated
+            model.downloads = int(downloads)
+            model.likes = int(likes)
+            model.parameters = parameters
+            model.arxiv = tuple(arxiv)
+            model.commits.append(self._make_commit(model, now, base_files, card, body, "initial commit"))
+            return model.sha
+
+    def commit(self, model_id: str, files=None, delete=(), card=None, message="") -> str:
+        """Make one commit; returns the new sha.
+
+        `files` adds or replaces files (None value deletes); a README.md with a YAML header
+        replaces the card, without one it replaces the body. `card` then sets card keys
+        (None removes a key). README.md is re-rendered from the resulting card and body.
+        """
+        with self.lock:
+            model = self._live(model_id)
+            head = model.head
+            new_files = dict(head.files)
+            new_card = dict(head.card)
+            body = head.body
+            has_readme = head.has_readme
+            for name, content in (files or {}).items():
+                if name == README:
+                    if content is None:
+                        has_readme = False
+                        continue
+                    front, text = cards.split_readme(_as_bytes(content).decode("utf-8"))
+                    if front is not None:
+                        new_card = front
+                    body = text
+                    has_readme = True
+                elif content is None:
+                    new_files.pop(name, None)
+                else:
+                    new_files[name] = _as_bytes(content)
+            for name in delete:
+                if name == README:
+                    has_readme = False
+                new_files.pop(name, None)
+            for key, value in (card or {}).items():
+                if value is None:
+                    new_card.pop(key, None)
+                else:
+                    new_card[key] = value
+            new_files.pop(README, None)
+            if has_readme:
+                new_files = {README: cards.render_readme(new_card, body).encode("utf-8"), **new_files}
+            commit = self._make_commit(model, self.clock(), new_files, new_card, body, message or "Update")
+            model.commits.append(commit)
+            self._touch(model)
+            return commit.sha
+
+    def relicense(self, model_id: str, license, *, license_name=None, license_link=None, license_text=None) -> str:
+        """One commit changing the card's licence keys and, with `license_text`, the LICENSE file."""
+        files = {"LICENSE": license_text} if license_text is not None else None
+        card = {"license": license, "license_name": license_name, "license_link": license_link}
+        return self.commit(model_id, files=files, card=card, message="Update license")
+
+    def set_gated(self, model_id: str, gated) -> None:
+        """A repo setting (not a commit): sha and lastModified do not change."""
+        _check_gated(gated)
+        with self.lock:
+            model = self._live(model_id)
+            model.gated = gated
+            self._touch(model)
+
+    def set_private(self, model_id: str, private: bool) -> None:
+        with self.lock:
+            model = self._live(model_id)
+            model.private = bool(private)
+            self._touch(model)
+
+    def set_stats(self, model_id: str, *, downloads=None, likes=None, trending_score=None) -> None:
+        """Counters the Hub updates without a commit."""
+        with self.lock:
+            model = self._live(model_id)
+            if downloads is not None:
+                model.downloads = int(downloads)
+            if likes is not None:
+                model.likes = int(likes)
+            if trending_score is not None:
+                model.trending_score = int(trending_score)
+            self._touch(model)
+
+    def delete(self, model_id: str) -> None:
+        with self.lock:
+            model = self._live(model_id)
+            model.deleted = True
+            self._touch(model)
+
+    def restore(self, model_id: str) -> None:
+        """Undo `delete`: same `_id`, sha, files and settings as before."""
+        with self.lock:
+            model = self._models.get(model_id)
+            if model is None:
+                raise KeyError(model_id)
+            model.deleted = False
+            self._touch(model)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, model_id: str) -> Model:
+        """The model (also when deleted: check `.deleted`). KeyError if it never existed."""
+        with self.lock:
+            return self._models[model_id]
+
+    def model_ids(self, author: str | None = None) -> list[str]:
+        """Ids of models that are not deleted (private ones included), in creation order."""
+        with self.lock:
+            models = self._all if author is None else self._by_author.get(author, [])
+            return [m.id for m in models if not m.deleted]
+
+    def authors(self) -> list[str]:
+        with self.lock:
+            return [a for a, models in self._by_author.items() if any(not m.deleted for m in models)]
+
+    def __len__(self) -> int:
+        with self.lock:
+            return sum(1 for m in self._models.values() if not m.deleted)
+
+    def lookup(self, model_id: str, *, authed: bool) -> Model | None:
+        """The model as a client sees it: None when missing, deleted, or private without a token."""
+        with self.lock:
+            model = self._models.get(model_id)
+            return model if model is not None and model.visible(authed) else None
+
+    def page(self, author, *, authed, after=None, limit, search=None):
+        """Creation-ordered page: (models, more_remain). `after` is the last seen `seq`.
+
+        Cost is O(log n + page) per call, so listing 100k models page by page stays linear.
+        """
+        with self.lock:
+            models = self._all if author is None else self._by_author.get(author, [])
+            start = 0 if after is None else bisect_right(models, after, key=attrgetter("seq"))
+            needle = search.lower() if search else None
+            out: list[Model] = []
+            i = start
+            while i < len(models) and len(out) < limit:
+                model = models[i]
+                i += 1
+                if model.visible(authed) and (needle is None or needle in model.id.lower()):
+                    out.append(model)
+            more = any(
+                m.visible(authed) and (needle is None or needle in m.id.lower())
+                for m in itertools.islice(models, i, None)
+            )
+            return out, more
+
+    def select(self, author, *, authed, search=None) -> list[Model]:
+        """Every visible model of `author` (all authors if None), in creation order."""
+        with self.lock:
+            models = self._all if author is None else self._by_author.get(author, [])
+            needle = search.lower() if search else None
+            return [m for m in models if m.visible(authed) and (needle is None or needle in m.id.lower())]
+
+    # -- bulk -------------------------------------------------------------------------------
+
+    def populate(self, n: int, author: str, seed: int = 0) -> list[str]:
+        """Create `n` realistic models under `author` (licences, tasks, downloads vary); ids.
+
+        Linear in `n` (100k models take seconds); the lock is released between chunks so a
+        running server keeps answering.
+        """
+        ids: list[str] = []
+        now = self.clock()
+        specs = synthetic.model_specs(n, author, seed, now, taken=self._models.__contains__)
+        while True:
+            with self.lock:  # ids are checked against `taken` and added under one hold
+                chunk = list(itertools.islice(specs, 1000))
+                if not chunk:
+                    return ids
+                for spec in chunk:
+                    ids.append(self._add_synthetic(spec))
+
+    def _add_synthetic(self, spec: synthetic.Spec) -> str:
+        model = self._new_model(spec.model_id, spec.created_at)
+        model.downloads = spec.downloads
+        model.likes = spec.likes
+        model.trending_score = spec.likes // 10
+        model.gated = spec.gated
+        model.parameters = spec.parameters
+        body = _default_body(spec.model_id, spec.card.get("pipeline_tag"), ())
+        files = {README: cards.render_readme(spec.card, body).encode("utf-8"), "config.json": spec.config}
+        model.commits.append(self._make_commit(model, spec.last_modified, files, spec.card, body, "initial commit"))
+        return model.id
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _touch(self, model: Model) -> None:
+        model.version += 1
+        self.version += 1
+
+    def _new_model(self, model_id: str, created_at: datetime) -> Model:
+        self.version += 1
+        model = Model(model_id, next(self._seq), created_at)
+        self._models[model_id] = model
+        self._all.append(model)
+        self._by_author.setdefault(model.author, []).append(model)
+        return model
+
+    def _make_commit(self, model: Model, date: datetime, files, card, body, message) -> Commit:
+        parent = model.commits[-1].sha if model.commits else ""
+        # Unique (a world-wide counter) yet reproducible for the same sequence of operations.
+        seed = f"{model.id}\0{parent}\0{date.timestamp()}\0{message}\0{next(self._commit_counter)}"
+        digest = hashlib.sha1(seed.encode())
+        for name, content in files.items():
+            digest.update(b"\0%s\0%d\0%s" % (name.encode(), len(content), content))
+        return Commit(digest.hexdigest(), date, files, card, body, message)
+
+    def _live(self, model_id: str) -> Model:
+        model = self._models.get(model_id)
+        if model is None or model.deleted:
+            raise KeyError(model_id)
+        return model
+
+
+def _check_id(model_id: str) -> None:
+    owner, sep, name = model_id.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise ValueError(f"model ids are owner/name: {model_id!r}")
+
+
+def _check_gated(gated) -> None:
+    if gated is not False and gated not in GATED_VALUES:
+        raise ValueError(f"gated must be False, 'auto' or 'manual', not {gated!r}")

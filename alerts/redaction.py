@@ -57,7 +57,11 @@ def redact_secret(secret: str) -> str:
 def scrub(text: object, secrets: Iterable[str | None] = ()) -> str:
     """One line of text with every known secret and every URL path redacted."""
     line = " ".join(str(text).split())
-    for secret in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET}, key=len, reverse=True):
+    known = {s for s in secrets if s and len(s) >= _MIN_SECRET}
+    # A receiver may echo the path of its own URL (where webhook tokens live) without the host.
+    known |= {path for s in list(known) if "://" in s
+              for path in [s.split("://", 1)[1].partition("/")[2]] if len(path) >= _MIN_SECRET}
+    for secret in sorted(known, key=len, reverse=True):
         line = line.replace(secret, redact_secret(secret))
     line = _SIGNING_SECRET.sub("whsec_…", line)
     return _URL.sub(lambda m: redact_url(m.group(0)), line)

@@ -142,3 +142,44 @@ def test_hostile_licence_name_is_escaped_everywhere(ow, emulator, receivers):
     # the licence's display name keeps the text, for the record; every channel escapes it
     (event,) = [e for e in ow.json("events") if e["type"] == "model.license_changed"]
     assert event["after"]["license_name"] == HOSTILE
+
+
+def test_alerts_test_and_list_commands(ow, receivers):
+    http, smtp = receivers
+    out = ow("alerts", "test", "team").stdout
+    assert "200" in out
+    (request,) = by_path(http, "/slack")
+    for block in request.json["blocks"]:
+        Block.parse(block).validate_json()
+    ow("alerts", "test", "legal")
+    assert len(smtp.messages) == 1
+    http.script(Response(404, body="no_service"))
+    failed = ow("alerts", "test", "pipeline", check=False)
+    assert failed.returncode == 1 and "404" in failed.stdout + failed.stderr
+    rows = ow.json("alerts", "list")
+    assert [r["name"] for r in rows] == ["team", "cn-only", "legal", "pipeline"]
+    assert all(r["sent"] == 0 and r["dead"] == 0 for r in rows)  # tests bypass the outbox
+    unknown = ow("alerts", "test", "nobody", check=False)
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_secrets_never_shown_in_full(tmp_path, emulator, receivers):
+    http, _ = receivers
+    token = "T0AAA/B0BBB/s3cr3tW3bh00kT0k3n"
+    emulator.world.add_model("deepseek-ai/A", license="mit")
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}],
+        subscriptions=[{"name": "team", "channel": "slack", "url": "${SLACK_WEBHOOK_URL}"},
+                       {"name": "hook", "channel": "webhook", "url": http.url("/hook"), "secret": "${HOOK_SECRET}"}],
+    )
+    ow = CLI(config, env={"SLACK_WEBHOOK_URL": http.url("/services/" + token), "HOOK_SECRET": SECRET})
+    ow("run", "--once")
+    emulator.world.add_model("deepseek-ai/B", license="mit")
+    # each receiver echoes its own secret back in its error (Slack's path token, the signing secret)
+    http.script(Response(500, body=f"bad token services/{token}"), Response(500, body=f"bad secret {SECRET}"))
+    runs = [ow("run", "--once"), ow("status"), ow("status", "--json"), ow("alerts", "list")]
+    seen = "".join(p.stdout + p.stderr for p in runs)
+    seen += (tmp_path / "openwatch.db").read_bytes().decode("latin-1")
+    assert "s3cr3tW3bh00kT0k3n" not in seen and SECRET.removeprefix("whsec_") not in seen
+    assert "failed" in seen

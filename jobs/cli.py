@@ -282,6 +282,30 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
 
 
 @cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default stdout).")
+@click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
+@click.option("--type", "types", multiple=True, help="Event type (repeatable).")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.pass_obj
+def feed(app: App, output, since, types, limit):
+    """Events as an Atom feed, newest first (for feed readers).
+
+    Example: openwatch feed --since 30d -o /var/www/openwatch.xml
+    """
+    from crawler.history.queries import list_events
+    from jobs.atom import events_feed
+
+    db = app.db(readonly=True)
+    xml = events_feed(list_events(db, since=parse_since(since), types=types, limit=limit))
+    if output:
+        tmp = Path(output).with_suffix(".tmp")
+        tmp.write_bytes(xml)
+        tmp.replace(output)  # readers never see a half-written feed
+    else:
+        click.echo(xml.decode("utf-8"))
+
+
+@cli.command()
 @click.argument("key_or_repo_id")
 @click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot (with --json).")
 @output_options
@@ -448,3 +472,20 @@ def serve(app: App, port, host):
     if not Path(exe).exists():
         raise Failure('datasette is not installed; run: pip install "openwatch[serve]"')
     sys.exit(subprocess.call([exe, "serve", "-i", str(config.database), "--host", host, "--port", str(port)]))
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's folder (database, config, daemon log) and print where.")
+@click.option("--speed", type=click.FloatRange(0.25, 3.0), default=1.0, show_default=True,
+              help="Faster (2) or slower (0.5) crawl intervals.")
+@click.pass_obj
+def demo(app: App, keep, speed):
+    """The whole thing offline: hub emulator, daemon, Slack/email/webhook receivers, scripted changes.
+
+    Needs no network and no config; exits 0 only if every scripted kind of alert arrived.
+
+    Example: openwatch demo --keep
+    """
+    from jobs.demo import run_demo
+
+    sys.exit(run_demo(keep=keep, speed=speed, debug=app.debug))

@@ -283,3 +283,21 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
     assert conn.execute("select key, license from items").fetchall() == [("model:hf/deepseek-ai/A", "mit")]
     assert conn.execute("select status from crawls").fetchall() == [("ok",)]
     assert Path(db).exists()
+
+
+def test_atom_feed_of_events_parses_with_feedparser(ow, emulator, tmp_path):
+    import feedparser
+
+    crawl(ow)
+    emulator.world.add_model("deepseek-ai/DeepSeek-V9", license="mit")
+    emulator.world.relicense("meta-llama/Llama-3.2-1B", "other", license_name="<b>bold</b> & <!channel>")
+    crawl(ow)
+    ow("feed", "-o", str(tmp_path / "events.xml"))
+    parsed = feedparser.parse((tmp_path / "events.xml").read_bytes())
+    assert not parsed.bozo
+    entries = {e.tags[0].term: e for e in parsed.entries}
+    assert sorted(entries) == ["model.added", "model.license_changed"] and len(parsed.entries) == 2
+    assert entries["model.added"].link.endswith("/deepseek-ai/DeepSeek-V9")
+    # text content: escaped in the XML, intact when read back
+    assert "<b>bold</b>" in entries["model.license_changed"].content[0].value
+    assert ow("feed").stdout.startswith("<?xml")

@@ -34,7 +34,9 @@ def matches(sub: "Subscription", event: Mapping[str, Any]) -> bool:
     if not sub.enabled or event.get("type") not in sub.events:
         return False
     watches = sub.watches
-    if watches is not None and event.get("watch") not in watches:
+    # An org covered by several watches: the event belongs to each of them, whichever crawled it.
+    covering = set((event.get("data") or {}).get("watches") or ()) | {event.get("watch")}
+    if watches is not None and not covering & set(watches):
         return False
     if event.get("type") in SOURCE_EVENTS:
         return True

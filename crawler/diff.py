@@ -80,7 +80,7 @@ def model_events(ctx: Context, before: dict[str, Any], after: dict[str, Any]) ->
     changed = set(changed_fields(before, after))
     model_id = after.get("id")
 
-    if "license" in changed or "license_category" in changed:
+    if changed & set(LICENSE_FIELDS):  # a new license_link alone is new terms too
         cat_before, cat_after = before.get("license_category"), after.get("license_category")
         move = direction(cat_before, cat_after)
         fields = [f for f in LICENSE_FIELDS if f in changed]

@@ -15,8 +15,9 @@ class ModelObservation:
     unit: str                      # the watched org it was listed under
     raw: dict[str, Any]            # the API's model object, untouched
     observed_at: str
-    # name -> {"status": "ok"|"not_modified"|"gated"|"missing"|"error", "etag", "text", "error"}
-    license_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # None: not fetched (the files were read at this commit already). Else every LICENSE-like
+    # file the repo lists now: name -> {"status": "ok"|"not_modified"|"gated"|"error", "etag", "text", "error"}
+    license_files: dict[str, dict[str, Any]] | None = None
     via: str = "listing"           # "listing" or "probe" (seen by a direct check)
     # Filled by the normalise and classify pipelines:
     key: str | None = None
@@ -47,3 +48,5 @@ class ListingResult:
     count: int
     observed_at: str
     error: str | None = None
+    # A short listing whose every missing model was checked directly and is gone: complete.
+    confirmed: bool = False

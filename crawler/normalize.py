@@ -14,7 +14,7 @@ from crawler.licenses import normalize as normalize_license
 # HF gives this createdAt to every repo older than the field itself: it means "unknown".
 HF_CREATED_AT_SENTINEL = "2022-03-02T23:29:04"
 # Fields that move on every crawl; kept current in `items`, never a reason for a snapshot.
-VOLATILE = frozenset({"downloads", "likes", "tags", "license_etags"})
+VOLATILE = frozenset({"downloads", "likes", "tags", "license_etags", "license_read_sha"})
 MAX_TEXT = 300
 MAX_LIST = 50
 

@@ -58,6 +58,7 @@ class IngestPipeline:
         self.database = database
         self.subscriptions = subscriptions
         self.batch: list = []
+        self.watch_units = None
         self.lock = asyncio.Lock()
         self.store = None
         self.crawl_id = None
@@ -78,20 +79,26 @@ class IngestPipeline:
 
             subscriptions = load_config(settings.get("OPENWATCH_CONFIG"), os.environ).subscriptions
         pipeline = cls(crawler, database, subscriptions or ())
+        pipeline.watch_units = getattr(crawler, "openwatch_watch_units", None)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def open_spider(self, spider=None):
+    async def open_spider(self, spider=None):
+        spider = spider or self.crawler.spider
+        # Opening (and migrating) the database and reading the prior state are blocking work.
+        await asyncio.to_thread(self._open, spider)
+
+    def _open(self, spider) -> None:
         from crawler.history.schema import connect
         from crawler.history.store import Store
 
-        spider = spider or self.crawler.spider
         settings = self.crawler.settings
         self.store = Store(
             connect(Path(self.database)),
             subscriptions=self.subscriptions,
             hf_web=settings.get("OPENWATCH_HF_ENDPOINT") or "https://huggingface.co",
             short_listing_ratio=settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", 0.5),
+            watch_units=self.watch_units,
         )
         self.crawl_id = self.store.start_crawl(spider.watch, spider.source, os.getpid())
         self.crawler.stats.set_value("openwatch/crawl_id", self.crawl_id)

@@ -243,7 +243,10 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
     match = _SINCE.match(text.strip().lower())
     if match:
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[match.group(2)]
-        moment = now - timedelta(seconds=seconds)
+        try:
+            moment = now - timedelta(seconds=seconds)
+        except OverflowError:
+            raise click.BadParameter(f"{text!r} reaches before year 1; use a shorter duration") from None
     else:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -274,8 +277,9 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
     for t in types:
         if t not in EVENT_TYPES:
             raise ConfigProblem(f"--type {t!r} is not an event type; use one of: {', '.join(EVENT_TYPES)}")
+    since = parse_since(since)
     db = app.db(readonly=True)
-    rows = list_events(db, since=parse_since(since), types=types, orgs=orgs, countries=countries,
+    rows = list_events(db, since=since, types=types, orgs=orgs, countries=countries,
                        watches=watches, limit=limit)
     flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
     emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
@@ -295,8 +299,9 @@ def feed(app: App, output, since, types, limit):
     from crawler.history.queries import list_events
     from jobs.atom import events_feed
 
+    since = parse_since(since)
     db = app.db(readonly=True)
-    xml = events_feed(list_events(db, since=parse_since(since), types=types, limit=limit))
+    xml = events_feed(list_events(db, since=since, types=types, limit=limit))
     if output:
         tmp = Path(output).with_suffix(".tmp")
         tmp.write_bytes(xml)

@@ -98,6 +98,7 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutc
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
     crawler.openwatch_subscriptions = config.subscriptions
+    crawler.openwatch_watch_units = {w.name: w.units for w in config.watches}
     task = runner.crawl(crawler, **spider_kwargs(config, watch))
     timed_out = False
     try:
@@ -117,9 +118,9 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutc
     outcome.requests = stats.get_value("downloader/request_count") or 0
     outcome.errors += stats.get_value("openwatch/errors") or []
     if timed_out:
-        outcome.status = "failed"
+        # What completed before the cut is committed and counts: partial, or failed if nothing did.
         outcome.errors.append(f"timed out after {watch.timeout:.0f}s")
-        _mark_failed(config, outcome)
+        _record_timeout(config, outcome)
     elif outcome.crawl_id is None and outcome.errors:
         _record_failed_start(config, watch, outcome)
     outcome.seconds = time.monotonic() - started
@@ -142,12 +143,14 @@ def _store(config):
     return Store(connect(config.database), subscriptions=config.subscriptions)
 
 
-def _mark_failed(config, outcome: CrawlOutcome) -> None:
+def _record_timeout(config, outcome: CrawlOutcome) -> None:
     if outcome.crawl_id is None:
         return
+    if outcome.status not in ("partial", "failed"):
+        outcome.status = "failed"
     store = _store(config)
     try:
-        store.finish_crawl(outcome.crawl_id, "failed", requests=outcome.requests, items=outcome.items,
+        store.finish_crawl(outcome.crawl_id, outcome.status, requests=outcome.requests, items=outcome.items,
                            events=outcome.events, errors=outcome.errors)
     finally:
         store.db.close()

@@ -55,7 +55,7 @@ def test_first_page_yields_models_and_a_request_for_the_next(emulator, world):
     assert [m.raw["id"] for m in models] == ids[:5]
     assert len(requests) == 1 and "cursor=" in requests[0].url
     assert not any(isinstance(o, ListingResult) for o in out)
-    assert all(m.license_files == {} for m in models)  # same sha: no LICENSE fetch
+    assert all(m.license_files is None for m in models)  # same sha: no LICENSE fetch
 
 
 def test_last_page_closes_the_listing(emulator, world):

@@ -16,10 +16,11 @@ from crawler.normalize import VOLATILE
 def item_key(text: str) -> str:
     """A bare `owner/name` means the Hugging Face model; a full key is kept as it is."""
     text = text.strip()
+    for prefix in ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/"):
+        if text.startswith(prefix):
+            return "model:hf/" + "/".join(text.removeprefix(prefix).split("/")[:2])
     if ":" in text.split("/", 1)[0]:
         return text
-    if text.startswith("https://huggingface.co/"):
-        text = text.removeprefix("https://huggingface.co/")
     return f"model:hf/{text}"
 
 

@@ -49,6 +49,7 @@ class Store:
         clock: Callable[[], str] = utcnow,
         hf_web: str = "https://huggingface.co",
         short_listing_ratio: float = 0.5,
+        watch_units: dict[str, Iterable[str]] | None = None,
     ):
         self.db = db
         self.subscriptions = tuple(subscriptions)
@@ -56,6 +57,11 @@ class Store:
         self.clock = clock
         self.hf_web = hf_web.rstrip("/")
         self.short_listing_ratio = short_listing_ratio
+        # unit -> the watches that cover it (an org may be in several watches)
+        self.covering: dict[str, list[str]] = {}
+        for watch, units in (watch_units or {}).items():
+            for unit in units:
+                self.covering.setdefault(unit, []).append(watch)
 
     # -- crawls -------------------------------------------------------------------------
 
@@ -104,7 +110,8 @@ class Store:
             ):
                 fields = json.loads(data)
                 models[fields["id"]] = {"sha": sha, "files": fields.get("license_etags") or {},
-                                        "gated": fields.get("gated") or False}
+                                        "gated": fields.get("gated") or False,
+                                        "read_sha": fields.get("license_read_sha", sha)}
             prior[unit] = {"last_complete_count": row[0] if row else None, "models": models}
         return prior
 
@@ -112,23 +119,25 @@ class Store:
 
     def ingest(self, batch: list[Any], crawl_id: int | None = None) -> BatchResult:
         result = BatchResult()
-        baselined: dict[tuple[str, str], bool] = {}
+        baselined: dict[str, bool] = {}
 
         def is_baselined(watch: str, unit: str) -> bool:
-            if (watch, unit) not in baselined:
+            # Items are shared by every watch covering a unit, so is its baseline: a second
+            # watch on an org already baselined reports changes at once, never swallows them.
+            if unit not in baselined:
                 row = self.db.execute(
-                    "select baselined_at from units where watch = ? and unit = ?", [watch, unit]
+                    "select 1 from units where unit = ? and baselined_at is not null limit 1", [unit]
                 ).fetchone()
-                baselined[(watch, unit)] = bool(row and row[0])
-            return baselined[(watch, unit)]
+                baselined[unit] = row is not None
+            return baselined[unit]
 
         with immediate(self.db):
             for item in batch:
                 if isinstance(item, ModelObservation):
                     result.items += 1
-                    result.events += self._observe(item, crawl_id, is_baselined(item.watch, item.unit), result)
+                    result.events += self._stamp(item, self._observe(item, crawl_id, is_baselined(item.watch, item.unit), result))
                 elif isinstance(item, ModelProbe):
-                    result.events += self._probe(item, is_baselined(item.watch, item.unit), result)
+                    result.events += self._stamp(item, self._probe(item, is_baselined(item.watch, item.unit), result))
                 elif isinstance(item, ListingResult):
                     self._listing(item, result)
             new_events = self._insert_events(result.events, crawl_id)
@@ -138,6 +147,12 @@ class Store:
                 enqueue(self.db, new_events, self.subscriptions, _parse_time(self.clock()))
         result.events = new_events
         return result
+
+    def _stamp(self, item, events: list[dict]) -> list[dict]:
+        """Every watch covering the item's unit hears of its events (subscription filters)."""
+        for event in events:
+            event["data"]["watches"] = sorted(set(self.covering.get(item.unit, [])) | {item.watch})
+        return events
 
     def _country(self, org: str | None) -> str | None:
         return self.registry.country(org)
@@ -151,16 +166,19 @@ class Store:
     def _license_files(self, item: ModelObservation, previous: dict | None, result: BatchResult):
         """Merge fetched LICENSE-like files into the last known hashes and ETags.
 
-        A file that could not be read (gated repo, error) keeps its last hash: gating is
-        its own event, and a transient error is not a change.
+        Returns (hashes, etags, read_sha): `read_sha` is the commit at which every file was
+        read (or known unreadable because the repo is gated); a transient error keeps the old
+        one, so the next crawl fetches again instead of losing the change. A file that could
+        not be read keeps its last hash: gating is its own event, an error is not a change.
+        A file the repo no longer lists is gone, gated or not (file lists stay visible).
         """
-        prev_files = dict((previous or {}).get("license_files") or {})
-        prev_etags = dict((previous or {}).get("license_etags") or {})
-        if previous is not None and not item.license_files and (
-            previous.get("sha") == item.fields.get("sha") or previous.get("gated")
-        ):
-            return prev_files, prev_etags
-        files, etags = {}, {}
+        prev = previous or {}
+        prev_files = dict(prev.get("license_files") or {})
+        prev_etags = dict(prev.get("license_etags") or {})
+        prev_read = prev.get("license_read_sha", prev.get("sha"))
+        if item.license_files is None:
+            return prev_files, prev_etags, prev_read
+        files, etags, complete = {}, {}, True
         for name, got in sorted(item.license_files.items()):
             status = got.get("status")
             if status == "ok":
@@ -174,16 +192,18 @@ class Store:
             elif name in prev_files:
                 files[name], etags[name] = prev_files[name], prev_etags.get(name)
             if status == "error":
+                complete = False
                 result.errors.append(f"{item.fields.get('id')}/{name}: {got.get('error')}")
-        return files, etags
+        return files, etags, (item.fields.get("sha") if complete else prev_read)
 
     def _observe(self, item: ModelObservation, crawl_id, baselined: bool, result: BatchResult) -> list[dict]:
         key, fields = item.key, dict(item.fields)
         row = self.db.execute("select state, data, content_hash from items where key = ?", [key]).fetchone()
         previous = json.loads(row[1]) if row else None
-        files, etags = self._license_files(item, previous, result)
+        files, etags, read_sha = self._license_files(item, previous, result)
         fields["license_files"] = files
         fields["license_etags"] = etags
+        fields["license_read_sha"] = read_sha
         digest = content_hash(fields)
         now = self.clock()
         events: list[dict] = []
@@ -258,7 +278,7 @@ class Store:
         last = row[0] if row else None
         complete = item.complete
         error = item.error
-        if complete and last and item.count < self.short_listing_ratio * last:
+        if complete and not item.confirmed and last and item.count < self.short_listing_ratio * last:
             complete, error = False, f"suspiciously short listing: {item.count} items, last complete had {last}"
         if not complete:
             result.units_incomplete.append(item.unit)

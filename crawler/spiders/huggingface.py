@@ -29,6 +29,11 @@ EXPAND = (
 PAGE_SIZE = 1000
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
+PROBE_SAMPLE = 20  # direct checks tried first when a listing looks short
+
+
+def _gone(result) -> bool:
+    return isinstance(result, ModelProbe) and result.status == "not_found"
 
 
 def utcnow() -> str:
@@ -179,19 +184,36 @@ class HuggingFaceSpider(scrapy.Spider):
     async def finish_org(self, org: str):
         """A complete listing: check directly each previously known model it no longer shows."""
         prior = self.prior.get(org, {})
-        last = prior.get("last_complete_count") or 0
+        known = prior.get("models", {})
+        last = prior.get("last_complete_count") or len(known)
         ratio = self.crawler.settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", 0.5)
         count = len(self.seen[org])
-        if last and count < ratio * last:
-            yield self._listing_result(
-                org, False, f"suspiciously short listing: {count} models, last complete had {last}"
-            )
+        missing = sorted(set(known) - self.seen[org])
+        short = bool(last) and count < ratio * last
+        if count == 0 and not last:
+            # Never baseline on nothing: an empty first answer is more likely a fault than a lab.
+            yield self._listing_result(org, False, "empty listing: not taken as a baseline")
             return
-        missing = sorted(set(prior.get("models", {})) - self.seen[org])
-        results = await asyncio.gather(*(self.probe(model_id, org) for model_id in missing))
+        if short:
+            # Suspicious: trust it only if direct checks confirm every missing model is gone,
+            # starting with a sample so a transient short answer costs few requests.
+            sample = await asyncio.gather(*(self.probe(m, org) for m in missing[:PROBE_SAMPLE]))
+            rest = []
+            if sample and all(_gone(r) for r in sample):
+                rest = await asyncio.gather(*(self.probe(m, org) for m in missing[PROBE_SAMPLE:]))
+            if not missing or not all(_gone(r) for r in [*sample, *rest]):
+                yield self._listing_result(
+                    org, False, f"suspiciously short listing: {count} models, last complete had {last}"
+                )
+                return
+            results = [*sample, *rest]
+        else:
+            results = await asyncio.gather(*(self.probe(model_id, org) for model_id in missing))
         for result in results:
             yield result
-        yield self._listing_result(org, True)
+        done = self._listing_result(org, True)
+        done.confirmed = short
+        yield done
 
     async def probe(self, model_id: str, org: str):
         request = Request(self.model_url(model_id), headers=self._headers(), dont_filter=True)
@@ -209,8 +231,11 @@ class HuggingFaceSpider(scrapy.Spider):
                 raw = json.loads(response.text)
             except ValueError:
                 raw = None
-            if isinstance(raw, dict) and raw.get("id"):
+            if isinstance(raw, dict) and raw.get("id") == model_id:
                 return await self.observe(raw, org, "probe")
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                # The Hub redirects a renamed or transferred repo: the old id is gone.
+                return ModelProbe(self.watch, org, model_id, "not_found", f"moved to {raw['id'][:200]}", utcnow())
         return ModelProbe(self.watch, org, model_id, "error", f"HTTP {response.status} {error_code}".strip(), utcnow())
 
     # -- one model ----------------------------------------------------------------------
@@ -219,8 +244,9 @@ class HuggingFaceSpider(scrapy.Spider):
         observation = ModelObservation(watch=self.watch, unit=org, raw=raw, observed_at=utcnow(), via=via)
         known = self.prior.get(org, {}).get("models", {}).get(raw["id"])
         ungated = bool(known and known.get("gated")) and gating(raw.get("gated")) is False
-        if known is not None and known.get("sha") == raw.get("sha") and not ungated:
-            return observation  # same commit: LICENSE files cannot have changed (nor become readable)
+        read_at = (known or {}).get("read_sha", (known or {}).get("sha"))
+        if known is not None and read_at == raw.get("sha") and not ungated:
+            return observation  # files read at this commit already (and still unreadable if gated)
         etags = (known or {}).get("files", {})
         names = license_files(raw)
         results = await asyncio.gather(*(self.fetch_file(raw, name, etags.get(name)) for name in names))

@@ -1,0 +1,442 @@
+"""The daemon's decisions, without waiting: first runs, source health, and APScheduler itself
+driven by a fake clock (intervals, no overlap, coalescing), and shutdown with fake crawls.
+
+APScheduler 3 reads the time with `datetime.now()` in `schedulers/base.py` (which jobs are
+due) and `executors/base.py` (misfire check), and has no clock hook; the `fake_clock` fixture
+replaces that module-level name with a `datetime` whose `now()` is the test's clock. The
+scheduler, its triggers, coalescing and `max_instances` all run unchanged; the test only
+decides what time it is and when to look (`scheduler.wakeup()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from jobs import scheduler as sched
+from jobs.runner import CrawlOutcome
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class W:
+    name: str
+    every: float
+    enabled: bool = True
+    jitter: float = 0.0
+    timeout: float = 30.0
+    failing_after: int = 3
+    source: str = "huggingface"
+
+
+# -- first runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "last, every, expected",
+    [
+        (None, 60, T0),                                     # never crawled: now
+        (T0 - timedelta(seconds=20), 60, T0 + timedelta(seconds=40)),  # resume the interval
+        (T0 - timedelta(seconds=60), 60, T0),               # exactly due
+        (T0 - timedelta(days=3), 60, T0),                   # down for days: once, now
+        (T0 + timedelta(seconds=5), 60, T0 + timedelta(seconds=65)),  # clock skew: still after
+    ],
+    ids=["never", "resume", "due", "overdue", "future"],
+)
+def test_plan_next_runs(last, every, expected):
+    plan = sched.plan_next_runs([W("a", every)], {"a": last}, T0)
+    assert plan == {"a": expected}
+
+
+def test_plan_skips_disabled_watches_and_keeps_others_apart():
+    watches = [W("a", 60), W("b", 3600, enabled=False), W("c", 300)]
+    plan = sched.plan_next_runs(watches, {"c": T0 - timedelta(seconds=100)}, T0)
+    assert plan == {"a": T0, "c": T0 + timedelta(seconds=200)}
+
+
+def test_job_options_mean_what_the_design_says():
+    options = sched.watch_job_options(W("a", 30 * 60, jitter=60), T0)
+    assert options["max_instances"] == 1 and options["coalesce"] is True
+    assert options["misfire_grace_time"] == 30 * 60 and options["next_run_time"] == T0
+    assert options["trigger"].interval == timedelta(minutes=30) and options["trigger"].jitter == 60
+    assert sched.watch_job_options(W("b", 5), T0)["misfire_grace_time"] == sched.MIN_MISFIRE_GRACE
+
+
+def test_last_finished_prefers_watch_state_and_ignores_interrupted_crawls(tmp_path):
+    from crawler.history.schema import connect
+
+    db = connect(tmp_path / "ow.db")
+    db["crawls"].insert_all([
+        {"watch": "a", "status": "ok", "finished_at": "2026-01-01T00:00:00.000000Z"},
+        {"watch": "a", "status": "failed", "finished_at": "2026-01-01T05:00:00.000000Z"},
+        {"watch": "b", "status": "partial", "finished_at": "2026-01-01T01:00:00.000000Z"},
+        {"watch": "c", "status": "running", "finished_at": None},
+    ])
+    db["watch_state"].insert({"watch": "b", "last_finished_at": "2026-01-01T02:00:00.000000Z"})
+    assert sched.last_finished(db) == {"a": T0, "b": T0 + timedelta(hours=2)}
+
+
+# -- source health ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "status, failures, failing, after, expected",
+    [
+        ("failed", 1, False, 3, None),
+        ("failed", 2, False, 3, None),
+        ("failed", 3, False, 3, sched.FAILING),
+        ("failed", 4, True, 3, None),        # already failing: no second event
+        ("failed", 7, False, 3, sched.FAILING),  # a crash lost the flag: decided again (same key)
+        ("failed", 1, False, 1, sched.FAILING),
+        ("ok", 0, True, 3, sched.RECOVERED),
+        ("partial", 0, True, 3, sched.RECOVERED),  # the source answered
+        ("ok", 0, False, 3, None),
+        ("partial", 0, False, 3, None),
+    ],
+)
+def test_health_transition(status, failures, failing, after, expected):
+    assert sched.health_transition(status, failures, failing, after) == expected
+
+
+def test_health_events_are_well_formed_and_keyed_per_episode():
+    watch = W("labs", 60)
+    a = sched.failing_event(watch, failures=3, error="HTTP 500\nfrom x", episode="never", detected_at="2026-01-01T00:00:00Z")
+    b = sched.failing_event(watch, failures=4, error="other", episode="never", detected_at="2026-01-01T00:01:00Z")
+    c = sched.failing_event(watch, failures=3, error="x", episode="2026-01-02T00:00:00Z", detected_at="…")
+    assert a["id"] == b["id"] != c["id"]
+    assert a["type"] == "source.failing" and a["item"] == "source:labs" and a["watch"] == "labs"
+    assert "HTTP 500 from x" in a["summary"] and "\n" not in a["summary"]
+    assert a["data"] == {"org": None, "country": None, "source": "huggingface", "failures": 3, "error": "HTTP 500 from x"}
+    r = sched.recovered_event(watch, failing_key=a["dedupe_key"], failing_since="2026-01-01T00:00:00Z", detected_at="…")
+    assert r["type"] == "source.recovered" and r["dedupe_key"] == f"source.recovered:{a['dedupe_key']}"
+    assert len(sched.failing_event(watch, failures=3, error="x" * 5000, episode="e", detected_at="…")["summary"]) < 500
+
+
+def _config(tmp_path: Path, subscriptions: str = ""):
+    from jobs.config import load_config
+
+    path = tmp_path / "openwatch.toml"
+    path.write_text(
+        'database = "ow.db"\n[[watch]]\nname = "labs"\nsource = "huggingface"\norgs = ["meta-llama"]\nevery = "1h"\n'
+        + subscriptions
+    )
+    return load_config(path, {})
+
+
+def _outcome(status: str, crawl_id=None, error="HTTP 500 from the listing"):
+    return CrawlOutcome(watch="labs", status=status, crawl_id=crawl_id, errors=[error] if status == "failed" else [])
+
+
+def test_record_health_three_failures_one_failing_then_one_recovered(tmp_path):
+    config = _config(tmp_path, '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
+                               'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
+    watch = config.watch("labs")
+    emitted = []
+    for status in ["ok", "failed", "failed", "failed", "failed", "failed", "ok", "ok", "failed"]:
+        emitted += [e["type"] for e in sched.record_outcome(config, watch, _outcome(status))]
+    assert emitted == ["source.failing", "source.recovered"]
+    store = sched.open_store(config)
+    rows = store.db.execute("select type, summary, item from events order by seq").fetchall()
+    assert [r[0] for r in rows] == ["source.failing", "source.recovered"]
+    assert "3 crawls in a row failed; last error: HTTP 500 from the listing" in rows[0][1]
+    assert rows[0][2] == "source:labs"
+    # The outbox rows were written with the events.
+    assert store.db.execute("select count(*) from deliveries where subscription = 'hook'").fetchone() == (2,)
+    state = store.db.execute("select consecutive_failures, failing from watch_state").fetchone()
+    assert state == (1, 0)
+
+
+def test_record_health_crash_between_event_and_flag_does_not_duplicate(tmp_path):
+    config = _config(tmp_path)
+    watch = config.watch("labs")
+    for _ in range(3):
+        sched.record_outcome(config, watch, _outcome("failed"))
+    store = sched.open_store(config)
+    store.set_failing("labs", False)  # as if the process died after emit, before set_failing
+    assert sched.record_outcome(config, watch, _outcome("failed")) == []  # same episode key: ignored
+    assert store.db.execute("select count(*) from events").fetchone() == (1,)
+    assert store.db.execute("select failing from watch_state").fetchone() == (1,)
+    # recovery crashing after its event: the next success does not emit it twice
+    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
+    store.set_failing("labs", True)
+    assert sched.record_outcome(config, watch, _outcome("ok")) == []
+    assert store.db.execute("select type from events order by seq").fetchall() == [("source.failing",), ("source.recovered",)]
+
+
+def test_fail_running_only_touches_the_given_process(tmp_path):
+    from crawler.history.schema import connect
+
+    db = connect(tmp_path / "ow.db")
+    db["crawls"].insert_all([
+        {"watch": "a", "status": "running", "pid": 10, "errors": "[]"},
+        {"watch": "b", "status": "running", "pid": 11, "errors": "[]"},
+        {"watch": "c", "status": "ok", "pid": 10, "errors": "[]"},
+    ])
+    assert sched.fail_running(db, "cut", pid=10) == 1
+    rows = db.execute("select watch, status, errors from crawls order by id").fetchall()
+    assert rows == [("a", "failed", '["cut"]'), ("b", "running", "[]"), ("c", "ok", "[]")]
+
+
+# -- APScheduler on a fake clock -----------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> None:
+        self.now = T0 + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    import apscheduler.executors.base
+    import apscheduler.schedulers.base
+
+    clock = FakeClock(T0)
+
+    class ClockedDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return clock.now.astimezone(tz) if tz else clock.now.replace(tzinfo=None)
+
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", ClockedDatetime)
+    monkeypatch.setattr(apscheduler.executors.base, "datetime", ClockedDatetime)
+    return clock
+
+
+class FakeCrawls:
+    """Crawls that take as long as the test says: `hold(name)` keeps the next ones running
+    until `release(name)`."""
+
+    mode = "fake"
+
+    def __init__(self, clock, origin: datetime = T0):
+        self.clock = clock
+        self.origin = origin
+        self.starts: dict[str, list[float]] = {}
+        self.running: dict[str, int] = {}
+        self.most_at_once: dict[str, int] = {}
+        self.gates: dict[str, asyncio.Event] = {}
+        self.status = "ok"
+
+    def hold(self, name):
+        self.gates[name] = asyncio.Event()
+
+    def release(self, name):
+        self.gates.pop(name).set()
+
+    def seconds(self, name):
+        return self.starts.get(name, [])
+
+    async def crawl(self, watch):
+        name = watch.name
+        self.starts.setdefault(name, []).append((self.clock() - self.origin).total_seconds())
+        self.running[name] = self.running.get(name, 0) + 1
+        self.most_at_once[name] = max(self.most_at_once.get(name, 0), self.running[name])
+        try:
+            if name in self.gates:
+                await self.gates[name].wait()
+            if self.status == "raise":
+                raise RuntimeError("boom")
+            return CrawlOutcome(watch=name, status=self.status), True
+        finally:
+            self.running[name] -= 1
+
+
+@dataclass(frozen=True)
+class FakeDaemonSettings:
+    dispatch_every: float = 5.0
+    shutdown_grace: float = 30.0
+    log_format: str = "text"
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    watches: tuple
+    subscriptions: tuple = ()
+    daemon: FakeDaemonSettings = field(default_factory=FakeDaemonSettings)
+    path: Path = Path("openwatch.toml")
+    database: Path = Path("unused.db")
+
+
+async def _settle():
+    """Let the tasks the scheduler just created run until they block (no wall-clock wait)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_two_watches_run_on_time_never_overlap_and_missed_runs_coalesce(fake_clock, caplog):
+    caplog.set_level("INFO", logger="openwatch.daemon")
+    fast, slow = W("fast", 60), W("slow", 150)
+    crawls = FakeCrawls(fake_clock)
+    daemon = sched.Daemon(FakeConfig(watches=(fast, slow)), crawls=crawls, clock=fake_clock)
+    # `slow` last finished 100 s before start: it resumes 50 s in; `fast` never ran: now.
+    daemon.plan = sched.plan_next_runs([fast, slow], {"slow": T0 - timedelta(seconds=100)}, T0)
+
+    async def scenario():
+        scheduler = sched.build_scheduler(asyncio.get_running_loop())
+        daemon.add_jobs(scheduler, fake_clock())
+        scheduler.start()
+
+        async def tick(seconds):
+            fake_clock.at(seconds)
+            scheduler.wakeup()
+            await _settle()
+
+        await _settle()
+        assert crawls.seconds("fast") == [0] and crawls.seconds("slow") == []
+        await tick(50)
+        assert crawls.seconds("slow") == [50]
+        crawls.hold("fast")          # the crawl at 60 hangs past the runs at 120 and 180
+        await tick(60)
+        await tick(120)
+        await tick(180)
+        assert crawls.seconds("fast") == [0, 60]   # 120 and 180 skipped: never two at once
+        await tick(200)
+        assert crawls.seconds("slow") == [50, 200]
+        crawls.release("fast")
+        await tick(210)
+        await tick(240)
+        assert crawls.seconds("fast") == [0, 60, 240]
+        # The loop was blocked (or the host asleep) from 240 until 1230: 16 runs of `fast`
+        # and 6 of `slow` were missed. Each runs once, at once, 30 s late (within the grace).
+        await tick(1230)
+        assert crawls.seconds("fast") == [0, 60, 240, 1230]
+        assert crawls.seconds("slow") == [50, 200, 1230]
+        await tick(1259)
+        assert len(crawls.seconds("fast")) == 4
+        await tick(1260)  # back on its grid: 0 + 21 × 60
+        assert crawls.seconds("fast")[-1] == 1260
+        scheduler.shutdown(wait=False)
+        await _settle()
+
+    asyncio.run(scenario())
+    assert crawls.most_at_once == {"fast": 1, "slow": 1}
+    skipped = [r.getMessage() for r in caplog.records if "that run is skipped" in r.getMessage()]
+    assert skipped == ["fast: still running at 2026-01-01T00:02:00Z; that run is skipped",
+                       "fast: still running at 2026-01-01T00:03:00Z; that run is skipped"]
+
+
+def test_a_job_that_raises_is_logged_and_the_next_run_happens(fake_clock, caplog):
+    watch = W("flaky", 60)
+    crawls = FakeCrawls(fake_clock)
+    crawls.status = "raise"
+    daemon = sched.Daemon(FakeConfig(watches=(watch,)), crawls=crawls, clock=fake_clock)
+    daemon.plan = {"flaky": T0}
+
+    async def scenario():
+        scheduler = sched.build_scheduler(asyncio.get_running_loop())
+        daemon.add_jobs(scheduler, fake_clock())
+        scheduler.start()
+        await _settle()
+        crawls.status = "ok"
+        fake_clock.at(60)
+        scheduler.wakeup()
+        await _settle()
+        scheduler.shutdown(wait=False)
+        await _settle()
+
+    asyncio.run(scenario())
+    assert crawls.seconds("flaky") == [0, 60]
+    assert daemon.stats.job_errors == 1 and daemon.stats.crawls == 1
+    assert "crawl flaky: the job failed; the daemon goes on" in caplog.text and "RuntimeError: boom" in caplog.text
+
+
+# -- stopping -----------------------------------------------------------------------------
+
+
+def _daemon_for_shutdown(grace: float):
+    """A daemon on the real clock (APScheduler's too): `a` is due now, `b` tomorrow."""
+    now = datetime.now(timezone.utc)
+    clock = FakeClock(now)
+    crawls = FakeCrawls(clock, origin=now)
+    dispatched = []
+    config = FakeConfig(watches=(W("a", 60), W("b", 60)), subscriptions=("sub",),
+                        daemon=FakeDaemonSettings(shutdown_grace=grace))
+    daemon = sched.Daemon(config, crawls=crawls, clock=clock,
+                          dispatch=lambda config, now: dispatched.append(now()))
+    daemon.plan = {"a": now, "b": now + timedelta(days=1)}
+    return daemon, crawls, dispatched
+
+
+def test_stop_lets_running_crawls_finish_then_flushes_deliveries_once():
+    daemon, crawls, dispatched = _daemon_for_shutdown(grace=30)
+
+    async def scenario():
+        crawls.hold("a")
+        run = asyncio.ensure_future(daemon.run())
+        while not crawls.seconds("a"):
+            await asyncio.sleep(0)
+        await _settle()
+        before = len(dispatched)  # the dispatcher's own first round
+        daemon.request_stop("SIGTERM")
+        await _settle()
+        assert not run.done()           # waiting for the crawl of `a`
+        crawls.release("a")
+        assert await asyncio.wait_for(run, timeout=10) == 0
+        return before
+
+    before = asyncio.run(scenario())
+    assert crawls.seconds("a") == [0] and crawls.seconds("b") == []
+    assert len(dispatched) == before + 1
+    assert daemon.stats.crawls == 1
+
+
+def test_stop_cuts_crawls_still_running_after_the_grace_period():
+    daemon, crawls, dispatched = _daemon_for_shutdown(grace=0.2)
+
+    async def scenario():
+        crawls.hold("a")  # never released
+        run = asyncio.ensure_future(daemon.run())
+        while not crawls.seconds("a"):
+            await asyncio.sleep(0)
+        daemon.request_stop("SIGTERM")
+        return await asyncio.wait_for(run, timeout=10)
+
+    assert asyncio.run(scenario()) == 0
+    assert crawls.running == {"a": 0} and daemon.stats.crawls == 0
+    assert dispatched  # deliveries flushed even so
+
+
+def test_second_signal_cuts_at_once():
+    daemon, crawls, _ = _daemon_for_shutdown(grace=3600)
+
+    async def scenario():
+        crawls.hold("a")
+        run = asyncio.ensure_future(daemon.run())
+        while not crawls.seconds("a"):
+            await asyncio.sleep(0)
+        daemon.request_stop("SIGTERM")
+        await _settle()
+        daemon.request_stop("SIGINT")
+        return await asyncio.wait_for(run, timeout=10)
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_nothing_to_run_is_refused(tmp_path):
+    from jobs.exceptions import OpenwatchError
+
+    config = FakeConfig(watches=(W("a", 60, enabled=False),), database=tmp_path / "ow.db")
+    with pytest.raises(OpenwatchError, match="nothing to run"):
+        sched.Daemon(config, crawls=FakeCrawls(FakeClock(T0))).prepare()
+
+
+def test_crawl_mode_choice():
+    config = FakeConfig(watches=())
+    assert sched.crawl_mode(config, environ={}) == sched.DEFAULT_MODE
+    assert sched.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "inprocess"
+    assert sched.crawl_mode(config, "subprocess", environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "subprocess"
+    from jobs.exceptions import ConfigError
+
+    with pytest.raises(ConfigError):
+        sched.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "threads"})

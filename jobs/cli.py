@@ -108,7 +108,21 @@ def cli(ctx, config_path, debug, log_format):
 
 
 def main() -> None:
-    cli(prog_name="openwatch")
+    """Entry point: every error, usage errors included, is one line on stderr."""
+    try:
+        cli.main(prog_name="openwatch", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
 
 
 # -- init -----------------------------------------------------------------------------

@@ -71,3 +71,9 @@ def test_gating_values(value, expected):
 def test_content_hash_ignores_counters():
     assert content_hash(BASE) == content_hash(BASE | {"downloads": 10**9, "likes": 3, "tags": ["x"]})
     assert content_hash(BASE) != content_hash(BASE | {"sha": "d" * 40})
+
+
+def test_new_licence_link_alone_is_a_licence_change():
+    (event,) = diff.model_events(CTX, BASE, BASE | {"license_link": "https://example.org/terms-v2", "sha": "e" * 40})
+    assert event["type"] == "model.license_changed"
+    assert event["after"] == {"license_link": "https://example.org/terms-v2"}

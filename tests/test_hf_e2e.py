@@ -301,3 +301,61 @@ def test_atom_feed_of_events_parses_with_feedparser(ow, emulator, tmp_path):
     # text content: escaped in the XML, intact when read back
     assert "<b>bold</b>" in entries["model.license_changed"].content[0].value
     assert ow("feed").stdout.startswith("<?xml")
+
+
+def test_licence_file_change_survives_a_failed_fetch(ow, emulator):
+    crawl(ow)
+    emulator.world.commit("deepseek-ai/DeepSeek-Model-6", files={"LICENSE": "MIT License, new terms"})
+    fault = emulator.faults.add(Fault("/resolve/", status=500))
+    crawl(ow, check=False)
+    assert [e["type"] for e in ow.json("events", "--type", "model.license_file_changed")] == []
+    emulator.faults.remove(fault)
+    crawl(ow)  # same sha as last crawl, but the files were never read at it: fetched now
+    assert [e["item"] for e in ow.json("events", "--type", "model.license_file_changed")] == [
+        "model:hf/deepseek-ai/DeepSeek-Model-6"]
+
+
+def test_two_watches_on_one_org_share_its_baseline(ow, emulator):
+    crawl(ow)
+    write_config(ow.config, hf=emulator.url, watches=[
+        {"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"},
+        {"name": "cn", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}])
+    emulator.world.add_model("deepseek-ai/DeepSeek-New", license="mit")
+    ow("crawl", "cn")  # cn's first crawl, but deepseek-ai is baselined already: the change is reported
+    (event,) = ow.json("events")
+    assert event["type"] == "model.added" and event["watch"] == "cn"
+    assert event["data"]["watches"] == ["cn", "labs"]
+    crawl(ow)
+    assert len(ow.json("events")) == 1
+
+
+def test_empty_first_listing_is_not_a_baseline(ow, emulator):
+    fault = emulator.faults.add(Fault("author=deepseek-ai", empty=True))
+    crawl(ow, check=False)
+    emulator.faults.remove(fault)
+    crawl(ow)  # the real baseline for deepseek-ai: silent
+    assert ow.json("events") == []
+
+
+def test_org_that_really_lost_most_models_is_confirmed_by_direct_checks(ow, emulator):
+    crawl(ow)
+    for i in range(7):
+        emulator.world.delete(f"deepseek-ai/DeepSeek-Model-{i}")
+    for _ in range(3):
+        crawl(ow)
+    events = ow.json("events")
+    assert sorted(e["item"] for e in events) == sorted(f"model:hf/deepseek-ai/DeepSeek-Model-{i}" for i in range(7))
+    assert {e["type"] for e in events} == {"model.removed"}
+    assert db_rows(ow, "select status from crawls order by id desc limit 1") == [("ok",)]
+
+
+def test_cli_edge_cases(ow, emulator):
+    bad = ow("events", "--since", "7x", check=False)  # no database yet: the usage error comes first
+    assert bad.returncode == 2 and "7x" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    crawl(ow)
+    assert ow("events", "--since", "99999999999d", check=False).returncode == 2
+    assert ow.json("history", "https://huggingface.co/deepseek-ai/DeepSeek-Model-0")[0]["id"] == \
+        "deepseek-ai/DeepSeek-Model-0"
+    missing = ow("history", "nobody/nothing", check=False)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert ow("crawl", "no-such-watch", check=False).returncode == 2

@@ -81,6 +81,7 @@ class IngestPipeline:
         pipeline = cls(crawler, database, subscriptions or ())
         pipeline.watch_units = getattr(crawler, "openwatch_watch_units", None)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
         return pipeline
 
     async def open_spider(self, spider=None):
@@ -129,6 +130,11 @@ class IngestPipeline:
 
     async def close_spider(self, spider=None):
         await self.flush()
+
+    def spider_error(self, failure, response, spider):
+        """A callback that raised: its unit's listing never completes; say why in `crawls.errors`."""
+        self.errors.append(f"spider error on {response.url}: {type(failure.value).__name__}: "
+                           f"{failure.getErrorMessage()}"[:300])
 
     def spider_closed(self, spider, reason):
         if self.store is None or self.crawl_id is None:

@@ -103,6 +103,12 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutc
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(task), timeout=watch.timeout)
+    except asyncio.CancelledError:
+        # The caller gave up (daemon shutdown past its grace): stop the engine so what was
+        # ingested stays committed and the crawl's row is closed, then let the cancel through.
+        logger.warning("crawl of %s cancelled: stopping it", watch.name)
+        await asyncio.shield(_stop(crawler, task))
+        raise
     except TimeoutError:
         timed_out = True
         logger.warning("crawl of %s passed its timeout (%.0fs): stopping it", watch.name, watch.timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -86,9 +87,13 @@ class Store:
             )
 
     def interrupt_running(self, reason: str = "interrupted: the process ended mid-crawl") -> int:
-        """Crawls left `running` by a killed process become `failed` (never counted as ok)."""
+        """Crawls left `running` by a process that is gone become `failed` (never counted as
+        ok); a crawl still running in a live process (a manual `openwatch crawl`) is left."""
+        import psutil
+
         with immediate(self.db):
-            rows = list(self.db["crawls"].rows_where("status = 'running'"))
+            rows = [row for row in self.db["crawls"].rows_where("status = 'running'")
+                    if not (row["pid"] and row["pid"] != os.getpid() and psutil.pid_exists(row["pid"]))]
             for row in rows:
                 errors = json.loads(row["errors"] or "[]") + [reason]
                 self.db["crawls"].update(row["id"], {"status": "failed", "finished_at": self.clock(),

@@ -3,7 +3,7 @@ between a crawl worker and the single ingest process (DESIGN.md, "Beyond one mac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

@@ -22,6 +22,24 @@ def clean_environ(monkeypatch):
 
 
 @pytest.fixture
+def http():
+    """A loopback HTTP receiver (Slack-like, webhooks) recording every request."""
+    from alerts.receivers import HttpReceiver
+
+    with HttpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on loopback recording every message."""
+    from alerts.receivers import SmtpReceiver
+
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
 def emulator():
     from crawler.emulator import HubEmulator
 

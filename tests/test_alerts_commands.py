@@ -9,7 +9,7 @@ from standardwebhooks import Webhook
 
 from alerts.commands import dead_letters, failing_receivers, retry_dead, send_test, subscription_stats
 from alerts.outbox import dispatch
-from alerts.receivers import HttpReceiver, Response, SmtpReceiver
+from alerts.receivers import HttpReceiver, Response
 from crawler.history.schema import connect
 from jobs.exceptions import UnknownNameError
 from tests.test_alerts_support import (
@@ -27,17 +27,6 @@ from tests.test_alerts_support import (
     statuses,
 )
 
-
-@pytest.fixture
-def http():
-    with HttpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def smtp():
-    with SmtpReceiver() as receiver:
-        yield receiver
 
 
 def test_send_test_to_slack_reports_the_answer(tmp_path, http):

@@ -36,17 +36,6 @@ from tests.test_alerts_support import (
 )
 
 
-@pytest.fixture
-def http():
-    with HttpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def smtp():
-    with SmtpReceiver() as receiver:
-        yield receiver
-
 
 @pytest.fixture
 def db(tmp_path):

@@ -4,7 +4,6 @@ emulator, a real SQLite file. One scenario per trust rule of DESIGN.md."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 

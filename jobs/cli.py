@@ -325,6 +325,24 @@ def feed(app: App, output, since, types, limit):
 
 
 @cli.command()
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The HTML file to write.")
+@click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True, help="Weeks of events shown.")
+@click.pass_obj
+def report(app: App, output, weeks):
+    """One self-contained HTML page: models by country and licence, events per week, recent changes.
+
+    Example: openwatch report -o report.html --weeks 26
+    """
+    from jobs.report import gather, render
+
+    db = app.db(readonly=True)
+    html = render(gather(db, weeks=weeks))
+    Path(output).write_text(html, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
+@cli.command()
 @click.argument("key_or_repo_id")
 @click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot (with --json).")
 @output_options

@@ -358,3 +358,33 @@ def test_cli_edge_cases(ow, emulator):
     missing = ow("history", "nobody/nothing", check=False)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert ow("crawl", "no-such-watch", check=False).returncode == 2
+
+
+def test_report_is_one_self_contained_page(ow, emulator, tmp_path):
+    from html.parser import HTMLParser
+
+    crawl(ow)
+    emulator.world.add_model("deepseek-ai/DeepSeek-R9", license="mit")
+    emulator.world.relicense("meta-llama/Llama-3.2-1B", "other", license_name="<script>alert(1)</script>")
+    crawl(ow)
+    out = tmp_path / "report.html"
+    ow("report", "-o", str(out))
+    html = out.read_text()
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.external = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            attrs = dict(attrs)
+            if tag in ("script", "link", "img") or (tag != "a" and attrs.get("src")):
+                self.external.append(tag)
+
+    parser = Tags()
+    parser.feed(html)
+    assert parser.external == [] and parser.tags.count("svg") == 2
+    assert "<script>" not in html
+    assert "CN" in html and "US" in html and "deepseek-ai released DeepSeek-R9" in html
+    assert "14 models tracked" in html and "2 events in the last 12 weeks" in html

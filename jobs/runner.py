@@ -195,3 +195,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     if level != "DEBUG":
         for noisy in ("scrapy", "twisted", "py.warnings", "apscheduler", "httpx", "httpcore"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+        # "Gave up retrying <GET …>" repeats what the spider's one line per failed org says.
+        logging.getLogger("scrapy.downloadermiddlewares.retry").setLevel(logging.CRITICAL)

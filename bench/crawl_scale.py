@@ -30,8 +30,10 @@ def run_crawl(config: Path) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MiB) sampled every 50 ms, and the CLI's summary line."""
     env = {**os.environ, "OPENWATCH_ALLOW_SHORT_INTERVALS": "1"}
     started = time.perf_counter()
+    # Logs go to a file: a pipe nobody reads while the crawl runs fills up and blocks it.
+    log = open(config.with_suffix(".log"), "w+")
     proc = subprocess.Popen([sys.executable, "-m", "jobs", "--config", str(config), "crawl", "bench"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -40,7 +42,10 @@ def run_crawl(config: Path) -> tuple[float, float, str]:
         except psutil.NoSuchProcess:
             break
         time.sleep(0.05)
-    out, err = proc.communicate()
+    out, _ = proc.communicate()
+    log.seek(0)
+    err = log.read()
+    log.close()
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed ({proc.returncode}):\n{out}\n{err[-2000:]}")
     return time.perf_counter() - started, peak / 2**20, out.strip().splitlines()[-1]

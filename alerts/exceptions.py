@@ -33,6 +33,14 @@ class ChannelConfigError(DeliveryError):
         super().__init__(message, retryable=False)
 
 
+class RateLimited(DeliveryError):
+    """Not sent: the receiver's next free slot is `retry_after` seconds away (pacing, or a
+    429's `Retry-After`). Nothing was attempted; the outbox defers the deliveries to that time."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retryable=True, retry_after=retry_after)
+
+
 class UnknownSubscription(AlertsError):
     """No subscription of that name in the configuration."""
 

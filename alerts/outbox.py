@@ -8,6 +8,7 @@ Network I/O happens outside database transactions; every status change is its ow
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,8 +19,9 @@ import sqlite_utils
 from alerts import digest
 from alerts.backoff import DEFAULT_POLICY, RetryPolicy
 from alerts.channels import Channel, channel_class
-from alerts.exceptions import AlertsError, ChannelConfigError, DeliveryError
+from alerts.exceptions import AlertsError, ChannelConfigError, DeliveryError, RateLimited
 from alerts.redaction import scrub
+from alerts.render import Rendered
 from alerts.subscriptions import matches
 from alerts.transport import Transport
 from crawler.events import event_from_row
@@ -31,9 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("openwatch.alerts")
 
 ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
-# A dispatcher takes the rows it is about to send by moving their due time this far ahead,
-# so a second dispatcher (daemon and `openwatch deliver`) does not send them too. If it
-# crashes, the rows become due again when the lease ends: resent, never skipped.
+# A dispatcher claims the rows it is about to send (`claim_id`, `claimed_until`) for this
+# long, renewed before each message, so a second dispatcher (the daemon and `openwatch
+# deliver`) does not send them too. If it is killed, the rows are free again when the claim
+# expires: resent, never skipped.
 CLAIM_LEASE = timedelta(minutes=15)
 
 
@@ -97,7 +100,8 @@ class DispatchReport:
     failed: int = 0          # will be retried
     dead: int = 0            # refused for good, or given up: see `openwatch status`
     suppressed: int = 0      # subscription removed from the config or disabled
-    deferred: int = 0        # not attempted: an earlier message to the same receiver failed
+    deferred: int = 0        # not attempted: the receiver failed or is paced; due again later
+    busy: int = 0            # not attempted: another dispatcher holds them (it is sending them)
     messages: int = 0        # messages / requests the receivers accepted
     errors: list[str] = field(default_factory=list)   # "subscription: reason", redacted
     by_subscription: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -107,6 +111,8 @@ class DispatchReport:
         return self.sent + self.failed + self.dead
 
     def count(self, subscription: str, outcome: str, n: int) -> None:
+        if not n:
+            return
         setattr(self, outcome, getattr(self, outcome) + n)
         per = self.by_subscription.setdefault(subscription, defaultdict(int))
         per[outcome] += n
@@ -117,6 +123,8 @@ class DispatchReport:
         for name in ("failed", "dead", "suppressed", "deferred"):
             if getattr(self, name):
                 parts.append(f"{getattr(self, name)} {name}")
+        if self.busy:
+            parts.append(f"{self.busy} being sent by another dispatcher")
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,6 +134,7 @@ class DispatchReport:
             "dead": self.dead,
             "suppressed": self.suppressed,
             "deferred": self.deferred,
+            "busy": self.busy,
             "messages": self.messages,
             "errors": list(self.errors),
             "by_subscription": {k: dict(v) for k, v in self.by_subscription.items()},
@@ -139,6 +148,96 @@ class _Due:
     attempts: int
     created_at: str
     event: dict[str, Any]
+
+
+@dataclass
+class _Claim:
+    """One dispatch run's hold on the rows it is sending (`deliveries.claim_id`, `claimed_until`).
+
+    A row is free when it has no claim or its claim has expired (its dispatcher was killed):
+    `claimed_until` is apart from `next_attempt_at`, so `force` overrides a backoff, never a
+    live claim. Every status change a run makes is conditional on still holding the claim.
+    """
+
+    db: sqlite_utils.Database
+    id: str
+    now: Callable[[], datetime]
+    lease: timedelta
+
+    def until(self) -> str:
+        return iso(self.now() + self.lease)
+
+    def take(self, subscription: str, force: bool) -> tuple[list[_Due], int]:
+        """Claim `subscription`'s due rows (all pending and failed ones if `force`) that no
+        other dispatcher holds; returns them, oldest event first, and how many others hold."""
+        moment = iso(self.now())
+        where = "d.subscription = ? AND d.status IN ('pending', 'failed')"
+        params: list[Any] = [subscription]
+        if not force:
+            where += " AND d.next_attempt_at <= ?"
+            params.append(moment)
+        with immediate(self.db):
+            rows = list(
+                self.db.query(
+                    "SELECT d.id AS delivery_id, d.subscription, d.attempts, d.created_at,"
+                    " d.claimed_until AS delivery_claimed_until, e.*"
+                    " FROM deliveries d JOIN events e ON e.id = d.event_id"
+                    f" WHERE {where} ORDER BY e.detected_at, e.seq, d.id",
+                    params,
+                )
+            )
+            free = [r for r in rows if not r["delivery_claimed_until"] or r["delivery_claimed_until"] <= moment]
+            until = self.until()
+            for chunk in _chunks([r["delivery_id"] for r in free], 500):
+                self.db.execute(
+                    "UPDATE deliveries SET claim_id = ?, claimed_until = ?"
+                    f" WHERE id IN ({_marks(chunk)})",
+                    [self.id, until, *chunk],
+                )
+        due = [
+            _Due(r["delivery_id"], r["subscription"], r["attempts"] or 0, r["created_at"], event_from_row(r))
+            for r in free
+        ]
+        return due, len(rows) - len(free)
+
+    def renew(self, rows: Sequence[_Due]) -> set[int]:
+        """Extend the claim on `rows`; returns the ids still held (not taken over by another
+        dispatcher after this one's claim expired, and not settled meanwhile)."""
+        ids = [row.id for row in rows]
+        held: set[int] = set()
+        until = self.until()
+        with immediate(self.db):
+            for chunk in _chunks(ids, 500):
+                self.db.execute(
+                    f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({_marks(chunk)})"
+                    " AND claim_id = ? AND status IN ('pending', 'failed')",
+                    [until, *chunk, self.id],
+                )
+                held.update(
+                    r["id"]
+                    for r in self.db.query(
+                        f"SELECT id FROM deliveries WHERE id IN ({_marks(chunk)})"
+                        " AND claim_id = ? AND status IN ('pending', 'failed')",
+                        [*chunk, self.id],
+                    )
+                )
+        return held
+
+    def settle(self, rows: Sequence[_Due], assignments: str = "", params: Sequence[Any] = ()) -> int:
+        """`UPDATE deliveries SET <assignments>` and release the claim, on those of `rows` this
+        run still holds; returns how many rows changed. Without assignments: only release them
+        (they are due as they were)."""
+        sets = ", ".join(filter(None, [assignments, "claim_id = NULL, claimed_until = NULL"]))
+        changed = 0
+        with immediate(self.db):
+            for chunk in _chunks([row.id for row in rows], 500):
+                cursor = self.db.execute(
+                    f"UPDATE deliveries SET {sets} WHERE id IN ({_marks(chunk)})"
+                    " AND claim_id = ? AND status IN ('pending', 'failed')",
+                    [*params, *chunk, self.id],
+                )
+                changed += cursor.rowcount
+        return changed
 
 
 def dispatch(
@@ -155,20 +254,28 @@ def dispatch(
     A burst for one subscription becomes grouped messages (Slack, email), a digest one grouped
     message; webhooks get one request per event. Outcomes: `sent`; `failed` with the next
     attempt after backoff (never before `Retry-After`); `dead` for a refusal or after
-    `policy` gives up; `suppressed` for subscriptions no longer in the config.
+    `policy` gives up; `suppressed` for subscriptions no longer in the config; `deferred`
+    when the receiver just failed or is paced (a 429's `Retry-After` on a shared webhook);
+    `busy` when another dispatcher is sending them.
+
+    Each subscription's rows are claimed right before they are sent, and the claim is renewed
+    before each message, so two dispatchers (the daemon and `openwatch deliver`) never send the
+    same delivery twice; `force` overrides due times, never another dispatcher's claim.
+    `transport` may be long-lived (the daemon's): its rate limits then span calls.
     """
     report = DispatchReport()
     own_transport = transport is None
     transport = transport or Transport()
+    claim = _Claim(db, uuid.uuid4().hex, now, CLAIM_LEASE)
     try:
         _suppress_orphans(db, config, now(), report)
-        due = _claim(db, now(), force)
-        by_sub: dict[str, list[_Due]] = defaultdict(list)
-        for row in due:
-            by_sub[row.subscription].append(row)
         for sub in config.subscriptions:  # in config order
-            if sub.enabled and by_sub.get(sub.name):
-                _dispatch_one(db, config, sub, by_sub[sub.name], now, transport, policy, report)
+            if not sub.enabled:
+                continue
+            rows, busy = claim.take(sub.name, force)
+            report.count(sub.name, "busy", busy)
+            if rows:
+                _dispatch_one(claim, config, sub, rows, now, transport, policy, report)
     finally:
         if own_transport:
             transport.close()
@@ -176,14 +283,20 @@ def dispatch(
 
 
 def _suppress_orphans(db: sqlite_utils.Database, config: "Config", moment: datetime, report: DispatchReport) -> None:
+    """Suppress what waits for subscriptions removed from the config or disabled (all of them
+    when the config has none), except rows another dispatcher is sending right now."""
     enabled = [s.name for s in config.subscriptions if s.enabled]
     disabled = [s.name for s in config.subscriptions if not s.enabled]
+    stamp = iso(moment)
+    waiting = (
+        "status IN ('pending', 'failed') AND (claimed_until IS NULL OR claimed_until <= ?)"
+        f" AND subscription NOT IN ({_marks(enabled)})"
+    )
     with immediate(db):
         rows = list(
             db.query(
-                f"SELECT subscription, count(*) AS n FROM deliveries WHERE status IN ('pending', 'failed')"
-                f" AND subscription NOT IN ({', '.join('?' * len(enabled))}) GROUP BY subscription",
-                enabled,
+                f"SELECT subscription, count(*) AS n FROM deliveries WHERE {waiting} GROUP BY subscription",
+                [stamp, *enabled],
             )
         )
         for row in rows:
@@ -193,42 +306,16 @@ def _suppress_orphans(db: sqlite_utils.Database, config: "Config", moment: datet
                 else "subscription no longer in the config"
             )
             db.execute(
-                "UPDATE deliveries SET status = 'suppressed', last_error = ?, next_attempt_at = NULL"
-                " WHERE subscription = ? AND status IN ('pending', 'failed')",
-                [reason, row["subscription"]],
+                "UPDATE deliveries SET status = 'suppressed', last_error = ?, next_attempt_at = NULL,"
+                f" claim_id = NULL, claimed_until = NULL WHERE {waiting} AND subscription = ?",
+                [reason, stamp, *enabled, row["subscription"]],
             )
             report.count(row["subscription"], "suppressed", row["n"])
             log.info("suppressed %d deliveries of %r: %s", row["n"], row["subscription"], reason)
 
 
-def _claim(db: sqlite_utils.Database, moment: datetime, force: bool) -> list[_Due]:
-    """Read the due rows and push their due time past the lease, in one transaction."""
-    where = "d.status IN ('pending', 'failed')"
-    params: list[Any] = []
-    if not force:
-        where += " AND d.next_attempt_at <= ?"
-        params.append(iso(moment))
-    with immediate(db):
-        rows = list(
-            db.query(
-                "SELECT d.id AS delivery_id, d.subscription, d.attempts, d.created_at, e.*"
-                " FROM deliveries d JOIN events e ON e.id = d.event_id"
-                f" WHERE {where} ORDER BY d.subscription, e.detected_at, e.seq, d.id",
-                params,
-            )
-        )
-        if rows:
-            lease = iso(moment + CLAIM_LEASE)
-            ids = [r["delivery_id"] for r in rows]
-            for chunk in _chunks(ids, 500):
-                db.execute(
-                    f"UPDATE deliveries SET next_attempt_at = ? WHERE id IN ({', '.join('?' * len(chunk))})",
-                    [lease, *chunk],
-                )
-    return [
-        _Due(r["delivery_id"], r["subscription"], r["attempts"] or 0, r["created_at"], event_from_row(r))
-        for r in rows
-    ]
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -236,8 +323,12 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _render(channel: Channel, sub: "Subscription", rows: Sequence[_Due]) -> list[Rendered]:
+    return channel.render(sub, [row.event for row in rows], digest_title=digest.title(sub))
+
+
 def _dispatch_one(
-    db: sqlite_utils.Database,
+    claim: _Claim,
     config: "Config",
     sub: "Subscription",
     rows: list[_Due],
@@ -246,56 +337,111 @@ def _dispatch_one(
     policy: RetryPolicy,
     report: DispatchReport,
 ) -> None:
-    """Send one subscription's due deliveries and record each message's outcome."""
-    by_event = {row.event["id"]: row for row in rows}
+    """Send one subscription's claimed deliveries and record each message's outcome.
+
+    Before each message the claim on its rows is checked and renewed (and, every half lease,
+    the claim on all the rows still waiting): rows another dispatcher took over meanwhile
+    (this one outlived its lease) are skipped, and what is left is rendered again without them.
+    """
+    waiting = {row.event["id"]: row for row in rows}  # claimed, not yet settled
     channel: Channel | None = None
     try:
         channel = channel_class(sub.channel)(transport, config)
         channel.check(sub)
-        messages = channel.render(sub, [row.event for row in rows], digest_title=digest.title(sub))
-    except AlertsError as exc:
-        error = exc if isinstance(exc, DeliveryError) else ChannelConfigError(str(exc))
-        _record_failure(db, sub, rows, error, channel, now(), transport, policy, report)
-        return
-    except Exception as exc:  # a rendering bug must not stop other subscriptions
-        log.exception("rendering for subscription %r failed", sub.name)
-        error = DeliveryError(f"internal error while rendering: {type(exc).__name__}: {exc}", retryable=True)
-        _record_failure(db, sub, rows, error, channel, now(), transport, policy, report)
+        queue = _render(channel, sub, rows)
+    except Exception as exc:
+        _render_failed(claim, sub, rows, exc, channel, now, transport, policy, report)
         return
 
-    for index, message in enumerate(messages):
-        message_rows = [by_event[i] for i in message.event_ids if i in by_event]
+    renewed = now()
+    while queue:
+        if now() - renewed >= claim.lease / 2:  # a long burst keeps the rest of it
+            claim.renew(list(waiting.values()))
+            renewed = now()
+        candidates = [waiting[i] for i in queue[0].event_ids if i in waiting]
+        held = claim.renew(candidates)
+        message_rows = [row for row in candidates if row.id in held]
+        if len(message_rows) < len(queue[0].event_ids):
+            lost = [row for row in candidates if row.id not in held]
+            for row in lost:
+                del waiting[row.event["id"]]
+            report.count(sub.name, "busy", len(lost))
+            log.warning("%d deliveries of %r were taken over by another dispatcher: skipped", len(lost), sub.name)
+            try:
+                queue = _render(channel, sub, list(waiting.values()))
+            except Exception as exc:
+                _render_failed(claim, sub, list(waiting.values()), exc, channel, now, transport, policy, report)
+                return
+            continue
+        message = queue.pop(0)
         try:
             receipt = channel.send(sub, message, now=now())
+        except RateLimited as exc:
+            # Not attempted: the receiver's next slot is too far to sleep for. This message and
+            # the rest wait for it in the database; other subscriptions go on.
+            next_at = now() + timedelta(seconds=exc.retry_after or 0.0)
+            _defer(claim, sub, list(waiting.values()), next_at, exc, channel, report)
+            return
         except DeliveryError as exc:
-            next_at = _record_failure(db, sub, message_rows, exc, channel, now(), transport, policy, report)
+            next_at = _record_failure(claim, sub, message_rows, exc, channel, now(), transport, policy, report)
+            for row in message_rows:
+                del waiting[row.event["id"]]
             if exc.retryable and next_at is not None:
                 # The receiver is down or pacing us: keep the rest for the same retry time.
-                rest = [by_event[i] for m in messages[index + 1 :] for i in m.event_ids if i in by_event]
-                _defer(db, sub, rest, next_at, exc, channel, report)
+                _defer(claim, sub, list(waiting.values()), next_at, exc, channel, report)
                 return
             continue
         except Exception as exc:  # a channel bug: retry later, never lose the delivery
             log.exception("channel %s failed for subscription %r", sub.channel, sub.name)
             error = DeliveryError(f"internal error: {type(exc).__name__}: {exc}", retryable=True)
-            _record_failure(db, sub, message_rows, error, channel, now(), transport, policy, report)
+            _record_failure(claim, sub, message_rows, error, channel, now(), transport, policy, report)
+            for row in message_rows:
+                del waiting[row.event["id"]]
             continue
+        for row in message_rows:
+            del waiting[row.event["id"]]
         moment = iso(now())
-        ids = [row.id for row in message_rows]
-        with immediate(db):
-            for chunk in _chunks(ids, 500):
-                db.execute(
-                    "UPDATE deliveries SET status = 'sent', sent_at = ?, last_attempt_at = ?,"
-                    " attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL"
-                    f" WHERE id IN ({', '.join('?' * len(chunk))}) AND status IN ('pending', 'failed')",
-                    [moment, moment, *chunk],
-                )
+        marked = claim.settle(
+            message_rows,
+            "status = 'sent', sent_at = ?, last_attempt_at = ?, attempts = attempts + 1,"
+            " last_error = NULL, next_attempt_at = NULL",
+            [moment, moment],
+        )
         report.messages += 1
-        report.count(sub.name, "sent", len(ids))
+        report.count(sub.name, "sent", marked)
+        if marked < len(message_rows):
+            # The claim lapsed during the send and another dispatcher took these rows: they may
+            # reach the receiver twice (at least once, never lost; webhook-id tells them apart).
+            log.warning("%d deliveries of %r were taken over while being sent", len(message_rows) - marked, sub.name)
         log.info(
             "sent %d event(s) to %r (%s %s): %s",
-            len(ids), sub.name, sub.channel, channel.target(sub), scrub(receipt, channel.secrets(sub)),
+            len(message_rows), sub.name, sub.channel, channel.target(sub), scrub(receipt, channel.secrets(sub)),
         )
+    if waiting:  # in no message (never expected): due again as they were
+        claim.settle(list(waiting.values()))
+
+
+def _render_failed(
+    claim: _Claim,
+    sub: "Subscription",
+    rows: Sequence[_Due],
+    exc: Exception,
+    channel: Channel | None,
+    now: Callable[[], datetime],
+    transport: Transport,
+    policy: RetryPolicy,
+    report: DispatchReport,
+) -> None:
+    """A subscription that cannot be rendered for (bad config, a rendering bug) fails its rows;
+    other subscriptions go on."""
+    if isinstance(exc, DeliveryError):
+        error = exc
+    elif isinstance(exc, AlertsError):
+        error = ChannelConfigError(str(exc))
+    else:
+        log.exception("rendering for subscription %r failed", sub.name, exc_info=exc)
+        error = DeliveryError(f"internal error while rendering: {type(exc).__name__}: {exc}", retryable=True)
+    _record_failure(claim, sub, rows, error, channel, now(), transport, policy, report)
 
 
 def _secrets(channel: Channel | None, sub: "Subscription") -> list[str]:
@@ -305,7 +451,7 @@ def _secrets(channel: Channel | None, sub: "Subscription") -> list[str]:
 
 
 def _record_failure(
-    db: sqlite_utils.Database,
+    claim: _Claim,
     sub: "Subscription",
     rows: Sequence[_Due],
     error: DeliveryError,
@@ -324,25 +470,22 @@ def _record_failure(
     next_at = policy.next_attempt(attempts, moment, transport.rng, error.retry_after) if error.retryable else None
     stamp = iso(moment)
     outcome = {"failed": 0, "dead": 0}
-    with immediate(db):
-        for row in rows:
-            tries = row.attempts + 1
-            first_due = digest.due_at(sub, parse_iso(row.created_at))
-            if not error.retryable:
-                status, text, due = "dead", reason, None
-            elif policy.gives_up(tries, first_due, moment):
-                status, text, due = "dead", f"gave up after {tries} attempts: {reason}", None
-            else:
-                status, text, due = "failed", reason, iso(next_at)
-            db.execute(
-                "UPDATE deliveries SET status = ?, attempts = ?, last_attempt_at = ?, last_error = ?,"
-                " next_attempt_at = ? WHERE id = ? AND status IN ('pending', 'failed')",
-                [status, tries, stamp, text, due, row.id],
-            )
-            outcome[status] += 1
+    for row in rows:
+        tries = row.attempts + 1
+        first_due = digest.due_at(sub, parse_iso(row.created_at))
+        if not error.retryable:
+            status, text, due = "dead", reason, None
+        elif policy.gives_up(tries, first_due, moment):
+            status, text, due = "dead", f"gave up after {tries} attempts: {reason}", None
+        else:
+            status, text, due = "failed", reason, iso(next_at)
+        outcome[status] += claim.settle(
+            [row],
+            "status = ?, attempts = ?, last_attempt_at = ?, last_error = ?, next_attempt_at = ?",
+            [status, tries, stamp, text, due],
+        )
     for status, n in outcome.items():
-        if n:
-            report.count(sub.name, status, n)
+        report.count(sub.name, status, n)
     report.errors.append(f"{sub.name}: {reason}")
     level = logging.WARNING if error.retryable else logging.ERROR
     log.log(
@@ -356,7 +499,7 @@ def _record_failure(
 
 
 def _defer(
-    db: sqlite_utils.Database,
+    claim: _Claim,
     sub: "Subscription",
     rows: Sequence[_Due],
     next_at: datetime,
@@ -364,16 +507,11 @@ def _defer(
     channel: Channel | None,
     report: DispatchReport,
 ) -> None:
-    """Rows not attempted because the receiver just failed: same retry time, attempts unchanged."""
+    """Rows not attempted because the receiver just failed or is paced: due at `next_at`,
+    attempts unchanged."""
     if not rows:
         return
     reason = "not attempted: " + scrub(error.message, _secrets(channel, sub))
-    ids = [row.id for row in rows]
-    with immediate(db):
-        for chunk in _chunks(ids, 500):
-            db.execute(
-                "UPDATE deliveries SET next_attempt_at = ?, last_error = ?"
-                f" WHERE id IN ({', '.join('?' * len(chunk))}) AND status IN ('pending', 'failed')",
-                [iso(next_at), reason, *chunk],
-            )
-    report.count(sub.name, "deferred", len(ids))
+    deferred = claim.settle(rows, "next_attempt_at = ?, last_error = ?", [iso(next_at), reason])
+    report.count(sub.name, "deferred", deferred)
+    log.info("deferred %d deliveries of %r to %s: %s", deferred, sub.name, iso(next_at), reason)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import re
 from typing import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 # A URL anywhere in a line of text: scheme, then everything up to whitespace or a quote.
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<rest>[^\s'\"<>]*)")
 _WEB_SCHEMES = {"http", "https"}
 _SIGNING_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+")  # Standard Webhooks keys, known or not
 _MIN_SECRET = 4  # shorter strings are too common to scrub without mangling ordinary text
+_MIN_PIECE = 8   # a path segment or query value of a secret URL this long is scrubbed on its own
+_PIECE_SEPARATORS = re.compile(r"[/?&=@:#;,]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+_EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
 
 
 def redact_url(url: str) -> str:
@@ -54,17 +58,69 @@ def redact_secret(secret: str) -> str:
     return "…"
 
 
-def scrub(text: object, secrets: Iterable[str | None] = ()) -> str:
-    """One line of text with every known secret and every URL path redacted."""
-    line = " ".join(str(text).split())
+def _secret_pieces(secret: str) -> set[str]:
+    """The parts of a secret URL a receiver may echo on their own (`Cannot POST /services/…`,
+    a decoded query value): the path and query after the host, and each path segment and query
+    value of `_MIN_PIECE` characters or more; for other schemes (apprise's `slack://tokenA/
+    tokenB`, where credentials stand where a host would be), every such piece after the scheme."""
+    if "://" not in secret:
+        return set()
+    scheme, rest = secret.split("://", 1)
+    pieces: set[str] = set()
+    whole: set[str] = set()
+    if scheme.lower() in _WEB_SCHEMES:
+        tail = rest.partition("/")[2]
+        if len(tail) >= _MIN_SECRET:
+            whole.add(tail)
+        try:
+            parts = urlsplit(secret)
+        except ValueError:
+            parts = None
+        if parts is not None:
+            pieces.update(parts.path.split("/"))
+            pieces.update(unquote(seg) for seg in parts.path.split("/"))
+            for pair in parts.query.split("&"):
+                value = pair.partition("=")[2]
+                pieces.update((value, unquote_plus(value)))
+            pieces.update(v for v in (parts.username, parts.password) if v)
+    else:
+        pieces.update(_PIECE_SEPARATORS.split(rest))
+    return whole | {piece for piece in pieces if len(piece) >= _MIN_PIECE}
+
+
+def _known(secrets: Iterable[str | None]) -> list[str]:
+    """Every string to redact for `secrets`, longest first (a secret before its pieces)."""
     known = {s for s in secrets if s and len(s) >= _MIN_SECRET}
-    # A receiver may echo the path of its own URL (where webhook tokens live) without the host.
-    known |= {path for s in list(known) if "://" in s
-              for path in [s.split("://", 1)[1].partition("/")[2]] if len(path) >= _MIN_SECRET}
-    for secret in sorted(known, key=len, reverse=True):
+    for secret in list(known):
+        known |= _secret_pieces(secret)
+    return sorted(known, key=len, reverse=True)
+
+
+def scrub(text: object, secrets: Iterable[str | None] = ()) -> str:
+    """One line of text with every known secret (and the long pieces of secret URLs) and every
+    URL path redacted."""
+    line = " ".join(str(text).split())
+    for secret in _known(secrets):
         line = line.replace(secret, redact_secret(secret))
     line = _SIGNING_SECRET.sub("whsec_…", line)
     return _URL.sub(lambda m: redact_url(m.group(0)), line)
+
+
+def scrub_excerpt(text: object, secrets: Iterable[str | None] = (), limit: int = 200) -> str:
+    """The first `limit` characters of `text` as one scrubbed line without control characters.
+
+    Scrubbed before it is cut: cut first, a secret the receiver echoed could straddle the cut,
+    its prefix would no longer match, and it would leak. Only the first `_EXCERPT_INPUT`
+    characters are scrubbed; a secret straddling that cut can only leave its prefix at the very
+    end of the scrubbed text, so that tail (as long as the longest secret) is dropped."""
+    raw = _CONTROL.sub(" ", str(text))
+    line = scrub(raw[:_EXCERPT_INPUT], secrets)
+    if len(raw) > _EXCERPT_INPUT:
+        longest = max((len(s) for s in _known(secrets)), default=0)
+        line = line[: max(len(line) - longest, 0)].rstrip()
+    if len(line) > limit:
+        line = line[: max(limit - 1, 0)] + "…"
+    return line
 
 
 class RedactingFilter(logging.Filter):

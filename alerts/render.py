@@ -300,6 +300,8 @@ def slack_text(raw: Any, limit: int) -> str:
     escaped = slack_escape(raw)
     if len(escaped) <= limit:
         return escaped
+    if limit <= 0:
+        return ""
     out, used = [], 0
     for ch in raw:
         piece = slack_escape(ch)
@@ -310,16 +312,38 @@ def slack_text(raw: Any, limit: int) -> str:
     return "".join(out) + "…"
 
 
-MAX_LINK_URL = 1000
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Escaped Slack text cut to at most `limit` characters (ending with `…`), never inside an
+    entity (`&amp;`) nor inside one of our links (`<url|label>`): a half link or entity would
+    show as garbage, or make Slack refuse the payload."""
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    opening = cut.rfind("<")
+    if opening != -1 and ">" not in cut[opening:]:
+        cut = cut[:opening]
+    return cut + "…"
+
+
+MAX_LINK_URL = 1000  # characters of a link's URL as sent (after escaping); longer: no link
 
 
 def slack_link(url: str | None, text: Any, limit: int) -> str:
     """`<url|text>` for an http(s) URL (URL characters that would end the link are
-    percent-encoded), else the escaped text alone."""
+    percent-encoded), else the escaped text alone. A URL longer than `MAX_LINK_URL` once
+    escaped (`&` becomes `&amp;`: five times longer) is dropped, so the link never pushes a
+    block past Slack's limits."""
     label = slack_text(text, limit)
-    if not url or not _URL_OK.match(url) or len(url) > MAX_LINK_URL:
+    if not url or not _URL_OK.match(url):
         return label
     safe = url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    if len(safe) > MAX_LINK_URL:
+        return label
     return f"<{safe}|{label}>"
 
 
@@ -369,6 +393,27 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [_mrkdwn(text)]}
 
 
+def fit_slack_payload(payload: dict[str, Any], limits: SlackLimits) -> dict[str, Any]:
+    """The last check before a payload leaves: every text measured as sent (escaped) and cut
+    safely to its Block Kit limit. Rendering already keeps within them; this makes sure a
+    hostile string that slipped past cannot make Slack refuse (400) a whole grouped message."""
+    payload["text"] = clip_mrkdwn(payload["text"], limits.max_text_chars)
+    del payload["blocks"][limits.max_blocks :]
+    for block in payload["blocks"]:
+        if block["type"] == "header":
+            block["text"]["text"] = clip_mrkdwn(block["text"]["text"], limits.max_header_chars)
+        elif block["type"] == "section":
+            block["text"]["text"] = clip_mrkdwn(block["text"]["text"], limits.max_section_chars)
+            if "fields" in block:
+                del block["fields"][limits.max_fields :]
+                for field in block["fields"]:
+                    field["text"] = clip_mrkdwn(field["text"], limits.max_field_chars)
+        elif block["type"] == "context":
+            for element in block["elements"]:
+                element["text"] = clip_mrkdwn(element["text"], limits.max_section_chars)
+    return payload
+
+
 def slack_messages(events: Sequence[Mapping[str, Any]], limits: SlackLimits = SlackLimits()) -> list[Rendered]:
     """One event → one message; a burst → grouped messages (a header, one section with fields
     per event, a context line), as many as `max_blocks` requires."""
@@ -384,7 +429,7 @@ def slack_messages(events: Sequence[Mapping[str, Any]], limits: SlackLimits = Sl
             _context(meta),
         ]
         text = slack_text(view["headline"], limits.max_text_chars)
-        return [Rendered((view["id"],), {"text": text, "blocks": blocks})]
+        return [Rendered((view["id"],), fit_slack_payload({"text": text, "blocks": blocks}, limits))]
     per_message = limits.max_blocks - 2  # a header and a context line frame each message
     chunks = [views[i : i + per_message] for i in range(0, len(views), per_message)]
     phrase = count_phrase(events)
@@ -398,8 +443,8 @@ def slack_messages(events: Sequence[Mapping[str, Any]], limits: SlackLimits = Sl
         first = (index - 1) * per_message + 1
         blocks.append(_context(f"openwatch · events {first}–{first + len(chunk) - 1} of {len(views)}"))
         lines = [header] + [f"• {slack_text(v['headline'], 300)}" for v in chunk[:10]]
-        text = clip("\n".join(lines), limits.max_text_chars)
-        out.append(Rendered(tuple(v["id"] for v in chunk), {"text": text, "blocks": blocks}))
+        text = "\n".join(lines)
+        out.append(Rendered(tuple(v["id"] for v in chunk), fit_slack_payload({"text": text, "blocks": blocks}, limits)))
     return out
 
 
@@ -443,7 +488,7 @@ def slack_digest_messages(
         blocks += [{"type": "section", "text": _mrkdwn(t)} for t, _ in chunk]
         blocks.append(_context(f"openwatch · {len(events)} events"))
         chunk_ids = tuple(i for _, section_ids in chunk for i in section_ids)
-        out.append(Rendered(chunk_ids, {"text": clip(header, limits.max_text_chars), "blocks": blocks}))
+        out.append(Rendered(chunk_ids, fit_slack_payload({"text": header, "blocks": blocks}, limits)))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from typing import Any, Callable, Hashable, Iterable
 
 import httpx
 
-from alerts.exceptions import ChannelConfigError, DeliveryError
+from alerts.exceptions import ChannelConfigError, DeliveryError, RateLimited
 from alerts.redaction import install_log_redaction, redact_url, scrub
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver asking for more than a day is not taken literally
@@ -30,34 +31,63 @@ def user_agent() -> str:
 
 
 class RateLimiter:
-    """At most one message per `interval` seconds: `wait()` sleeps until the next free slot.
+    """Paces messages to one receiver: at most one per `interval` seconds, and none before a
+    429's `Retry-After` has passed.
 
     Slack incoming webhooks allow about one message per second per webhook
-    (https://api.slack.com/apis/rate-limits); a 429's `Retry-After` pushes the slot later.
+    (https://api.slack.com/apis/rate-limits). `wait()` sleeps for the pacing (at most
+    `max_sleep`, one interval by default) and never longer: when the next free slot is further
+    away it raises `RateLimited` at once, and the outbox defers those deliveries in the database.
+    A dispatch therefore never blocks for a receiver's `Retry-After` (up to a day), which would
+    stall every other subscription and the daemon's shutdown.
+
+    Two clocks: pacing runs on `monotonic` (and `sleep`); a `Retry-After` is a deadline on the
+    dispatcher's clock (`now`), the clock the outbox's due times use, so a long-lived limiter
+    (the daemon's `Transport`) and the database agree on when a receiver may be tried again.
+    Thread-safe: a slot is reserved under a lock, the sleep happens outside it.
     """
 
-    def __init__(self, interval: float, monotonic: Callable[[], float], sleep: Callable[[float], None]):
+    def __init__(
+        self,
+        interval: float,
+        monotonic: Callable[[], float],
+        sleep: Callable[[float], None],
+        max_sleep: float | None = None,
+    ):
         self.interval = interval
+        self.max_sleep = interval if max_sleep is None else max_sleep
         self._monotonic = monotonic
         self._sleep = sleep
-        self._next_free: float | None = None
+        self._next_free: float | None = None        # monotonic seconds
+        self._blocked_until: datetime | None = None  # dispatcher clock: a 429's Retry-After
+        self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Block until a message may be sent; returns the seconds slept."""
-        now = self._monotonic()
-        slept = 0.0
-        if self._next_free is not None and self._next_free > now:
-            slept = self._next_free - now
-            self._sleep(slept)
-            now = self._next_free
-        self._next_free = now + self.interval
-        return slept
+    def _delay(self, mono: float, now: datetime | None) -> float:
+        delay = 0.0
+        if self._next_free is not None:
+            delay = max(delay, self._next_free - mono)
+        if now is not None and self._blocked_until is not None:
+            delay = max(delay, (self._blocked_until - now).total_seconds())
+        return delay
 
-    def defer(self, seconds: float) -> None:
-        """Nothing before `seconds` from now (a 429's Retry-After)."""
-        later = self._monotonic() + seconds
-        if self._next_free is None or later > self._next_free:
-            self._next_free = later
+    def wait(self, now: datetime | None = None) -> float:
+        """Take the next slot, sleeping up to `max_sleep` for it; returns the seconds slept.
+        Raises `RateLimited` (nothing reserved, nothing slept) when the slot is further away."""
+        with self._lock:
+            mono = self._monotonic()
+            delay = self._delay(mono, now)
+            if delay > self.max_sleep + 1e-9:
+                raise RateLimited(f"rate limited: next message allowed in {delay:.0f}s", retry_after=delay)
+            self._next_free = mono + delay + self.interval
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+    def block_until(self, moment: datetime) -> None:
+        """Nothing before `moment` on the dispatcher's clock (now + a 429's Retry-After)."""
+        with self._lock:
+            if self._blocked_until is None or moment > self._blocked_until:
+                self._blocked_until = moment
 
 
 def parse_retry_after(value: str | None, wall_clock: Callable[[], float] = time.time) -> float | None:
@@ -93,20 +123,26 @@ class Transport:
     http: httpx.Client | None = None
     _limiters: dict[Hashable, RateLimiter] = field(default_factory=dict, repr=False)
     _owns_http: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def client(self) -> httpx.Client:
-        if self.http is None:
-            # No redirects: a receiver that moved must be reconfigured, not silently followed
-            # (the Standard Webhooks spec treats redirects as failures).
-            self.http = httpx.Client(timeout=self.timeout, follow_redirects=False)
-            self._owns_http = True
+        with self._lock:
+            if self.http is None:
+                # No redirects: a receiver that moved must be reconfigured, not silently followed
+                # (the Standard Webhooks spec treats redirects as failures).
+                self.http = httpx.Client(timeout=self.timeout, follow_redirects=False)
+                self._owns_http = True
+            http = self.http
         install_log_redaction()
-        return self.http
+        return http
 
     def limiter(self, key: Hashable, interval: float) -> RateLimiter:
-        if key not in self._limiters:
-            self._limiters[key] = RateLimiter(interval, self.monotonic, self.sleep)
-        return self._limiters[key]
+        """The one limiter of receiver `key` (a webhook URL), shared by every subscription
+        that posts to it and kept for the life of this transport."""
+        with self._lock:
+            if key not in self._limiters:
+                self._limiters[key] = RateLimiter(interval, self.monotonic, self.sleep)
+            return self._limiters[key]
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.wall_clock(), timezone.utc)
@@ -134,10 +170,13 @@ class Transport:
             raise DeliveryError(f"{target} unreachable: {reason}", retryable=True) from exc
 
     def close(self) -> None:
-        if self.http is not None and self._owns_http:
-            self.http.close()
-            self.http = None
-            self._owns_http = False
+        """Close the HTTP client this transport opened (not one passed in); the transport
+        stays usable: the next request opens a new client. Rate limits are kept."""
+        with self._lock:
+            if self.http is not None and self._owns_http:
+                self.http.close()
+                self.http = None
+                self._owns_http = False
 
     def __enter__(self) -> "Transport":
         return self

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from datetime import timedelta
 
 import pytest
 
 from alerts.backoff import DEFAULT_POLICY, RetryPolicy
-from alerts.redaction import install_log_redaction, redact_secret, redact_url, scrub
+from alerts.exceptions import RateLimited
+from alerts import redaction
+from alerts.redaction import install_log_redaction, redact_secret, redact_url, scrub, scrub_excerpt
 from alerts.transport import MAX_RETRY_AFTER, RateLimiter, parse_retry_after
-from tests.test_alerts_support import SLACK_TOKEN, START, WEBHOOK_SECRET, FakeTime
+from tests.test_alerts_support import SLACK_TOKEN, START, WEBHOOK_SECRET, Clock, FakeTime
 
 POLICY = RetryPolicy(base=30, cap=3600, max_attempts=12, max_age=timedelta(hours=24))
 
@@ -143,13 +146,54 @@ def test_limiter_does_not_sleep_when_time_has_passed():
     assert fake.sleeps == [0.75]
 
 
-def test_limiter_honours_a_deferral():
+def test_limiter_never_sleeps_out_a_retry_after_it_says_how_long_instead():
     fake = FakeTime()
+    clock = Clock()
     limiter = RateLimiter(1.0, fake.monotonic, fake.sleep)
-    limiter.wait()
-    limiter.defer(30)
-    limiter.wait()
-    assert fake.sleeps == [30]
+    limiter.wait(clock())
+    limiter.block_until(clock() + timedelta(hours=24))  # a 429's Retry-After
+    for _ in range(3):
+        with pytest.raises(RateLimited) as raised:
+            limiter.wait(clock())
+        assert raised.value.retry_after == pytest.approx(24 * 3600)
+        assert raised.value.retryable
+    assert fake.sleeps == []  # nothing slept, no slot taken
+    clock.advance(hours=24)
+    fake.t += 5
+    limiter.wait(clock())
+    assert fake.sleeps == []
+
+
+def test_limiter_sleeps_a_retry_after_shorter_than_its_interval():
+    fake = FakeTime()
+    clock = Clock()
+    limiter = RateLimiter(1.0, fake.monotonic, fake.sleep)
+    limiter.block_until(clock() + timedelta(seconds=0.5))
+    limiter.wait(clock())
+    assert fake.sleeps == [0.5]
+    limiter.block_until(clock() + timedelta(seconds=1.5))
+    with pytest.raises(RateLimited):
+        limiter.wait(clock())
+
+
+def test_limiter_pacing_is_shared_by_threads_and_never_sleeps_long():
+    fake = FakeTime()
+    limiter = RateLimiter(1.0, fake.monotonic, lambda s: None)  # time stands still
+    outcomes = []
+
+    def send():
+        try:
+            outcomes.append(limiter.wait())
+        except RateLimited as exc:
+            outcomes.append(("limited", round(exc.retry_after)))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o for o in outcomes if not isinstance(o, tuple)) == [0.0, 1.0]
+    assert sorted(o for o in outcomes if isinstance(o, tuple)) == [("limited", 2), ("limited", 2)]
 
 
 # -- redaction ----------------------------------------------------------------------------------
@@ -191,3 +235,53 @@ def test_httpx_request_logs_are_redacted(caplog):
     logging.getLogger("httpx").info('HTTP Request: %s %s "%s %d %s"', "POST", SLACK_URL, "HTTP/1.1", 200, "OK")
     assert "XyZsEcReTtOkEn123" not in caplog.text
     assert "hooks.slack.com/…" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("echo", "gone"),
+    [
+        # A receiver echoing only part of its URL: each long path segment is a secret of its own.
+        ("Cannot POST /services/T0SECRET/B0SECRET/XyZs", ["T0SECRET", "B0SECRET"]),
+        ("token XyZsEcReTtOkEn123 is revoked", ["XyZsEcReTtOkEn123"]),
+        # Query values, raw and decoded.
+        ("bad key s3cr3t-qu%2Bery", ["s3cr3t-qu%2Bery"]),
+        ("bad key s3cr3t-qu+ery", ["s3cr3t-qu+ery"]),
+        # Other schemes: every long piece after the scheme.
+        ("unknown topic mysecrettopic", ["mysecrettopic"]),
+    ],
+)
+def test_scrub_removes_the_pieces_of_secret_urls_echoed_alone(echo, gone):
+    secrets = [SLACK_URL, "https://example.org/hook?key=s3cr3t-qu%2Bery&v=1", "ntfy://mysecrettopic"]
+    out = scrub(echo, secrets)
+    for piece in gone:
+        assert piece not in out
+
+
+def test_scrub_leaves_short_pieces_and_ordinary_text_alone():
+    assert scrub("retry in 1 s: queue full", ["https://example.org/a/hook?v=1"]) == "retry in 1 s: queue full"
+
+
+@pytest.mark.parametrize("cut", [150, 190, 199, 200, 210])
+def test_scrub_excerpt_scrubs_before_it_cuts(cut):
+    secret = SLACK_TOKEN.split("/")[-1]
+    body = "x" * (cut - 30) + f" Cannot POST /services/{SLACK_TOKEN} " + "y" * 300
+    out = scrub_excerpt(body, [SLACK_URL], 200)
+    assert len(out) <= 200
+    assert not [secret[:n] for n in range(4, len(secret) + 1) if secret[:n] in out]
+
+
+def test_scrub_excerpt_drops_a_secret_straddling_the_scrubbed_window():
+    # Only the first _EXCERPT_INPUT characters are scrubbed. A body of echoed paths: the one
+    # cut at the window's end must not survive as an unscrubbed prefix (scrubbing shrinks what
+    # comes before it, so it could otherwise reach the excerpt).
+    path = f"/services/{SLACK_TOKEN}"
+    pieces = ["services", *SLACK_TOKEN.split("/")]
+    body = (path + " ") * (2 * redaction._EXCERPT_INPUT // len(path))
+    for shift in range(len(path) + 1):
+        out = scrub_excerpt("z" * shift + body, [SLACK_URL], 10**6)
+        assert out.startswith("z" * shift + "/… /…")
+        assert not [p[:n] for p in pieces for n in range(4, len(p) + 1) if p[:n] in out], shift
+
+
+def test_scrub_excerpt_is_one_line_without_control_characters():
+    assert scrub_excerpt("ok\r\n\x1b[31mred\x00 done", [], 100) == "ok [31mred done"

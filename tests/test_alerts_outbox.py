@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from slack_sdk.models.blocks import Block
 from standardwebhooks import Webhook
 
 from alerts.backoff import RetryPolicy
+from alerts.channels.slack import SlackChannel
 from alerts.channels.webhook import WebhookChannel
 from alerts.commands import dead_letters, failing_receivers, subscription_stats
 from alerts.outbox import CLAIM_LEASE, DispatchReport, dispatch, enqueue, iso
@@ -597,3 +598,280 @@ def test_secrets_never_appear_in_errors_logs_or_stats(tmp_path, db, http, caplog
     for secret in ("XyZsEcReTtOkEn123", "B0SECRET", "s3cr3t-query", WEBHOOK_SECRET, WEBHOOK_SECRET[6:]):
         assert secret not in shown, secret
     assert "127.0.0.1" in shown  # the host is shown: it says which receiver
+
+
+# -- two dispatchers: claims (review findings 1 and 3) ---------------------------------------------
+
+
+def test_migration_adds_claim_columns_to_an_existing_database(tmp_path):
+    import sqlite_utils
+
+    from crawler.history import schema
+
+    old = sqlite_utils.Database(tmp_path / "x.db")
+    old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    schema._m001_initial(old)
+    old["_migrations"].insert({"name": "001_initial", "applied_at": "2025-01-01T00:00:00.000000Z"})
+    e = event()
+    old["events"].insert(event_to_row(e))
+    old["deliveries"].insert({"event_id": e["id"], "subscription": "team", "channel": "slack", "status": "pending",
+                              "attempts": 0, "created_at": iso(START), "next_attempt_at": iso(START)})
+    old.close()
+    db = open_db(tmp_path)
+    try:
+        assert {"claimed_until", "claim_id"} <= set(db["deliveries"].columns_dict)
+        assert [r["name"] for r in db["_migrations"].rows] == ["001_initial", "002_delivery_claims"]
+        (row,) = deliveries(db)
+        assert (row["status"], row["claimed_until"], row["claim_id"]) == ("pending", None, None)
+    finally:
+        db.close()
+
+
+def _while_sending(monkeypatch, channel_class, during):
+    """Run `during()` inside the first `send` of `channel_class`, after the request was
+    answered: a second dispatcher acting while the first one is sending (no threads, no sleeps)."""
+    real_send = channel_class.send
+    calls = []
+
+    def send(self, sub, message, *, now):
+        receipt = real_send(self, sub, message, now=now)
+        calls.append(sub.name)
+        if len(calls) == 1:
+            during()
+        return receipt
+
+    monkeypatch.setattr(channel_class, "send", send)
+    return calls
+
+
+def test_forced_deliver_never_resends_what_another_dispatcher_is_sending(tmp_path, db, http, monkeypatch):
+    # `openwatch deliver` (force) while the daemon's request is in flight: the daemon's claim holds.
+    config = make_config(tmp_path, [webhook_sub(http)])
+    clock = Clock()
+    e = event()
+    ingest(db, [e], config, clock())
+    cli_db = open_db(tmp_path)
+    forced = []
+    _while_sending(monkeypatch, WebhookChannel, lambda: forced.append(
+        dispatch(cli_db, config, now=clock, transport=make_transport()[0], force=True)))
+    daemon = dispatch(db, config, now=clock, transport=make_transport()[0])
+    cli_db.close()
+    (cli,) = forced
+    assert (daemon.sent, cli.sent, cli.busy) == (1, 0, 1)
+    assert str(cli) == "0 sent, 1 being sent by another dispatcher"
+    assert [r.header("webhook-id") for r in http.requests] == [e["id"]]
+    (row,) = deliveries(db)
+    assert (row["status"], row["attempts"], row["claim_id"], row["claimed_until"]) == ("sent", 1, None, None)
+
+
+def test_force_overrides_a_backoff_and_an_expired_claim_never_a_live_one(tmp_path, db, http, monkeypatch):
+    http.script(Response(503))
+    config = make_config(tmp_path, [webhook_sub(http)])
+    clock = Clock()
+    transport, _ = make_transport()
+    e = event()
+    ingest(db, [e], config, clock())
+    assert dispatch(db, config, now=clock, transport=transport).failed == 1
+    (row,) = deliveries(db)
+    assert parse(row["next_attempt_at"]) > clock() and row["claimed_until"] is None  # backoff, no claim
+    real_send = WebhookChannel.send
+
+    def send_then_die(self, *args, **kwargs):
+        real_send(self, *args, **kwargs)
+        raise KeyboardInterrupt  # kill -9 after the receiver accepted: the claim is left behind
+
+    monkeypatch.setattr(WebhookChannel, "send", send_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        dispatch(db, config, now=clock, transport=transport, force=True)  # force: the backoff is overridden
+    monkeypatch.setattr(WebhookChannel, "send", real_send)
+    assert len(http.requests) == 2
+    report = dispatch(db, config, now=clock, transport=transport, force=True)
+    assert (report.sent, report.busy) == (0, 1)  # a live claim: not even force resends
+    clock.advance(CLAIM_LEASE.total_seconds())
+    assert dispatch(db, config, now=clock, transport=transport, force=True).sent == 1  # expired: free again
+    assert [r.header("webhook-id") for r in http.requests] == [e["id"]] * 3
+    assert statuses(db) == {"sent": 1}
+
+
+def test_a_long_dispatch_renews_its_claim_and_claims_each_subscription_when_it_gets_to_it(
+    tmp_path, db, http, monkeypatch
+):
+    # The daemon sends a 100-event burst (3 messages) slowly: 14 min between messages, 28 min in all,
+    # longer than one lease. Meanwhile a second dispatcher runs. It must neither resend the burst's
+    # rest (the claim was renewed before each message) nor leave the other subscription to the
+    # daemon: it was not claimed yet, so the second dispatcher sends it, and the daemon then does not.
+    config = make_config(tmp_path, [slack_sub(http), webhook_sub(http)])
+    clock = Clock()
+    ingest(db, [event("model.added", org="Qwen", country="CN") for _ in range(100)], config, clock())
+    other_db = open_db(tmp_path)
+    second = []
+    real_send = SlackChannel.send
+
+    def slow_send(self, sub, message, *, now):
+        receipt = real_send(self, sub, message, now=now)
+        clock.advance(minutes=14)
+        if clock() - START > CLAIM_LEASE and not second:
+            second.append(dispatch(other_db, config, now=clock, transport=make_transport()[0]))
+        return receipt
+
+    monkeypatch.setattr(SlackChannel, "send", slow_send)
+    first = dispatch(db, config, now=clock, transport=make_transport()[0])
+    other_db.close()
+    (other,) = second
+    assert (other.sent, other.busy) == (100, 52)  # the webhook's 100 events; the burst's last 48 + 4 are held
+    assert (first.sent, first.busy) == (100, 0)   # the whole burst; nothing of the webhook's
+    assert statuses(db) == {"sent": 200}
+    slack = [r for r in http.requests if r.path.startswith("/services/")]
+    hooks = [r for r in http.requests if r.path.startswith("/hooks/")]
+    assert len(slack) == 3
+    assert sorted(r.header("webhook-id") for r in hooks) == sorted(r["event_id"] for r in deliveries(db, subscription="pipe"))
+
+
+def test_a_dispatcher_that_outlived_its_claim_skips_the_rows_taken_over(tmp_path, db, http, monkeypatch):
+    # Stuck for longer than the lease after its first message, the first dispatcher has lost the
+    # rest of the burst to a second one: it must not send them again.
+    config = make_config(tmp_path, [slack_sub(http)])
+    clock = Clock()
+    events = [event("model.added", name=f"Burst-{i:03d}") for i in range(100)]
+    ingest(db, events, config, clock())
+    other_db = open_db(tmp_path)
+    second = []
+
+    def stuck_then_second_dispatcher():
+        clock.advance(CLAIM_LEASE.total_seconds() + 60)
+        second.append(dispatch(other_db, config, now=clock, transport=make_transport()[0]))
+
+    _while_sending(monkeypatch, SlackChannel, stuck_then_second_dispatcher)
+    first = dispatch(db, config, now=clock, transport=make_transport()[0])
+    other_db.close()
+    (other,) = second
+    # The second dispatcher took all 100 (the first's claim had expired, its first message
+    # not yet marked): those 48 are sent twice (at least once), the other 52 exactly once.
+    assert (other.sent, other.messages) == (100, 3)
+    assert (first.sent, first.busy, first.messages) == (0, 52, 1)
+    assert statuses(db) == {"sent": 100}
+    texts = [slack_event_names(r) for r in http.requests]
+    counts = [sum(f"Burst-{i:03d}" in t for t in texts) for i in range(100)]
+    assert counts == [2] * 48 + [1] * 52
+
+
+def test_removing_a_subscription_never_suppresses_what_another_dispatcher_is_sending(
+    tmp_path, db, http, monkeypatch
+):
+    config = make_config(tmp_path, [webhook_sub(http)])
+    clock = Clock()
+    ingest(db, [event()], config, clock())
+    without = make_config(tmp_path, [])
+    other_db = open_db(tmp_path)
+    second = []
+    _while_sending(monkeypatch, WebhookChannel, lambda: second.append(
+        dispatch(other_db, without, now=clock, transport=make_transport()[0])))
+    assert dispatch(db, config, now=clock, transport=make_transport()[0]).sent == 1
+    other_db.close()
+    assert second[0].suppressed == 0
+    assert statuses(db) == {"sent": 1}
+
+
+def test_without_any_subscription_leftover_deliveries_are_suppressed(tmp_path, db, http):
+    before = make_config(tmp_path, [slack_sub(http), webhook_sub(http)])
+    clock = Clock()
+    ingest(db, [event(), event()], before, clock())
+    report = dispatch(db, make_config(tmp_path, []), now=clock, transport=make_transport()[0])
+    assert (report.suppressed, report.sent) == (4, 0)
+    assert statuses(db) == {"suppressed": 4}
+    assert {r["last_error"] for r in deliveries(db)} == {"subscription no longer in the config"}
+    assert http.requests == []
+
+
+# -- a 429 never stalls a dispatch (review finding 2) ----------------------------------------------
+
+
+def test_429_on_a_shared_webhook_defers_the_other_subscriptions_instead_of_sleeping(tmp_path, db, http):
+    http.script(Response(429, "rate_limited", headers={"Retry-After": "3600"}))
+    shared = http.url(f"/services/{SLACK_TOKEN}")
+    config = make_config(tmp_path, [
+        {"name": "team-cn", "channel": "slack", "url": shared, "countries": ["CN"]},
+        {"name": "team-us", "channel": "slack", "url": shared, "countries": ["US"]},
+        webhook_sub(http),
+    ])
+    clock = Clock()
+    transport, fake = make_transport()  # long-lived, as the daemon's
+    ingest(db, [event(country="CN"), event(org="meta-llama", country="US")], config, clock())
+    report = dispatch(db, config, now=clock, transport=transport)
+    assert fake.sleeps == []
+    assert (report.failed, report.deferred, report.sent) == (1, 1, 2)  # the webhook went on
+    rows = {r["subscription"]: r for r in deliveries(db) if r["subscription"] != "pipe"}
+    assert rows["team-cn"]["status"] == "failed" and rows["team-cn"]["attempts"] == 1
+    us = rows["team-us"]
+    assert (us["status"], us["attempts"], us["claim_id"]) == ("pending", 0, None)
+    assert parse(us["next_attempt_at"]) == clock() + timedelta(seconds=3600)
+    assert us["last_error"].startswith("not attempted: ") and SLACK_TOKEN not in us["last_error"]
+    assert len(http.requests) == 3  # the 429, two webhook posts
+
+    clock.advance(1800)  # the same transport still remembers the Retry-After
+    assert dispatch(db, config, now=clock, transport=transport, force=True).deferred == 2
+    assert len(http.requests) == 3
+    settle(db, config, clock, transport)
+    assert statuses(db) == {"sent": 4}
+    assert max(fake.sleeps, default=0) <= 1.0
+
+
+def test_a_long_retry_after_returns_at_once_with_real_clocks(tmp_path, db, http):
+    # What stalled the daemon (and its SIGTERM) for a Retry-After: 120: real time.sleep.
+    import random
+    import time as real_time
+
+    from alerts.transport import Transport
+
+    http.script(Response(429, "rate_limited", headers={"Retry-After": "120"}))
+    shared = http.url(f"/services/{SLACK_TOKEN}")
+    config = make_config(tmp_path, [
+        {"name": "team-cn", "channel": "slack", "url": shared, "countries": ["CN"]},
+        {"name": "team-us", "channel": "slack", "url": shared, "countries": ["US"]},
+    ])
+    ingest(db, [event(country="CN"), event(org="meta-llama", country="US")], config, START)
+    with Transport(timeout=5, rng=random.Random(3)) as transport:
+        started = real_time.monotonic()
+        report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), transport=transport)
+        assert real_time.monotonic() - started < 10
+    assert (report.failed, report.deferred) == (1, 1)
+
+
+def test_dispatch_keeps_a_long_lived_transport_open_and_reuses_it(tmp_path, db, http):
+    config = make_config(tmp_path, [slack_sub(http), webhook_sub(http)])
+    clock = Clock()
+    transport, fake = make_transport()
+    ingest(db, [event()], config, clock())
+    assert dispatch(db, config, now=clock, transport=transport).sent == 2
+    client = transport.http
+    assert client is not None and not client.is_closed
+    ingest(db, [event()], config, clock.advance(0.5))
+    assert dispatch(db, config, now=clock, transport=transport).sent == 2
+    assert transport.http is client
+    assert fake.sleeps == [1.0]  # pacing of the one webhook spans calls
+    transport.close()
+    assert client.is_closed
+
+
+# -- secrets (review finding 5) --------------------------------------------------------------------
+
+
+def test_an_echoed_secret_cut_by_the_excerpt_never_leaks(tmp_path, db, http):
+    token = "T01ABCDEFGH/B01ABCDEFGH/k3Yq8sWn2ZpL0vR7tXc4aB9mHj6uQe1D"
+    path = f"/services/{token}"
+    # Express's default 404 page behind a proxy banner: the path straddles character 200.
+    body = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Error</title>\n"
+            "</head>\n<body>\n<!-- gateway: edge-proxy-eu-west-1a -->\n<pre>Cannot POST " + path + "</pre>\n"
+            "</body>\n</html>\n")
+    assert body.index(path) < 200 < body.index(path) + len(path)
+    http.script(Response(404, body))
+    config = make_config(tmp_path, [{"name": "team", "channel": "slack", "url": http.url(path)}])
+    clock = Clock()
+    ingest(db, [event()], config, clock())
+    dispatch(db, config, now=clock, transport=make_transport()[0])
+    (letter,) = dead_letters(db)
+    secret = token.split("/")[-1]
+    shown = letter["error"] + deliveries(db)[0]["last_error"]
+    assert not [secret[:n] for n in range(6, len(secret) + 1) if secret[:n] in shown]
+    assert "answered 404" in letter["error"] and "Cannot POST /…" in letter["error"]
+    assert len(deliveries(db)[0]["last_error"]) < 300

@@ -198,6 +198,99 @@ def test_long_texts_are_cut_to_block_kit_limits():
                 assert not text.endswith("&am") and not text.endswith("&l")
 
 
+# Review finding 6: limits were checked before escaping; `&` becomes `&amp;` (five times longer).
+HOSTILE_URLS = {
+    "ampersands": "https://example.org/?" + "&" * 970,
+    "angles": "https://example.org/" + "<" * 970,
+    "long": "https://x.org/" + "a" * 995,
+    "none": None,
+}
+BIG = "<!channel> & " * 2000
+
+
+def _hostile_events(url):
+    posts = [event("post.published", watch="blogs", org=BIG, title=BIG, country=BIG) for _ in range(3)]
+    for e in posts:
+        e["summary"] = BIG
+    licence = event("model.license_changed", license_before=BIG, license_after=BIG, category_before=BIG,
+                    category_after=BIG, direction=BIG)
+    gating = event("model.gating_changed", before={"gated": BIG}, after={"gated": BIG})
+    events = posts + [licence, gating]
+    for e in events:
+        e["url"] = url
+    return events
+
+
+def _no_half_entities(payload):
+    import re
+
+    texts = [payload["text"]]
+    for block in payload["blocks"]:
+        if isinstance(block.get("text"), dict):
+            texts.append(block["text"]["text"])
+        texts += [f["text"] for f in block.get("fields", [])] + [e["text"] for e in block.get("elements", [])]
+    for text in texts:
+        assert not re.search(r"&(a(m(p)?)?|l(t)?|g(t)?)?…", text), text[-40:]
+        assert not re.search(r"<[^>|]*…$", text), text[-40:]  # no link cut in half
+
+
+@pytest.mark.parametrize("url", list(HOSTILE_URLS.values()), ids=list(HOSTILE_URLS))
+def test_hostile_urls_and_texts_stay_within_block_kit_limits_once_escaped(url):
+    events = _hostile_events(url)
+    shapes = [render.slack_messages([e], SlackChannel.limits()) for e in events] + [
+        render.slack_messages(events, SlackChannel.limits()),
+        render.slack_messages(events * 30, SlackChannel.limits()),
+        render.slack_digest_messages(events * 30, "openwatch daily digest", SlackChannel.limits()),
+    ]
+    for messages in shapes:
+        for message in messages:
+            validate(message.payload)
+            _no_half_entities(message.payload)
+            assert len(message.payload["text"]) <= SlackChannel.MAX_TEXT_CHARS
+            assert unescaped_specials(message.payload) == []
+            assert "<!channel>" not in all_text(message.payload)
+    assert sorted(i for m in shapes[-1] for i in m.event_ids) == sorted(e["id"] for e in events * 30)
+
+
+def test_a_link_too_long_once_escaped_is_dropped_not_cut():
+    short = "https://example.org/?a=1&b=2"
+    assert render.slack_link(short, "open", 20) == "<https://example.org/?a=1&amp;b=2|open>"
+    url = "https://example.org/?" + "&" * 300  # 321 characters raw, 1521 once escaped
+    assert render.slack_link(url, "open <now>", 20) == "open &lt;now&gt;"
+
+
+@pytest.mark.parametrize(("text", "limit", "expected"), [
+    ("abc", 3, "abc"),
+    ("abcd", 3, "ab…"),
+    ("ab&amp;cd", 5, "ab…"),           # never half an entity
+    ("ab&amp;cd", 8, "ab&amp;…"),
+    ("x <https://a.org/|open> y", 10, "x …"),   # never half a link
+    ("x <https://a.org/|open> y", 24, "x <https://a.org/|open>…"),
+    ("anything", 0, ""),
+])
+def test_clip_mrkdwn_cuts_escaped_text_safely(text, limit, expected):
+    assert render.clip_mrkdwn(text, limit) == expected
+    assert len(render.clip_mrkdwn(text, limit)) <= limit
+
+
+def test_the_last_check_cuts_every_oversized_block():
+    limits = SlackChannel.limits()
+    payload = {
+        "text": "&amp;" * 1000,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "h" * 400, "emoji": False}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": "&lt;" * 1000},
+             "fields": [{"type": "mrkdwn", "text": "&gt;" * 600} for _ in range(12)]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 4000}]},
+        ] + [{"type": "divider"}] * 60,
+    }
+    fitted = render.fit_slack_payload(payload, limits)
+    validate(fitted)
+    _no_half_entities(fitted)
+    assert len(fitted["blocks"][1]["fields"]) == limits.max_fields
+    assert len(fitted["blocks"][2]["elements"][0]["text"]) <= limits.max_section_chars
+
+
 @pytest.mark.parametrize(("raw", "limit", "expected"), [
     ("a&b", 10, "a&amp;b"),
     ("<<<<", 9, "&lt;&lt;…"),   # never half an entity

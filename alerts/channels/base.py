@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 import httpx
 
 from alerts.exceptions import ChannelConfigError, DeliveryError, UnknownChannel
-from alerts.redaction import redact_url, scrub
+from alerts.redaction import redact_url, scrub_excerpt
 from alerts.render import Rendered
 from alerts.transport import Transport, parse_retry_after, user_agent
 
@@ -99,11 +99,16 @@ class Channel:
         daemon = getattr(self.config, "daemon", None)
         return getattr(daemon, "user_agent", None) or user_agent()
 
+    def excerpt(self, response: httpx.Response, sub: "Subscription", limit: int) -> str:
+        """The start of a receiver's answer (one line, at most `limit` characters), safe to
+        store and log: scrubbed of every secret before it is cut."""
+        return scrub_excerpt(response.text, self.secrets(sub), limit)
+
     def http_error(self, response: httpx.Response, sub: "Subscription", *, permanent_4xx: bool = True) -> DeliveryError:
         """Classify a non-2xx answer: 408, 429 and 5xx are transient (honouring
         `Retry-After`); 3xx and other 4xx are refusals, never retried."""
         status = response.status_code
-        reason = scrub(response.text[:200], self.secrets(sub)) or response.reason_phrase
+        reason = self.excerpt(response, sub, 200) or response.reason_phrase
         message = f"{self.target(sub)} answered {status} {reason}".strip()
         retry_after = parse_retry_after(response.headers.get("Retry-After"), self.transport.wall_clock)
         if status in (408, 429) or status >= 500:

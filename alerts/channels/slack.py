@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from alerts import render
 from alerts.channels.base import Channel, Receipt
+from alerts.exceptions import RateLimited
 from alerts.render import Rendered
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class SlackChannel(Channel):
     MAX_FIELD_CHARS = 2000     # text of one field
     MAX_TEXT_CHARS = 3000      # the `text` fallback (notifications, screen readers)
     MIN_INTERVAL = 1.0         # seconds between two messages to one webhook
+    DEFAULT_RETRY_AFTER = 30.0  # seconds to leave a webhook alone after a 429 without Retry-After
 
     @classmethod
     def limits(cls) -> render.SlackLimits:
@@ -56,14 +58,23 @@ class SlackChannel(Channel):
     def send(self, sub: "Subscription", message: Rendered, *, now: datetime) -> Receipt:
         url = str(sub.options["url"])
         limiter = self.transport.limiter(("slack", url), self.MIN_INTERVAL)
-        limiter.wait()
+        try:
+            limiter.wait(now)
+        except RateLimited as exc:
+            # Not attempted: the outbox defers these deliveries to the slot instead of sleeping.
+            raise RateLimited(
+                f"{self.target(sub)} is paced: next message allowed in {exc.retry_after:.0f}s",
+                retry_after=exc.retry_after,
+            ) from None
         body = json.dumps(message.payload, ensure_ascii=False).encode()
         response = self.transport.post(
             url, content=body, headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": self.user_agent()}, secrets=self.secrets(sub)
         )
         if 200 <= response.status_code < 300:
-            return Receipt(response.status_code, render.one_line(response.text[:100]))
+            return Receipt(response.status_code, self.excerpt(response, sub, 100))
         error = self.http_error(response, sub)
         if response.status_code == 429:
-            limiter.defer(error.retry_after if error.retry_after is not None else 30.0)
+            # Every subscription posting to this webhook waits too (they share the limiter).
+            wait = error.retry_after if error.retry_after is not None else self.DEFAULT_RETRY_AFTER
+            limiter.block_until(now + timedelta(seconds=wait))
         raise error

@@ -65,5 +65,5 @@ class WebhookChannel(Channel):
             url, content=message.payload, headers=self.headers(sub, message), secrets=self.secrets(sub)
         )
         if 200 <= response.status_code < 300:
-            return Receipt(response.status_code, render.one_line(response.text[:100]))
+            return Receipt(response.status_code, self.excerpt(response, sub, 100))
         raise self.http_error(response, sub)

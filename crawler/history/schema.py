@@ -151,8 +151,16 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["deliveries"].create_index(["status", "next_attempt_at"])
 
 
+def _m002_delivery_claims(db: sqlite_utils.Database) -> None:
+    """A dispatcher's claim on the deliveries it is sending, kept apart from their due time:
+    `openwatch deliver` overrides the due time (backoff), never another dispatcher's live claim."""
+    db["deliveries"].add_column("claimed_until", str)  # ISO UTC `Z`; NULL or past: nobody is sending it
+    db["deliveries"].add_column("claim_id", str)       # the dispatch run that holds the claim
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_delivery_claims", _m002_delivery_claims),
 ]
 
 

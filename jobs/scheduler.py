@@ -27,6 +27,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -42,10 +43,13 @@ RECOVERED = "source.recovered"
 MODES = ("subprocess", "inprocess")
 DEFAULT_MODE = "inprocess"
 MODE_ENV = "OPENWATCH_CRAWL_MODE"
+PARENT_ENV = "OPENWATCH_PARENT_PID"  # set in a crawl child's environment: the daemon that started it
 MIN_MISFIRE_GRACE = 60      # seconds; APScheduler's default (1 s) silently drops late runs
 CHILD_MARGIN = 35.0         # a child stops its own crawl at the watch's timeout (+30 s to close)
 KILL_AFTER = 10.0           # seconds between SIGTERM and SIGKILL for a child that must stop
 CUT_WAIT = 10.0             # seconds to wait for crawls cancelled at the end of the grace period
+FINAL_DISPATCH_LIMIT = 30.0  # seconds the deliveries at shutdown may take (a round in flight included)
+CUT_REASON = "cut: the daemon stopped before the crawl finished"
 MAX_ERROR = 300             # characters of an error kept in an event summary
 
 Clock = Callable[[], datetime]
@@ -109,16 +113,21 @@ def watch_job_options(watch, first_run: datetime) -> dict[str, Any]:
     }
 
 
-def dispatch_job_options(every: float, first_run: datetime) -> dict[str, Any]:
+def dispatch_job_options(every: float | None, first_run: datetime) -> dict[str, Any]:
+    """`add_job` keyword arguments of the dispatcher: every `every` seconds, or once at
+    `first_run` if `every` is None."""
+    from apscheduler.triggers.date import DateTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
+    trigger = (DateTrigger(run_date=first_run, timezone=timezone.utc) if every is None
+               else IntervalTrigger(seconds=every, start_date=first_run, timezone=timezone.utc))
     return {
-        "trigger": IntervalTrigger(seconds=every, start_date=first_run, timezone=timezone.utc),
+        "trigger": trigger,
         "id": "dispatch",
         "name": "dispatch deliveries",
         "max_instances": 1,
         "coalesce": True,
-        "misfire_grace_time": max(MIN_MISFIRE_GRACE, int(every)),
+        "misfire_grace_time": max(MIN_MISFIRE_GRACE, int(every or 0)),
         "next_run_time": first_run,
         "replace_existing": True,
     }
@@ -216,8 +225,10 @@ def record_health(store, watch, outcome) -> list[dict]:
     """Record a finished crawl in `watch_state`; emit `source.failing` / `source.recovered`
     when the watch crosses its `failing_after`. Returns the events that are new.
 
-    Each step is its own transaction, ordered so that a crash in between is repaired by the
-    next crawl without duplicates: the events' dedupe keys are stable per failing episode.
+    Two transactions: the crawl's result, then the event (with its deliveries) together with
+    the watch's `failing` flag, so a stored `source.failing` always has its flag set and the
+    next success recovers it. A crash between the two is repaired by the next crawl without
+    duplicates: the events' dedupe keys are stable per failing episode.
     """
     error = outcome.errors[-1] if outcome.errors else None
     if outcome.status == "failed" and error is None:
@@ -232,20 +243,19 @@ def record_health(store, watch, outcome) -> list[dict]:
             "select last_ok_at from watch_state where watch = ?", [watch.name]).fetchone()
         event = failing_event(watch, failures=state["consecutive_failures"], error=error,
                               episode=last_ok or "never", detected_at=store.clock())
-        new = store.emit([event], outcome.crawl_id)
-        store.set_failing(watch.name, True)
+        new = store.emit([event], outcome.crawl_id, failing=True)
         logger.warning("%s", event["summary"])
         return new
     opened = store.db.execute(
         "select dedupe_key, detected_at from events where type = ? and watch = ? order by seq desc limit 1",
         [FAILING, watch.name],
     ).fetchone()
-    new = []
-    if opened is not None:
-        event = recovered_event(watch, failing_key=opened[0], failing_since=opened[1], detected_at=store.clock())
-        new = store.emit([event], outcome.crawl_id)
-        logger.info("%s", event["summary"])
-    store.set_failing(watch.name, False)
+    if opened is None:  # flagged failing with no `source.failing` on record: nothing to close
+        store.set_failing(watch.name, False)
+        return []
+    event = recovered_event(watch, failing_key=opened[0], failing_since=opened[1], detected_at=store.clock())
+    new = store.emit([event], outcome.crawl_id, failing=False)
+    logger.info("%s", event["summary"])
     return new
 
 
@@ -311,9 +321,18 @@ def fail_running(db, reason: str, *, pid: int | None = None, watch: str | None =
     return len(rows)
 
 
-def stop_orphans(db, *, me: int | None = None) -> list[int]:
-    """Terminate crawl children a killed daemon left behind (crawls `running` with a live pid
-    that is an `openwatch crawl`), so they do not race the new daemon. Returns their pids."""
+def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -> list[int]:
+    """Terminate crawl children a killed daemon left behind, so they do not race the new
+    daemon. Returns their pids.
+
+    A candidate is the live pid of a crawl left `running`. It is stopped only if it is an
+    `openwatch crawl` that a daemon started (`SubprocessCrawls` puts the daemon's pid in its
+    environment as `OPENWATCH_PARENT_PID`) and that daemon is no longer its parent: a
+    child's parent pid changes only when its parent dies (it is re-parented to init or a
+    subreaper), which also holds if the dead daemon's pid has since been reused. A user's
+    manual `openwatch crawl` has no such variable, and a live daemon's child still has its
+    parent: both are left alone (as `Store.interrupt_running` leaves their rows).
+    """
     import psutil
 
     me = os.getpid() if me is None else me
@@ -323,16 +342,26 @@ def stop_orphans(db, *, me: int | None = None) -> list[int]:
         try:
             proc = psutil.Process(pid)
             cmdline = proc.cmdline()
+            parent = proc.environ().get(PARENT_ENV, "")
+            ppid = proc.ppid()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
         if "crawl" not in cmdline or not any(part in ("jobs", "openwatch") or part.endswith("/openwatch")
                                              for part in cmdline):
             continue
-        proc.terminate()
+        if not parent.isdigit() or int(parent) == ppid:
+            continue
         try:
-            proc.wait(KILL_AFTER)
-        except psutil.TimeoutExpired:
-            proc.kill()
+            proc.terminate()
+            try:
+                proc.wait(kill_after)
+            except psutil.TimeoutExpired:
+                proc.kill()
+                proc.wait(kill_after)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:  # killed, but not yet reaped by its new parent
+            pass
         stopped.append(pid)
     return stopped
 
@@ -369,10 +398,15 @@ class InProcessCrawls:
     def _fail(self, watch) -> None:
         store = open_store(self.config)
         try:
-            fail_running(store.db, "cut: the daemon stopped before the crawl finished", pid=os.getpid(),
-                         watch=watch.name)
+            fail_running(store.db, CUT_REASON, pid=os.getpid(), watch=watch.name)
         finally:
             store.db.close()
+
+    async def abandon(self, watches) -> None:
+        """Crawls that did not stop after their cut (Scrapy's engine waits for downloads in
+        flight): their rows are closed now, as the daemon is about to exit."""
+        for watch in watches:
+            await asyncio.to_thread(self._fail, watch)
 
 
 _LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT|\{)")
@@ -394,18 +428,25 @@ class SubprocessCrawls:
         self.debug = debug
         self.log_format = log_format
         self.python = python or sys.executable
+        self._children: dict[str, Any] = {}  # watch name -> its running child
 
     def argv(self, watch) -> list[str]:
         return [self.python, "-m", "jobs", "--config", str(self.config.path), "--log-format", self.log_format,
                 *(["--debug"] if self.debug else []), "crawl", watch.name]
+
+    def env(self, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """The child's environment: ours, and our pid (`stop_orphans` finds children whose
+        daemon died by it)."""
+        return {**environ, PARENT_ENV: str(os.getpid())}
 
     async def crawl(self, watch):
         """Returns `(outcome, health_recorded)`; health is always recorded by then."""
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             *self.argv(watch), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=self.env(),
         )
+        self._children[watch.name] = proc
         tail: deque[str] = deque(maxlen=5)
         relay = asyncio.ensure_future(self._relay(proc.stderr, tail))
         problem = None
@@ -420,6 +461,7 @@ class SubprocessCrawls:
             await asyncio.shield(self._cut(proc, watch))
             raise
         finally:
+            self._children.pop(watch.name, None)
             try:
                 await asyncio.wait_for(relay, timeout=5)
             except (TimeoutError, asyncio.CancelledError):
@@ -459,6 +501,20 @@ class SubprocessCrawls:
                 return
             await proc.wait()
 
+    async def abandon(self, watches) -> None:
+        """Children still there after their cut (one that ignores SIGTERM): killed, and their
+        crawls recorded as cut, as the daemon is about to exit."""
+        for watch in watches:
+            proc = self._children.get(watch.name)
+            if proc is None:
+                continue
+            if proc.returncode is None:
+                try:
+                    proc.kill()
+                except ProcessLookupError:
+                    pass
+            await asyncio.to_thread(self._fail_child, proc.pid)
+
     async def _cut(self, proc, watch) -> None:
         await self._terminate(proc)
         await asyncio.to_thread(self._fail_child, proc.pid)
@@ -466,7 +522,7 @@ class SubprocessCrawls:
     def _fail_child(self, pid: int) -> None:
         store = open_store(self.config)
         try:
-            fail_running(store.db, "cut: the daemon stopped before the crawl finished", pid=pid)
+            fail_running(store.db, CUT_REASON, pid=pid)
         finally:
             store.db.close()
 
@@ -536,19 +592,29 @@ class DaemonStats:
 class Daemon:
     """The scheduled loop of `openwatch run`. `prepare()` (sync, before the loop), then
     `await run()`; SIGTERM/SIGINT stop it: no new work, running crawls get
-    `daemon.shutdown_grace` seconds, then are cut; deliveries are flushed once."""
+    `daemon.shutdown_grace` seconds, then are cut; deliveries are flushed once, within
+    `final_dispatch_limit` seconds.
+
+    Deliveries go through one `alerts.transport.Transport` for the daemon's lifetime (its
+    HTTP connections and per-webhook rate limiters outlive each round), one round at a time,
+    in a thread. `dispatch` (tests) replaces `alerts.outbox.dispatch`, same signature.
+    """
 
     def __init__(self, config, *, crawls=None, clock: Clock = utc_now, dispatch: Callable | None = None,
-                 debug: bool = False):
+                 transport=None, debug: bool = False):
         self.config = config
         self.clock = clock
         self.crawls = crawls or InProcessCrawls(config, debug=debug)
         self._dispatch = dispatch
+        self.transport = transport
+        self.final_dispatch_limit = FINAL_DISPATCH_LIMIT
+        self.cut_wait = CUT_WAIT
         self.watches = [w for w in config.watches if w.enabled]
         self.plan: dict[str, datetime] = {}
         self.stats = DaemonStats()
         self.scheduler = None
         self._running: dict[str, asyncio.Task] = {}
+        self._dispatching: asyncio.Future | None = None
         self._stopping: asyncio.Event | None = None
         self._cut: asyncio.Event | None = None
 
@@ -582,6 +648,10 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         self._cut = asyncio.Event()
+        if self.transport is None:
+            from alerts.transport import Transport
+
+            self.transport = Transport()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
         try:
@@ -594,14 +664,18 @@ class Daemon:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+            if self._dispatching is None or self._dispatching.done():
+                self.transport.close()  # else a round still uses it: it goes with the process
         return 0
 
     def add_jobs(self, scheduler, now: datetime) -> None:
         for watch in self.watches:
             first = self.plan.get(watch.name, now)
             scheduler.add_job(self.crawl_job, args=[watch], **watch_job_options(watch, first))
-        if self.config.subscriptions:
-            scheduler.add_job(self.dispatch_job, **dispatch_job_options(self.config.daemon.dispatch_every, now))
+        # Without subscriptions one round still runs: it suppresses the rows left pending by
+        # subscriptions removed from the config (`alerts.outbox.dispatch` does that first).
+        every = self.config.daemon.dispatch_every if self.config.subscriptions else None
+        scheduler.add_job(self.dispatch_job, **dispatch_job_options(every, now))
 
     def _log_started(self) -> None:
         from jobs.config import format_duration
@@ -639,27 +713,72 @@ class Daemon:
                         ", ".join(sorted(self._running)))
             deadline = loop.time() + grace
             while pending and not self._cut.is_set() and loop.time() < deadline:
-                cut = asyncio.ensure_future(self._cut.wait())
-                await asyncio.wait({*pending, cut}, timeout=deadline - loop.time(),
-                                   return_when=asyncio.FIRST_COMPLETED)
-                cut.cancel()
+                await self._wait_first(pending, deadline)
                 pending = {t for t in pending if not t.done()}
             if pending:
                 logger.warning("cutting %d crawl(s) still running: %s", len(pending), ", ".join(sorted(
                     name for name, task in self._running.items() if task in pending)))
                 for task in pending:
                     task.cancel()
-                await asyncio.wait(pending, timeout=CUT_WAIT)
+                await asyncio.wait(pending, timeout=self.cut_wait)
+                stuck = [w for w in self.watches if self._running.get(w.name) in pending
+                         and not self._running[w.name].done()]
+                if stuck:
+                    logger.warning("%s still stopping %.0fs after the cut: recorded as cut",
+                                   ", ".join(w.name for w in stuck), self.cut_wait)
+                    await self.crawls.abandon(stuck)
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        if self.config.subscriptions:
-            await self.dispatch_job(final=True)
+            self.scheduler.shutdown(wait=False)  # cancels a dispatch job awaiting its round
+        await self._final_dispatch()
         logger.info("daemon stopped: %d crawls (%d failed) since start", self.stats.crawls, self.stats.failed)
+
+    async def _wait_first(self, futures, deadline: float) -> None:
+        """Until one of `futures` is done, `deadline` (loop time) passes, or a second signal."""
+        cut = asyncio.ensure_future(self._cut.wait())
+        try:
+            await asyncio.wait({*futures, cut}, timeout=max(0.0, deadline - asyncio.get_running_loop().time()),
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cut.cancel()
+
+    async def _final_dispatch(self) -> None:
+        """The round in flight finishes, then one last round sends what is due; both within
+        `final_dispatch_limit` (a second signal ends the wait at once). A round still running
+        then is left to the process's end: the rows it claimed are sent again after their
+        lease (`alerts.outbox.CLAIM_LEASE`), never lost."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.final_dispatch_limit
+        final = False
+        while True:
+            current = self._dispatching
+            if current is not None and (final or not current.done()):  # a finished round was logged by its job
+                while not current.done() and not self._cut.is_set() and loop.time() < deadline:
+                    await self._wait_first({current}, deadline)
+                if not current.done():
+                    logger.warning("deliveries: the round still running at shutdown is left unfinished; what it"
+                                   " claimed is retried after its lease")
+                    return
+                self._log_round(current, final=final)
+            if final or not self.config.subscriptions or self._cut.is_set() or loop.time() >= deadline:
+                return
+            self._start_dispatch()
+            final = True
+
+    def _log_round(self, done: asyncio.Future, *, final: bool) -> None:
+        if done.cancelled():
+            return
+        exc = done.exception()
+        if exc is not None:
+            logger.error("dispatching deliveries failed%s: %s", " at shutdown" if final else "",
+                         _one_line(f"{type(exc).__name__}: {exc}"))
+        else:
+            self._log_report(done.result(), final=final)
 
     # -- jobs ----------------------------------------------------------------------------------
 
     async def crawl_job(self, watch) -> None:
-        """One crawl and its health record; nothing raised here reaches the scheduler."""
+        """One crawl and its health record; nothing raised here reaches the scheduler (a
+        crawl cut at shutdown included: APScheduler would log the cancellation as an error)."""
         if self._stopping is not None and self._stopping.is_set():
             return
         self._running[watch.name] = asyncio.current_task()
@@ -676,36 +795,79 @@ class Daemon:
             else:
                 logger.info("%s", line)
         except asyncio.CancelledError:
+            if self._stopping is None or not self._stopping.is_set():
+                raise
             logger.warning("crawl %s: cut at shutdown", watch.name)
-            raise
         except Exception:  # a bug or a database problem in one job must not stop the daemon
             self.stats.job_errors += 1
             logger.exception("crawl %s: the job failed; the daemon goes on", watch.name)
         finally:
             self._running.pop(watch.name, None)
 
-    async def dispatch_job(self, final: bool = False) -> None:
+    async def dispatch_job(self) -> None:
+        """One round of deliveries (in a thread: SMTP and HTTP block). Cancelled at shutdown,
+        the job ends quietly and the round goes on: `shutdown` waits for it."""
         try:
-            report = await asyncio.to_thread(self._dispatch_once)
+            report = await asyncio.shield(self._start_dispatch())
+        except asyncio.CancelledError:
+            if self._stopping is None or not self._stopping.is_set():
+                raise
+            return
         except Exception:
             logger.exception("dispatching deliveries failed; retrying at the next round")
             return
+        self._log_report(report)
+
+    def _log_report(self, report, final: bool = False) -> None:
         if report is not None and (report.attempted or report.suppressed or final):
-            logger.info("deliveries%s: %d sent, %d failed, %d dead, %d deferred", " (final)" if final else "",
-                        report.sent, report.failed, report.dead, report.deferred)
+            logger.info("deliveries%s: %s", " (final)" if final else "", report)
+
+    def _start_dispatch(self) -> asyncio.Future:
+        """The round in flight, else a new one: never two at once (they share the transport)."""
+        if self._dispatching is None or self._dispatching.done():
+            self._dispatching = in_thread(self._dispatch_once, name="openwatch-dispatch")
+        return self._dispatching
 
     def _dispatch_once(self):
         from crawler.history.schema import connect
 
         if self._dispatch is not None:
-            return self._dispatch(self.config, self.clock)
-        from alerts.outbox import dispatch
-
+            dispatch = self._dispatch
+        else:
+            from alerts.outbox import dispatch
         db = connect(self.config.database)
         try:
-            return dispatch(db, self.config, now=self.clock)
+            return dispatch(db, self.config, now=self.clock, transport=self.transport)
         finally:
             db.close()
+
+
+def in_thread(fn: Callable[[], Any], *, name: str) -> asyncio.Future:
+    """`fn()` in a daemon thread; its result (or exception) in a future of the running loop.
+
+    Unlike `asyncio.to_thread`, whose pool threads the interpreter joins at exit, a call the
+    daemon gave up waiting for does not hold the process open. Cancelling the future does
+    not stop the call.
+    """
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            (future.set_result if ok else future.set_exception)(value)
+
+    def work() -> None:
+        try:
+            ok, value = True, fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting side
+            ok, value = False, exc
+        try:
+            loop.call_soon_threadsafe(settle, ok, value)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return future
 
 
 def run_daemon(config, debug: bool = False, *, mode: str | None = None, log_format: str | None = None) -> int:

@@ -109,6 +109,18 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def unclaimed_due(cli) -> int:
+    """Pending deliveries that are due and held by no dispatcher's claim (a claim is the
+    `claimed_until` column where the schema has it, else a due time moved past the lease)."""
+    columns = {name for (_, name, *_) in rows(cli, "pragma table_info(deliveries)")}
+    now = _now()
+    if "claimed_until" in columns:
+        sql = ("select count(*) from deliveries where status = 'pending' and next_attempt_at <= ?"
+               " and (claimed_until is null or claimed_until <= ?)")
+        return rows(cli, sql, (now, now))[0][0]
+    return rows(cli, "select count(*) from deliveries where status = 'pending' and next_attempt_at <= ?", (now,))[0][0]
+
+
 def crawls(cli, watch, status=None):
     sql = "select id, status, errors from crawls where watch = ?" + (" and status = ?" if status else "") + " order by id"
     return rows(cli, sql, (watch, status) if status else (watch,))
@@ -211,8 +223,7 @@ def test_kill_9_mid_crawl_then_restart_loses_and_duplicates_nothing(tmp_path, em
                    "a complete crawl after the restart", 90, second)
         # Rows the killed dispatcher had claimed stay leased (alerts.outbox.CLAIM_LEASE), then
         # are resent: at-least-once. Everything else due goes out now.
-        wait_until(lambda: rows(ow, "select count(*) from deliveries where status = 'pending' and next_attempt_at <= ?",
-                                (_now(),)) == [(0,)], "deliveries dispatched", 30, second)
+        wait_until(lambda: unclaimed_due(ow) == 0, "deliveries dispatched", 30, second)
     finally:
         code = second.stop()
     assert code == 0, second.log()
@@ -292,3 +303,69 @@ def test_restart_resumes_the_schedule_instead_of_recrawling(tmp_path, emulator):
     first_run = line.rsplit(" ", 1)[-1]
     assert first_run[:16] > finished[:16]  # about an hour after the manual crawl, not now
     assert rows(ow, "select count(*) from crawls") == [(1,)]
+
+
+def _trouble(lines: list[str]) -> list[str]:
+    """Lines that should never appear in the log of a clean stop."""
+    return [line for line in lines if " ERROR " in line or "Traceback" in line or "CancelledError" in line]
+
+
+def test_sigterm_during_a_dispatch_round_lets_it_finish_and_stops_cleanly(tmp_path, emulator, receiver):
+    from alerts.receivers import Response
+
+    world = emulator.world
+    world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1")
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h"}],
+        subscriptions=[{"name": "hook", "channel": "webhook", "url": receiver.url("/hook"), "secret": SECRET}],
+    )
+    ow = CLI(config)
+    ow("crawl", "labs")                       # the baseline
+    world.add_model("meta-llama/Llama-4-Scout", license="llama4")
+    ow("crawl", "labs")                       # one model.added, its delivery pending
+    assert rows(ow, "select status from deliveries") == [("pending",)]
+    receiver.script(Response(200, delay=2))   # the receiver takes 2 s to answer
+    daemon = Daemon(ow)
+    try:
+        receiver.wait_for(1, timeout=30)      # the daemon's first round is sending it
+        daemon.proc.send_signal(signal.SIGTERM)
+        code = daemon.proc.wait(timeout=30)
+    finally:
+        daemon.stop()
+    assert code == 0, daemon.log()
+    assert rows(ow, "select status from deliveries") == [("sent",)]  # the round finished, then the final one
+    assert len(receiver.requests) == 1
+    assert not _trouble(daemon.lines), daemon.log()
+    assert daemon.lines[-1].endswith("daemon stopped: 0 crawls (0 failed) since start")
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
+def test_sigterm_past_the_grace_cuts_the_crawl_promptly_and_closes_its_row(tmp_path, emulator, mode):
+    emulator.world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1")
+    emulator.faults.add(Fault("author=meta-llama", status=None, delay=60))  # the listing hangs
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h",
+                  "timeout": "5m"}],
+        extra='\n[daemon]\nshutdown_grace = "1s"\n',
+    )
+    ow = CLI(config, env={"OPENWATCH_CRAWL_MODE": mode})
+    daemon = Daemon(ow)
+    try:
+        wait_until(lambda: rows(ow, "select count(*) from crawls where status = 'running'") == [(1,)],
+                   "the crawl to start", 30, daemon)
+        started = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        code = daemon.proc.wait(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        daemon.stop()
+    assert code == 0, daemon.log()
+    # 1 s of grace, then at most jobs.scheduler.CUT_WAIT (10 s) for the crawl to stop: not the listing's 60 s.
+    assert elapsed < 25, daemon.log()
+    ((status, errors),) = rows(ow, "select status, errors from crawls")
+    assert status == "failed", daemon.log()
+    assert "cut: the daemon stopped before the crawl finished" in errors, errors
+    assert any("cutting 1 crawl(s) still running: labs" in line for line in daemon.lines)
+    assert not _trouble(daemon.lines), daemon.log()

@@ -11,6 +11,11 @@ decides what time it is and when to look (`scheduler.wakeup()`).
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -168,6 +173,55 @@ def test_record_health_crash_between_event_and_flag_does_not_duplicate(tmp_path)
     assert store.db.execute("select type from events order by seq").fetchall() == [("source.failing",), ("source.recovered",)]
 
 
+def _health(store):
+    return store.db.execute("select consecutive_failures, failing from watch_state where watch = 'labs'").fetchone()
+
+
+def test_failing_event_and_failing_flag_are_one_transaction(tmp_path, monkeypatch):
+    import alerts.outbox
+    from crawler.history.store import Store
+
+    config = _config(tmp_path, '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
+                               'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
+    watch = config.watch("labs")
+    for _ in range(2):
+        sched.record_outcome(config, watch, _outcome("failed"))
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed inside the transaction")
+
+    # Killed while writing the third failure's event: nothing of it is stored, flag included.
+    monkeypatch.setattr(alerts.outbox, "enqueue", killed)
+    with pytest.raises(SystemExit):
+        sched.record_outcome(config, watch, _outcome("failed"))
+    monkeypatch.undo()
+    store = sched.open_store(config)
+    assert store.db.execute("select count(*) from events").fetchone() == (0,)
+    assert _health(store) == (3, None)  # never set
+    # `set_failing` is no longer a step of its own: were it to fail, nothing would change.
+    monkeypatch.setattr(Store, "set_failing", killed)
+    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("failed"))] == ["source.failing"]
+    assert _health(store) == (4, 1)
+    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
+    assert _health(store) == (0, 0)
+    per_event = store.db.execute("select e.type, count(d.id) from events e left join deliveries d"
+                                 " on d.event_id = e.id group by e.id order by e.seq").fetchall()
+    assert per_event == [("source.failing", 1), ("source.recovered", 1)]  # each with its delivery
+
+
+def test_emit_sets_the_flag_even_when_the_event_is_already_stored(tmp_path):
+    config = _config(tmp_path)
+    watch = config.watch("labs")
+    store = sched.open_store(config)
+    event = sched.failing_event(watch, failures=3, error="x", episode="never", detected_at="2026-01-01T00:00:00Z")
+    assert [e["id"] for e in store.emit([event], failing=True)] == [event["id"]]
+    store.db.execute("update watch_state set failing = 0")
+    assert store.emit([event], failing=True) == []  # the same episode: no second event, the flag set
+    assert store.db.execute("select failing from watch_state").fetchone() == (1,)
+    with pytest.raises(ValueError):
+        store.emit([], failing=False)  # the flag needs the events' one watch
+
+
 def test_fail_running_only_touches_the_given_process(tmp_path):
     from crawler.history.schema import connect
 
@@ -227,6 +281,11 @@ class FakeCrawls:
         self.most_at_once: dict[str, int] = {}
         self.gates: dict[str, asyncio.Event] = {}
         self.status = "ok"
+        self.stubborn = False  # a cut crawl that does not stop (Scrapy waiting for a download)
+        self.abandoned: list[str] = []
+
+    async def abandon(self, watches):
+        self.abandoned += [w.name for w in watches]
 
     def hold(self, name):
         self.gates[name] = asyncio.Event()
@@ -244,7 +303,12 @@ class FakeCrawls:
         self.most_at_once[name] = max(self.most_at_once.get(name, 0), self.running[name])
         try:
             if name in self.gates:
-                await self.gates[name].wait()
+                try:
+                    await self.gates[name].wait()
+                except asyncio.CancelledError:
+                    if self.stubborn:
+                        await asyncio.shield(asyncio.Event().wait())
+                    raise
             if self.status == "raise":
                 raise RuntimeError("boom")
             return CrawlOutcome(watch=name, status=self.status), True
@@ -268,17 +332,85 @@ class FakeConfig:
     database: Path = Path("unused.db")
 
 
+class FakeDispatch:
+    """`alerts.outbox.dispatch`'s stand-in (same signature): records each round's transport;
+    `hold()` keeps the rounds that start running until `release()`. With `inner`, each round
+    runs that function (the real `dispatch`) too."""
+
+    def __init__(self, inner=None):
+        self.inner = inner
+        self.transports: list = []
+        self.finished = 0
+        self.active = 0
+        self.most_at_once = 0
+        self.gate: threading.Event | None = None
+        self._changed = threading.Condition()
+
+    def hold(self):
+        self.gate = threading.Event()
+
+    def release(self):
+        if self.gate is not None:
+            self.gate.set()
+
+    def __call__(self, db, config, *, now, transport):
+        from alerts.outbox import DispatchReport
+
+        gate = self.gate
+        with self._changed:
+            self.transports.append(transport)
+            self.active += 1
+            self.most_at_once = max(self.most_at_once, self.active)
+            self._changed.notify_all()
+        try:
+            if gate is not None:
+                gate.wait(60)  # bounded: a failing test must not hang the suite
+            return self.inner(db, config, now=now, transport=transport) if self.inner else DispatchReport()
+        finally:
+            with self._changed:
+                self.active -= 1
+                self.finished += 1
+                self._changed.notify_all()
+
+    async def started(self, n: int) -> None:
+        await self._wait(lambda: len(self.transports) >= n, f"{n} round(s) to start")
+
+    async def done(self, n: int) -> None:
+        await self._wait(lambda: self.finished >= n, f"{n} round(s) to finish")
+
+    async def _wait(self, condition, what):
+        def wait():
+            with self._changed:
+                if not self._changed.wait_for(condition, timeout=10):
+                    raise AssertionError(f"timed out waiting for {what}")
+
+        await asyncio.to_thread(wait)
+
+
+class FakeTransport:
+    def __init__(self):
+        self.closed = 0
+
+    def close(self):
+        self.closed += 1
+
+
+def _errors(caplog) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def _settle():
     """Let the tasks the scheduler just created run until they block (no wall-clock wait)."""
     for _ in range(20):
         await asyncio.sleep(0)
 
 
-def test_two_watches_run_on_time_never_overlap_and_missed_runs_coalesce(fake_clock, caplog):
+def test_two_watches_run_on_time_never_overlap_and_missed_runs_coalesce(fake_clock, caplog, tmp_path):
     caplog.set_level("INFO", logger="openwatch.daemon")
     fast, slow = W("fast", 60), W("slow", 150)
     crawls = FakeCrawls(fake_clock)
-    daemon = sched.Daemon(FakeConfig(watches=(fast, slow)), crawls=crawls, clock=fake_clock)
+    daemon = sched.Daemon(FakeConfig(watches=(fast, slow), database=tmp_path / "ow.db"), crawls=crawls,
+                          clock=fake_clock, dispatch=FakeDispatch())
     # `slow` last finished 100 s before start: it resumes 50 s in; `fast` never ran: now.
     daemon.plan = sched.plan_next_runs([fast, slow], {"slow": T0 - timedelta(seconds=100)}, T0)
 
@@ -326,11 +458,12 @@ def test_two_watches_run_on_time_never_overlap_and_missed_runs_coalesce(fake_clo
                        "fast: still running at 2026-01-01T00:03:00Z; that run is skipped"]
 
 
-def test_a_job_that_raises_is_logged_and_the_next_run_happens(fake_clock, caplog):
+def test_a_job_that_raises_is_logged_and_the_next_run_happens(fake_clock, caplog, tmp_path):
     watch = W("flaky", 60)
     crawls = FakeCrawls(fake_clock)
     crawls.status = "raise"
-    daemon = sched.Daemon(FakeConfig(watches=(watch,)), crawls=crawls, clock=fake_clock)
+    daemon = sched.Daemon(FakeConfig(watches=(watch,), database=tmp_path / "ow.db"), crawls=crawls,
+                          clock=fake_clock, dispatch=FakeDispatch())
     daemon.plan = {"flaky": T0}
 
     async def scenario():
@@ -354,45 +487,65 @@ def test_a_job_that_raises_is_logged_and_the_next_run_happens(fake_clock, caplog
 # -- stopping -----------------------------------------------------------------------------
 
 
-def _daemon_for_shutdown(grace: float):
+def test_dispatch_rounds_every_interval_or_once_without_subscriptions():
+    from apscheduler.triggers.date import DateTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    every = sched.dispatch_job_options(5, T0)
+    assert isinstance(every["trigger"], IntervalTrigger) and every["trigger"].interval == timedelta(seconds=5)
+    once = sched.dispatch_job_options(None, T0)
+    assert isinstance(once["trigger"], DateTrigger) and once["trigger"].run_date == T0
+    assert once["trigger"].get_next_fire_time(T0, T0 + timedelta(seconds=1)) is None
+    assert once["max_instances"] == 1 and once["misfire_grace_time"] == sched.MIN_MISFIRE_GRACE
+
+
+def _daemon_for_shutdown(tmp_path, grace: float, transport=None):
     """A daemon on the real clock (APScheduler's too): `a` is due now, `b` tomorrow."""
     now = datetime.now(timezone.utc)
     clock = FakeClock(now)
     crawls = FakeCrawls(clock, origin=now)
-    dispatched = []
+    dispatch = FakeDispatch()
     config = FakeConfig(watches=(W("a", 60), W("b", 60)), subscriptions=("sub",),
-                        daemon=FakeDaemonSettings(shutdown_grace=grace))
-    daemon = sched.Daemon(config, crawls=crawls, clock=clock,
-                          dispatch=lambda config, now: dispatched.append(now()))
+                        daemon=FakeDaemonSettings(shutdown_grace=grace), database=tmp_path / "ow.db")
+    daemon = sched.Daemon(config, crawls=crawls, clock=clock, dispatch=dispatch, transport=transport)
     daemon.plan = {"a": now, "b": now + timedelta(days=1)}
-    return daemon, crawls, dispatched
+    return daemon, crawls, dispatch
 
 
-def test_stop_lets_running_crawls_finish_then_flushes_deliveries_once():
-    daemon, crawls, dispatched = _daemon_for_shutdown(grace=30)
+def test_stop_lets_running_crawls_finish_then_flushes_deliveries_once(tmp_path, caplog):
+    transport = FakeTransport()
+    daemon, crawls, dispatch = _daemon_for_shutdown(tmp_path, grace=30, transport=transport)
 
     async def scenario():
         crawls.hold("a")
         run = asyncio.ensure_future(daemon.run())
         while not crawls.seconds("a"):
             await asyncio.sleep(0)
-        await _settle()
-        before = len(dispatched)  # the dispatcher's own first round
+        await dispatch.started(1)  # the dispatcher's own first round
+        await daemon.dispatch_job()  # joins it: never two rounds at once
+        await daemon.dispatch_job()  # another round
         daemon.request_stop("SIGTERM")
         await _settle()
         assert not run.done()           # waiting for the crawl of `a`
+        assert transport.closed == 0
         crawls.release("a")
         assert await asyncio.wait_for(run, timeout=10) == 0
-        return before
 
-    before = asyncio.run(scenario())
+    asyncio.run(scenario())
     assert crawls.seconds("a") == [0] and crawls.seconds("b") == []
-    assert len(dispatched) == before + 1
+    assert dispatch.finished == 3  # two rounds, then the final one
     assert daemon.stats.crawls == 1
+    # One transport for the daemon's life (the Slack rate limiter survives between rounds),
+    # closed once at the end.
+    assert dispatch.transports == [transport] * 3 and transport.closed == 1
+    assert not _errors(caplog)
 
 
-def test_stop_cuts_crawls_still_running_after_the_grace_period():
-    daemon, crawls, dispatched = _daemon_for_shutdown(grace=0.2)
+def test_stop_cuts_crawls_still_running_after_the_grace_period(tmp_path, caplog):
+    from alerts.transport import Transport
+
+    caplog.set_level("INFO")
+    daemon, crawls, dispatch = _daemon_for_shutdown(tmp_path, grace=0.2)
 
     async def scenario():
         crawls.hold("a")  # never released
@@ -404,11 +557,35 @@ def test_stop_cuts_crawls_still_running_after_the_grace_period():
 
     assert asyncio.run(scenario()) == 0
     assert crawls.running == {"a": 0} and daemon.stats.crawls == 0
-    assert dispatched  # deliveries flushed even so
+    assert dispatch.finished >= 1 and caplog.text.count("deliveries (final)") == 1  # flushed even so
+    assert isinstance(dispatch.transports[0], Transport) and set(map(id, dispatch.transports)) == {id(daemon.transport)}
+    assert daemon.transport.http is None  # closed
+    assert "crawl a: cut at shutdown" in caplog.text
+    assert not _errors(caplog)  # a cut crawl is not a job error (APScheduler logs a raised cancel as one)
 
 
-def test_second_signal_cuts_at_once():
-    daemon, crawls, _ = _daemon_for_shutdown(grace=3600)
+def test_a_crawl_still_stopping_after_its_cut_is_recorded_as_cut_and_the_daemon_exits(tmp_path, caplog):
+    daemon, crawls, dispatch = _daemon_for_shutdown(tmp_path, grace=0)
+    daemon.cut_wait = 0.05
+    crawls.stubborn = True
+
+    async def scenario():
+        crawls.hold("a")
+        run = asyncio.ensure_future(daemon.run())
+        while not crawls.seconds("a"):
+            await asyncio.sleep(0)
+        daemon.request_stop("SIGTERM")
+        return await asyncio.wait_for(run, timeout=10)
+
+    assert asyncio.run(scenario()) == 0
+    assert crawls.abandoned == ["a"]
+    assert "a still stopping 0s after the cut: recorded as cut" in caplog.text
+    assert dispatch.finished >= 1
+    assert not _errors(caplog)
+
+
+def test_second_signal_cuts_at_once(tmp_path):
+    daemon, crawls, _ = _daemon_for_shutdown(tmp_path, grace=3600)
 
     async def scenario():
         crawls.hold("a")
@@ -421,6 +598,150 @@ def test_second_signal_cuts_at_once():
         return await asyncio.wait_for(run, timeout=10)
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_stop_during_a_dispatch_round_waits_for_it_then_flushes_without_errors(tmp_path, caplog):
+    caplog.set_level("INFO")
+    transport = FakeTransport()
+    daemon, crawls, dispatch = _daemon_for_shutdown(tmp_path, grace=30, transport=transport)
+
+    async def scenario():
+        dispatch.hold()
+        run = asyncio.ensure_future(daemon.run())
+        await dispatch.started(1)       # the first round is sending
+        daemon.request_stop("SIGTERM")  # the scheduler's shutdown cancels its job
+        await _settle()
+        assert not run.done()           # waiting for the round in flight,
+        assert len(dispatch.transports) == 1  # not starting another beside it
+        dispatch.release()
+        return await asyncio.wait_for(run, timeout=10)
+
+    assert asyncio.run(scenario()) == 0
+    assert dispatch.finished == 2 and dispatch.most_at_once == 1
+    assert dispatch.transports == [transport] * 2 and transport.closed == 1
+    assert "deliveries (final)" in caplog.text
+    assert not _errors(caplog)  # before: `Job "dispatch deliveries" raised an exception` (CancelledError)
+
+
+@pytest.mark.parametrize("how", ["time limit", "second signal"])
+def test_final_dispatch_is_bounded(tmp_path, caplog, how):
+    transport = FakeTransport()
+    daemon, crawls, dispatch = _daemon_for_shutdown(tmp_path, grace=30, transport=transport)
+    daemon.final_dispatch_limit = 0.05 if how == "time limit" else 3600
+
+    async def scenario():
+        dispatch.hold()  # the receiver never answers
+        run = asyncio.ensure_future(daemon.run())
+        await dispatch.started(1)
+        daemon.request_stop("SIGTERM")
+        if how == "second signal":
+            await _settle()
+            assert not run.done()
+            daemon.request_stop("SIGINT")
+        return await asyncio.wait_for(run, timeout=10)
+
+    try:
+        assert asyncio.run(scenario()) == 0
+        assert "the round still running at shutdown is left unfinished" in caplog.text
+        assert dispatch.finished == 0 and len(dispatch.transports) == 1
+        assert transport.closed == 0  # the round still uses it; it goes with the process
+        assert not _errors(caplog)
+    finally:
+        dispatch.release()
+
+
+def test_without_subscriptions_one_round_suppresses_deliveries_left_by_removed_ones(tmp_path):
+    from alerts.outbox import dispatch as real_dispatch
+
+    hook = ('[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
+            'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
+    before = _config(tmp_path, hook)
+    for _ in range(3):
+        sched.record_outcome(before, before.watch("labs"), _outcome("failed"))
+    config = _config(tmp_path)  # the subscription is gone from the config
+    dispatch = FakeDispatch(inner=real_dispatch)
+    crawls = FakeCrawls(sched.utc_now, origin=sched.utc_now())
+    daemon = sched.Daemon(config, crawls=crawls, dispatch=dispatch, transport=FakeTransport())
+    daemon.prepare()
+
+    async def scenario():
+        run = asyncio.ensure_future(daemon.run())
+        await dispatch.done(1)
+        daemon.request_stop("SIGTERM")
+        return await asyncio.wait_for(run, timeout=10)
+
+    assert asyncio.run(scenario()) == 0
+    assert dispatch.finished == 1  # once at start; no periodic or final round without subscriptions
+    store = sched.open_store(config)
+    assert store.db.execute("select subscription, status, last_error from deliveries").fetchall() == [
+        ("hook", "suppressed", "subscription no longer in the config")]
+
+
+# -- crawl children left by a killed daemon --------------------------------------------------
+
+
+def _running_crawl(db, pid: int) -> None:
+    db["crawls"].insert({"watch": "labs", "source": "huggingface", "started_at": "2026-01-01T00:00:00Z",
+                         "status": "running", "pid": pid, "errors": "[]"})
+
+
+# What `ps` shows for a crawl child: `python -m jobs --config … crawl labs` (`-c` runs a stand-in).
+CRAWL_ARGV = [sys.executable, "-c", "import time; time.sleep(600)", "-m", "jobs", "crawl", "labs"]
+
+
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_stop_orphans_leaves_a_manual_crawl_and_a_live_daemons_child_alone(tmp_path):
+    from crawler.history.schema import connect
+
+    env = {k: v for k, v in os.environ.items() if k != sched.PARENT_ENV}
+    manual = subprocess.Popen(CRAWL_ARGV, env=env)  # a user's `openwatch crawl` in another terminal
+    child = subprocess.Popen(CRAWL_ARGV, env={**env, sched.PARENT_ENV: str(os.getpid())})  # our own child
+    db = connect(tmp_path / "ow.db")
+    try:
+        _running_crawl(db, manual.pid)
+        _running_crawl(db, child.pid)
+        assert sched.stop_orphans(db, me=1) == []
+        assert manual.poll() is None and child.poll() is None
+    finally:
+        for proc in (manual, child):
+            proc.kill()
+            proc.wait()
+
+
+def test_stop_orphans_stops_a_crawl_child_whose_daemon_died(tmp_path):
+    from crawler.history.schema import connect
+
+    # A "daemon" starts a crawl child the way SubprocessCrawls does, then dies.
+    spawn = ("import os, subprocess, sys\n"
+             f"argv = {CRAWL_ARGV!r}\n"
+             f"env = {{**os.environ, {sched.PARENT_ENV!r}: str(os.getpid())}}\n"
+             "child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,"
+             " stderr=subprocess.DEVNULL)\n"
+             "print(child.pid)\n")
+    daemon = subprocess.run([sys.executable, "-c", spawn], capture_output=True, text=True, check=True, timeout=30)
+    orphan = int(daemon.stdout)
+    db = connect(tmp_path / "ow.db")
+    try:
+        _running_crawl(db, orphan)
+        assert sched.stop_orphans(db, kill_after=5) == [orphan]
+        assert _gone(orphan)
+    finally:
+        if not _gone(orphan):
+            os.kill(orphan, 9)
+
+
+def test_subprocess_crawls_tell_their_child_the_daemons_pid():
+    crawls = sched.SubprocessCrawls(FakeConfig(watches=()))
+    env = crawls.env({"PATH": "/bin", sched.PARENT_ENV: "1"})
+    assert env == {"PATH": "/bin", sched.PARENT_ENV: str(os.getpid())}
 
 
 def test_nothing_to_run_is_refused(tmp_path):

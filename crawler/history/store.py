@@ -334,14 +334,27 @@ class Store:
             self.db["watch_state"].upsert(update, pk="watch")
         return {"consecutive_failures": update.get("consecutive_failures", 0), "failing": failing}
 
-    def emit(self, events: list[dict], crawl_id: int | None = None) -> list[dict]:
-        """Store events made outside a crawl batch (source health), with their deliveries."""
+    def emit(self, events: list[dict], crawl_id: int | None = None, *, failing: bool | None = None) -> list[dict]:
+        """Store events made outside a crawl batch (source health), with their deliveries.
+
+        `failing` also sets the watch's `failing` flag (the events' one watch) in the same
+        transaction: a `source.failing` stored without the flag would never be followed by
+        its `source.recovered`.
+        """
+        watch = None
+        if failing is not None:
+            watches = {event["watch"] for event in events}
+            if len(watches) != 1:
+                raise ValueError(f"failing= needs events of exactly one watch, got {sorted(map(str, watches))}")
+            (watch,) = watches
         with immediate(self.db):
             new = self._insert_events(events, crawl_id)
             if new and self.subscriptions:
                 from alerts.outbox import enqueue
 
                 enqueue(self.db, new, self.subscriptions, _parse_time(self.clock()))
+            if watch is not None:
+                self.db["watch_state"].upsert({"watch": watch, "failing": int(failing)}, pk="watch")
         return new
 
     def set_failing(self, watch: str, failing: bool) -> None:

@@ -63,8 +63,8 @@ def license_choices() -> tuple[tuple[str, str | None], ...]:
         out = []
         for row in csv.DictReader(f):
             hf_id = (row.get("hf_license_id") or "").strip()
-            if not hf_id:
-                continue
+            if not hf_id or "Not an HF id" in (row.get("notes") or ""):
+                continue  # GitHub-only licence keys never appear on a Hub model card
             if hf_id.startswith("other:"):
                 out.append(("other", hf_id.split(":", 1)[1]))
             else:

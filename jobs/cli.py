@@ -75,17 +75,22 @@ class OpenwatchGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except ConfigError as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
             raise ConfigProblem(str(exc)) from None
         except OpenwatchError as exc:
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
             raise Failure(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
-            if _debug(ctx):
-                raise
+            _traceback_if_debug(ctx)
             raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+
+
+def _traceback_if_debug(ctx) -> None:
+    """With --debug the traceback goes to stderr first; the exit code stays the same."""
+    if _debug(ctx):
+        import traceback
+
+        traceback.print_exc()
 
 
 def _debug(ctx) -> bool:
@@ -391,7 +396,8 @@ def _short(value) -> str:
 @output_options
 @click.pass_obj
 def status(app: App, fmt):
-    """Each watch: last crawl, result, items, failures, next run; deliveries and dead letters.
+    """Each watch: last crawl, result, items, failures, next run; deliveries and dead letters
+    (--json: one object with database, daemon, watches, subscriptions, dead_letters, failing_receivers).
 
     Example: openwatch status
     """

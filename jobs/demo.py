@@ -146,7 +146,10 @@ class DaemonProcess:
     CRAWL = re.compile(r"crawl (\S+): (ok|partial|failed) - (\d+) items, (\d+) events")
 
     def __init__(self, config: Path, screen: Screen, *, debug: bool = False):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "OPENWATCH_CONFIG"))}
+        # Everything the demo talks to is on loopback: no proxy could reach it.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "OPENWATCH_CONFIG"))
+               and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         env["OPENWATCH_ALLOW_SHORT_INTERVALS"] = "1"
         self.screen = screen
         self.log_path = config.parent / "daemon.log"

@@ -622,7 +622,7 @@ class Daemon:
 
     def prepare(self) -> None:
         """Repair what a killed predecessor left, and plan each watch's first run."""
-        if not self.watches and not self.config.subscriptions:
+        if not self.watches and not any(sub.enabled for sub in self.config.subscriptions):
             raise OpenwatchError(f"{self.config.path}: nothing to run: no enabled [[watch]] and no [[subscription]]")
         from crawler.history.schema import connect
         from crawler.history.store import Store

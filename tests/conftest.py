@@ -11,13 +11,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+try:  # keep Hypothesis from writing its example database into the repository
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("openwatch", database=None)
+    _hypothesis_settings.load_profile("openwatch")
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
 STRIP = ("HF_", "GITHUB_", "SLACK_", "SMTP_", "OPENWATCH_")
 
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch):
     for name in list(os.environ):
-        if name.startswith(STRIP):
+        # Proxies too: every server in these tests is on loopback, and a proxy cannot reach it.
+        if name.startswith(STRIP) or name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
 
 

@@ -26,12 +26,11 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
-    counts = {}
+    # Items belong to units (orgs), which several watches may share: count by unit.
+    per_unit: dict[str, int] = {}
     if db is not None:
-        for unit_watch, n in db.execute(
-            "select watch, count(*) from items where state != 'removed' group by watch"
-        ):
-            counts[unit_watch] = n
+        for unit, n in db.execute("select unit, count(*) from items where state != 'removed' group by unit"):
+            per_unit[unit] = n
     watches = []
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
@@ -49,7 +48,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "enabled": watch.enabled,
                 "last_crawl": crawl.get("started_at"),
                 "result": crawl.get("status") or "never run",
-                "items": counts.get(watch.name, 0),
+                "items": sum(per_unit.get(unit, 0) for unit in watch.units),
                 "events": crawl.get("events"),
                 "requests": crawl.get("requests"),
                 "failures": state.get("consecutive_failures") or 0,

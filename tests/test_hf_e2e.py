@@ -393,3 +393,13 @@ def test_report_is_one_self_contained_page(ow, emulator, tmp_path):
     assert "<script>" not in html
     assert "CN" in html and "US" in html and "deepseek-ai released DeepSeek-R9" in html
     assert "14 models tracked" in html and "2 events in the last 12 weeks" in html
+
+
+def test_status_counts_items_of_every_watch_sharing_an_org(ow, emulator):
+    write_config(ow.config, hf=emulator.url, watches=[
+        {"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"},
+        {"name": "cn", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}])
+    crawl(ow)
+    ow("crawl", "cn")
+    counts = {w["watch"]: w["items"] for w in ow.json("status")["watches"]}
+    assert counts == {"labs": 13, "cn": 11}

@@ -111,10 +111,3 @@ def watch_states(db: sqlite_utils.Database) -> dict[str, dict]:
     if not db["watch_state"].exists():
         return {}
     return {row["watch"]: row for row in db["watch_state"].rows}
-
-
-def item_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for watch, state, n in db.execute("select watch, state, count(*) from items group by watch, state"):
-        counts.setdefault(watch, {})[state] = n
-    return counts

@@ -158,9 +158,41 @@ def _m002_delivery_claims(db: sqlite_utils.Database) -> None:
     db["deliveries"].add_column("claim_id", str)       # the dispatch run that holds the claim
 
 
+def _m003_sources(db: sqlite_utils.Database) -> None:
+    """Every source through one pipeline: fingerprints, counters, openness, renames, links,
+    daily metrics, incremental watermarks."""
+    items = db["items"]
+    items.add_column("fingerprint", str)       # cheap hash of the raw observation: equal -> skip
+    items.add_column("counters", str)          # JSON of volatile counters (downloads, likes, stars, upvotes)
+    items.add_column("openness", str)          # restricted | open-weights | open-weights+code | fully-open | unknown
+    items.add_column("openness_evidence", str) # JSON list of one-line reasons
+    items.create_index(["unit"])
+    items.create_index(["kind", "state"])
+    db["item_aliases"].create(
+        {"old_key": str, "new_key": str, "renamed_at": str, "event_id": str},
+        pk="old_key",
+    )
+    db["item_aliases"].create_index(["new_key"])
+    db["links"].create(
+        {"id": int, "src": str, "dst": str, "relation": str, "evidence": str, "first_seen": str},
+        pk="id",
+    )
+    db["links"].create_index(["src", "dst", "relation"], unique=True)
+    db["links"].create_index(["dst"])
+    db["metrics"].create(
+        {"key": str, "day": str, "downloads": int, "likes": int, "counters": str},
+        pk=("key", "day"),
+    )
+    db["metrics"].create_index(["day"])
+    units = db["units"]
+    units.add_column("watermark", str)          # newest lastModified / createdAt seen (incremental listings)
+    units.add_column("last_reconciled_at", str) # last complete listing of an incremental watch
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_delivery_claims", _m002_delivery_claims),
+    ("003_sources", _m003_sources),
 ]
 
 

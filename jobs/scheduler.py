@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from jobs.runner import open_store
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
@@ -259,16 +260,6 @@ def record_health(store, watch, outcome) -> list[dict]:
     return new
 
 
-def open_store(config):
-    from crawler.history.schema import connect
-    from crawler.history.store import Store
-
-    return Store(connect(config.database), subscriptions=config.subscriptions,
-                 hf_web=_hf_web(config))
-
-
-def _hf_web(config) -> str:
-    return getattr(getattr(config, "endpoints", None), "huggingface", None) or "https://huggingface.co"
 
 
 def record_outcome(config, watch, outcome) -> list[dict]:
@@ -304,21 +295,9 @@ def last_finished(db) -> dict[str, datetime | None]:
 
 def fail_running(db, reason: str, *, pid: int | None = None, watch: str | None = None) -> int:
     """Mark crawls left `running` (by `pid`, of `watch`) as `failed` with `reason`."""
-    from crawler.history.schema import immediate, utcnow
+    from crawler.history.store import Store
 
-    where, params = ["status = 'running'"], []
-    if pid is not None:
-        where.append("pid = ?")
-        params.append(pid)
-    if watch is not None:
-        where.append("watch = ?")
-        params.append(watch)
-    with immediate(db):
-        rows = db.execute(f"select id, errors from crawls where {' and '.join(where)}", params).fetchall()
-        for crawl_id, errors in rows:
-            db.execute("update crawls set status = 'failed', finished_at = ?, errors = ? where id = ?",
-                       [utcnow(), json.dumps((json.loads(errors or "[]") + [reason])[-50:]), crawl_id])
-    return len(rows)
+    return Store(db).fail_running(reason, only_dead=False, pid=pid, watch=watch)
 
 
 def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -> list[int]:

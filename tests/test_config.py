@@ -145,7 +145,7 @@ ERRORS = [
     pytest.param(
         '[[watch]]\nname = "labs"\nsource = "s3"\n',
         {},
-        '{file}:3: watch[1].source: "s3" is not a source; sources: huggingface, github, arxiv, feed, hf_papers',
+        '{file}:3: watch[1].source: "s3" is not a source; sources: huggingface, modelscope, github, arxiv, hf_papers, feed',
         id="unknown-source",
     ),
     pytest.param(
@@ -157,7 +157,7 @@ ERRORS = [
     pytest.param(
         '[[watch]]\nname = "labs"\nsource = "github"\nevery = "1h"\n',
         {},
-        '{file}:1: watch[1]: "repos" is missing; add repos = ["openai/gpt-oss"] to this [[watch]]',
+        '{file}:1: watch[1]: "repos" is missing; add repos = ["openai/gpt-oss"] (or orgs = ["openai"]) to this [[watch]]',
         id="missing-source-key",
     ),
     pytest.param(
@@ -585,7 +585,7 @@ def test_watch_of_every_source(tmp_path):
     assert (releases.enabled, releases.failing_after) == (False, 5)
     assert config.watch("papers").units == ('abs:"open-weight" AND (cat:cs.CL OR cat:cs.LG)',)
     assert config.watch("blogs").units == ("https://example.org/blog/index.xml",)
-    assert config.watch("daily_papers").units == ()
+    assert config.watch("daily_papers").units == ("daily_papers",)  # one stream, baselined once
 
 
 def test_registry_selectors_expand_in_order_without_duplicates(tmp_path):

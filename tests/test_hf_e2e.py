@@ -279,8 +279,10 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
                     "-s", f"OPENWATCH_DATABASE={db}", "-O", str(out), "-s", "LOG_LEVEL=WARNING"],
                    cwd=ROOT, capture_output=True, text=True, check=True)
     items = [json.loads(line) for line in out.read_text().splitlines()]
-    assert items[0]["raw"]["id"] == "deepseek-ai/A" and items[0]["license_files"]["LICENSE"]["text"] == "MIT"
-    assert items[-1]["complete"] is True
+    (batch,) = items  # one listing page: one batch, which also closes the org
+    (model,) = batch["observations"]
+    assert model["raw"]["id"] == "deepseek-ai/A" and model["files"]["LICENSE"]["text"] == "MIT"
+    assert batch["end"]["complete"] is True and batch["unit"] == "deepseek-ai"
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("select key, license from items").fetchall() == [("model:hf/deepseek-ai/A", "mit")]

@@ -10,18 +10,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from crawler.events import event_from_row
-from crawler.normalize import VOLATILE
-
-
-def item_key(text: str) -> str:
-    """A bare `owner/name` means the Hugging Face model; a full key is kept as it is."""
-    text = text.strip()
-    for prefix in ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/"):
-        if text.startswith(prefix):
-            return "model:hf/" + "/".join(text.removeprefix(prefix).split("/")[:2])
-    if ":" in text.split("/", 1)[0]:
-        return text
-    return f"model:hf/{text}"
+from crawler.sources import item_key  # noqa: F401 - re-exported for the CLI
 
 
 def list_events(
@@ -48,12 +37,37 @@ def list_events(
             where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
             params += [v.lower() for v in values] if fold else values
     if item:
-        where.append("item = ?")
-        params.append(item)
+        keys = [resolve_key(db, item)]
+        keys += aliases(db, keys[0])
+        where.append(f"item in ({', '.join('?' for _ in keys)})")
+        params += keys
     sql = "select * from events" + (" where " + " and ".join(where) if where else "") + " order by seq desc"
     if limit:
         sql += f" limit {int(limit)}"
     return [event_from_row(row) for row in db.query(sql, params)]
+
+
+def resolve_key(db: sqlite_utils.Database, key: str) -> str:
+    """The current key of an item that may have been renamed (`item_aliases`)."""
+    if db["item_aliases"].exists():
+        row = db.execute("select new_key from item_aliases where old_key = ?", [key]).fetchone()
+        if row:
+            return row[0]
+    return key
+
+
+def aliases(db: sqlite_utils.Database, key: str) -> list[str]:
+    """The keys an item had before it was renamed, oldest first."""
+    if not db["item_aliases"].exists():
+        return []
+    return [r[0] for r in db.execute("select old_key from item_aliases where new_key = ? order by renamed_at", [key])]
+
+
+def _quiet(key: str) -> frozenset[str]:
+    from crawler.sources import item_kind_for_key
+
+    found = item_kind_for_key(key)
+    return frozenset(found[1].quiet) if found else frozenset()
 
 
 def license_text(db: sqlite_utils.Database, sha256: str | None) -> str | None:
@@ -71,12 +85,14 @@ def history(db: sqlite_utils.Database, key: str, *, with_texts: bool = False) ->
     """
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
+    key = resolve_key(db, key)
+    quiet = _quiet(key)
     for row in db.query("select * from snapshots where key = ? order by id", [key]):
         fields = {k: v for k, v in json.loads(row["data"]).items() if k != "license_etags"}
         entry: dict[str, Any] = {"observed_at": row["observed_at"], **fields}
         changed = {}
         if previous is not None:
-            for name in sorted((set(previous) | set(fields)) - VOLATILE):
+            for name in sorted((set(previous) | set(fields)) - quiet):
                 if previous.get(name) != fields.get(name):
                     changed[name] = {"before": previous.get(name), "after": fields.get(name)}
         entry["changed"] = changed

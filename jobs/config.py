@@ -647,19 +647,20 @@ class _Loader:
 
     def watch(self, table: dict, at: tuple) -> Watch:
         sources = all_sources()
-        every_key = tuple(dict.fromkeys(WATCH_KEYS + tuple(k for source in sources.values() for k in source.keys)))
-        self.check_keys(table, at, every_key)
         name = self.name(table, at, "watch")
         kind = self.choice(table, at, "source", tuple(sources), noun="source")
         source = sources[kind]
         own = source.keys
         for key in table:
-            if key not in WATCH_KEYS and key not in own:
-                owner = next(s for s, cls in sources.items() if key in cls.keys)
-                hint = f'remove it, or set source = "{owner}"'
-                if own:
-                    hint = f'{kind} watches take {", ".join(own)}; {hint}'
-                raise self.error(at + (key,), f"is not used by {kind} watches", hint)
+            if key in WATCH_KEYS or key in own:
+                continue
+            owners = [s for s, cls in sources.items() if key in cls.keys]
+            if not owners:
+                self.check_keys({key: None}, at, WATCH_KEYS + own)
+            hint = f'remove it, or set source = "{owners[0]}"'
+            if own:
+                hint = f'{kind} watches take {", ".join(own)}; {hint}'
+            raise self.error(at + (key,), f"is not used by {kind} watches", hint)
         options = dict(source.options(WatchReader(self, table, at)))
 
         every = self.duration(table, at, "every", example='"30m"')

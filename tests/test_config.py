@@ -84,7 +84,7 @@ ERRORS = [
         WATCH + '\n[[watch]]\nname = "more"\nsource = "huggingface"\norgs = ["allenai"]\nevery = "1h"\ncolour = "red"\n',
         {},
         "{file}:12: watch[2].colour: unknown key; valid keys: name, source, every, timeout, jitter, "
-        "enabled, failing_after, orgs, repos, query, urls",
+        "enabled, failing_after, orgs",
         id="unknown-key-second-watch",
     ),
     pytest.param(

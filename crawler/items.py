@@ -43,6 +43,7 @@ class UnitEnd:
     `count` is how many items the whole listing showed. `confirmed`: a short listing whose
     every missing item was checked directly and is gone. `incremental`: the listing stopped at
     the watermark on purpose (nothing older changed), so it says nothing about removals.
+    `state` is handed back to the spider as `prior[unit]["state"]` next time (ETags).
     """
 
     complete: bool
@@ -51,6 +52,7 @@ class UnitEnd:
     confirmed: bool = False
     incremental: bool = False
     watermark: str | None = None
+    state: dict[str, Any] | None = None   # what the spider must remember (ETags): `units.state`
 
 
 @dataclass

@@ -271,7 +271,7 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
 
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert listed.stdout.split() == ["huggingface"]
+    assert listed.stdout.split() == ["arxiv", "feed", "github", "hf_papers", "huggingface", "modelscope"]
     emulator.world.add_model("deepseek-ai/A", license="mit", files={"LICENSE": "MIT"})
     out = tmp_path / "items.jsonl"
     db = tmp_path / "scrapy.db"

@@ -189,10 +189,16 @@ def _m003_sources(db: sqlite_utils.Database) -> None:
     units.add_column("last_reconciled_at", str) # last complete listing of an incremental watch
 
 
+def _m004_unit_state(db: sqlite_utils.Database) -> None:
+    """What a spider must remember of a unit between crawls (ETags of conditional requests)."""
+    db["units"].add_column("state", str)  # JSON object
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_delivery_claims", _m002_delivery_claims),
     ("003_sources", _m003_sources),
+    ("004_unit_state", _m004_unit_state),
 ]
 
 

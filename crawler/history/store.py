@@ -154,12 +154,13 @@ class Store:
     # -- what the spider needs to know of the past --------------------------------------
 
     def prior_state(self, watch: str, units: Iterable[str], *, files: bool = False) -> dict[str, dict]:
-        """Per unit: the last complete count, the watermark, and each known item by name
-        (`sha`, `fingerprint`; with `files`, the LICENSE-file ETags, gating and read sha)."""
+        """Per unit: the last complete count, the watermark, the spider's saved state, and each
+        known item: by key (`sha`), or with `files` (hub models) by model id with the
+        LICENSE-file ETags, gating and read sha."""
         prior: dict[str, dict] = {}
         for unit in units:
             row = self.db.execute(
-                "select last_complete_count, watermark, last_reconciled_at, baselined_at from units"
+                "select last_complete_count, watermark, last_reconciled_at, baselined_at, state from units"
                 " where watch = ? and unit = ?", [watch, unit]).fetchone()
             known = {}
             if files:
@@ -169,12 +170,13 @@ class Store:
                     known[name] = {"sha": sha, "files": json.loads(etags) if etags else {},
                                    "gated": gated not in (None, "false"), "read_sha": read_sha or sha}
             else:
-                for name, sha in self.db.execute(
-                        "select name, sha from items where unit = ? and state != 'removed'", [unit]):
-                    known[name] = {"sha": sha}
+                for key, sha in self.db.execute(
+                        "select key, sha from items where unit = ? and state != 'removed'", [unit]):
+                    known[key] = {"sha": sha}
             prior[unit] = {"last_complete_count": row[0] if row else None, "watermark": row[1] if row else None,
                            "last_reconciled_at": row[2] if row else None,
-                           "baselined": bool(row and row[3]), "models": known}
+                           "baselined": bool(row and row[3]), "state": json.loads(row[4]) if row and row[4] else {},
+                           "models": known}
         return prior
 
     # -- ingest -------------------------------------------------------------------------
@@ -389,6 +391,9 @@ class Store:
         if complete and not end.incremental and not end.confirmed and last and end.count < self.short_listing_ratio * last:
             complete, error = False, f"suspiciously short listing: {end.count} items, last complete had {last}"
         if not complete:
+            if end.state is not None and row:  # ETags of what was read are still good
+                self.db.execute("update units set state = ? where watch = ? and unit = ?",
+                                [json.dumps(end.state, sort_keys=True), batch.watch, batch.unit])
             result.units_incomplete.append(batch.unit)
             result.errors.append(f"{batch.unit}: {error or 'listing incomplete'}")
             return
@@ -399,6 +404,8 @@ class Store:
                        "last_reconciled_at": batch.observed_at}
         if end.watermark:
             values["watermark"] = end.watermark
+        if end.state is not None:
+            values["state"] = json.dumps(end.state, sort_keys=True)
         if not (row and row[1]):
             values["baselined_at"] = batch.observed_at
         names = list(values)

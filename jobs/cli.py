@@ -360,7 +360,7 @@ def history(app: App, key_or_repo_id, texts, fmt):
     Example: openwatch history meta-llama/Llama-3.1-8B --json
     """
     from crawler.history.queries import history as load_history
-    from crawler.history.queries import item_key, list_events
+    from crawler.history.queries import item_key, list_events, resolve_key
 
     key = item_key(key_or_repo_id)
     db = app.db(readonly=True)
@@ -385,6 +385,12 @@ def history(app: App, key_or_repo_id, texts, fmt):
     if evs:
         click.echo("\nevents:")
         emit(list(reversed(evs)), "table", ["detected_at", "type", "summary"])
+    from crawler.history.queries import item_links
+
+    links = item_links(db, resolve_key(db, key))
+    if links:
+        click.echo("\nlinks:")
+        emit(links, "table", ["relation", "key", "evidence", "first_seen"])
 
 
 def _short(value) -> str:
@@ -532,3 +538,30 @@ def demo(app: App, keep, speed):
     from jobs.demo import run_demo
 
     sys.exit(run_demo(keep=keep, speed=speed, debug=app.debug))
+
+
+@cli.command()
+@click.option("--country", "countries", multiple=True, help="Country code of the org (repeatable), e.g. CN.")
+@click.option("--org", "orgs", multiple=True, help="Organisation (repeatable).")
+@click.option("--category", "categories", multiple=True, help="Licence category (repeatable), e.g. non-commercial.")
+@click.option("--openness", "levels", multiple=True,
+              type=click.Choice(["restricted", "open-weights", "open-weights+code", "fully-open", "unknown"]),
+              help="Openness level (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Source (repeatable): huggingface, modelscope.")
+@click.option("--sort", type=click.Choice(["downloads", "likes", "created", "name"]), default="downloads",
+              show_default=True)
+@click.option("--limit", type=int, default=None, help="At most N models (default all).")
+@output_options
+@click.pass_obj
+def models(app: App, countries, orgs, categories, levels, sources, sort, limit, fmt):
+    """Tracked models now: licence, openness, parameters, downloads (30 days) and likes.
+
+    Example: openwatch models --country CN --openness open-weights --sort downloads --limit 20
+    """
+    from crawler.history.queries import list_models
+
+    rows = list_models(app.db(readonly=True), countries=countries, orgs=orgs, categories=categories,
+                       openness=levels, sources=sources, sort=sort, limit=limit)
+    table = [{**r, "parameters": r["parameters_text"], "name": r["name"]} for r in rows]
+    emit(table, fmt, ["name", "source", "country", "license", "license_category", "openness", "parameters",
+                      "downloads", "likes", "created"], json_rows=rows)

@@ -238,7 +238,7 @@ class Smtp:
 
 
 @dataclass(frozen=True)
-class Daemon:
+class DaemonSettings:
     """Settings of `openwatch run` (durations in seconds)."""
 
     dispatch_every: float
@@ -257,7 +257,7 @@ class Config:
     watches: tuple[Watch, ...]
     subscriptions: tuple[Subscription, ...]
     smtp: Smtp | None
-    daemon: Daemon
+    daemon: DaemonSettings
 
     def watch(self, name: str) -> Watch:
         """The watch called `name`; else `UnknownNameError`, a `KeyError` and a `ConfigError`."""
@@ -1017,7 +1017,7 @@ class _Loader:
             at + ("digest",), f"{_show(text)} is not a digest schedule", DIGEST_EXAMPLES
         )
 
-    def daemon(self, table: Any) -> Daemon:
+    def daemon(self, table: Any) -> DaemonSettings:
         at = ("daemon",)
         self.require_table(table, at)
         self.check_keys(table, at, DAEMON_KEYS)
@@ -1031,7 +1031,7 @@ class _Loader:
         user_agent = self.string(
             table, at, "user_agent", default="", example=f'"{default_user_agent()}"'
         )
-        return Daemon(
+        return DaemonSettings(
             dispatch_every=dispatch_every,
             shutdown_grace=self.duration(
                 table, at, "shutdown_grace", default=DEFAULT_SHUTDOWN_GRACE, example='"30s"'

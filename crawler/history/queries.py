@@ -63,6 +63,21 @@ def aliases(db: sqlite_utils.Database, key: str) -> list[str]:
     return [r[0] for r in db.execute("select old_key from item_aliases where new_key = ? order by renamed_at", [key])]
 
 
+def item_links(db: sqlite_utils.Database, key: str) -> list[dict[str, Any]]:
+    """Evidenced relations of an item, both ways: the other item's key, the relation as read
+    from this item's side (`cites_paper`, or `cites_paper (of)` for the other direction)."""
+    if not db["links"].exists():
+        return []
+    out = []
+    for src, dst, relation, evidence, first_seen in db.execute(
+        "select src, dst, relation, evidence, first_seen from links where src = ? or dst = ? order by id", [key, key]
+    ):
+        outgoing = src == key
+        out.append({"key": dst if outgoing else src, "relation": relation if outgoing else f"{relation} (of)",
+                    "evidence": evidence, "first_seen": first_seen})
+    return out
+
+
 def _quiet(key: str) -> frozenset[str]:
     from crawler.sources import item_kind_for_key
 
@@ -87,6 +102,7 @@ def history(db: sqlite_utils.Database, key: str, *, with_texts: bool = False) ->
     previous: dict[str, Any] | None = None
     key = resolve_key(db, key)
     quiet = _quiet(key)
+    links = item_links(db, key)
     for row in db.query("select * from snapshots where key = ? order by id", [key]):
         fields = {k: v for k, v in json.loads(row["data"]).items() if k != "license_etags"}
         entry: dict[str, Any] = {"observed_at": row["observed_at"], **fields}
@@ -109,6 +125,7 @@ def history(db: sqlite_utils.Database, key: str, *, with_texts: bool = False) ->
                                              f"{name} (before)", f"{name} (after)")
                     )
             entry["license_diffs"] = diffs
+        entry["links"] = [link for link in links if link["first_seen"] <= row["observed_at"]]
         if with_texts:
             entry["license_texts"] = {name: license_text(db, digest) for name, digest in files_now.items()}
         out.append(entry)
@@ -127,3 +144,54 @@ def watch_states(db: sqlite_utils.Database) -> dict[str, dict]:
     if not db["watch_state"].exists():
         return {}
     return {row["watch"]: row for row in db["watch_state"].rows}
+
+
+MODEL_SORTS = {"downloads": "downloads desc", "likes": "likes desc", "created": "created desc", "name": "key"}
+
+
+def list_models(
+    db: sqlite_utils.Database,
+    *,
+    countries: Iterable[str] = (),
+    orgs: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    openness: Iterable[str] = (),
+    sources: Iterable[str] = (),
+    sort: str = "downloads",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Tracked models now (not removed), with licence, openness, parameters and counters."""
+    where, params = ["kind = 'model'", "state != 'removed'"], []
+    for column, values, fold in (("country", countries, True), ("org", orgs, True),
+                                 ("license_category", categories, False), ("openness", openness, False),
+                                 ("source", sources, False)):
+        values = list(values)
+        if values:
+            marks = ", ".join("?" for _ in values)
+            where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
+            params += [v.lower() for v in values] if fold else values
+    sql = (
+        "select key, source, org, country, name, url, license, license_category, openness, gated, state,"
+        " json_extract(data, '$.parameters') as parameters, json_extract(data, '$.created_at') as created,"
+        " json_extract(counters, '$.downloads') as downloads, json_extract(counters, '$.likes') as likes,"
+        " first_seen, last_changed from items where " + " and ".join(where)
+        + f" order by {MODEL_SORTS[sort]}, key"
+    )
+    if limit:
+        sql += f" limit {int(limit)}"
+    out = []
+    for row in db.query(sql, params):
+        row["parameters_text"] = parameters_text(row["parameters"])
+        out.append(row)
+    return out
+
+
+def parameters_text(count: int | None) -> str | None:
+    """72_700_000_000 -> "72.7B", 494_000_000 -> "494M"."""
+    if not isinstance(count, int) or count <= 0:
+        return None
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if count >= size:
+            value = count / size
+            return f"{value:.1f}".rstrip("0").rstrip(".") + unit if value < 100 else f"{value:.0f}{unit}"
+    return str(count)

@@ -58,6 +58,7 @@ class BatchResult:
     units_incomplete: list[str] = field(default_factory=list)
     items: int = 0
     changed: int = 0
+    touched: list[str] = field(default_factory=list)  # keys normalised and written this batch
 
 
 @dataclass
@@ -219,9 +220,14 @@ class Store:
                 events += self._probe(batch, source, probe, rows.get(probe.key), baselined, result)
             if batch.end is not None:
                 self._end(batch, batch.end, result)
+            levels = self._openness(result.touched, now, crawl_id)
             for event in events:
                 event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
             self._aliases(events)
+            self._links(events)
+            for event in events:
+                if event["item"] in levels and event["type"].startswith("model."):
+                    event["data"]["openness"] = levels[event["item"]]
             new_events = self._insert_events(events, crawl_id)
             if new_events and self.on_events:
                 self.on_events(self.db, new_events, parse(now))
@@ -298,6 +304,7 @@ class Store:
             if counters:
                 metrics.append(_metric(key, now[:10], counters))
             result.changed += 1
+            result.touched.append(key)
         self.db.conn.executemany(_UPSERT_ITEM, upserts)
         if snapshots:
             self.db.conn.executemany(_INSERT_SNAPSHOT, snapshots)
@@ -305,6 +312,64 @@ class Store:
             self.db.conn.executemany(
                 "insert or ignore into links (src, dst, relation, evidence, first_seen) values (?, ?, ?, ?, ?)", links)
         return events
+
+    def _openness(self, touched: list[str], now: str, crawl_id) -> dict[str, str]:
+        """Openness of every model the batch's evidence concerns (its own changed models, the
+        models a new release, paper or repo is linked to), stored with its evidence; a change of
+        level is a snapshot, so `history` shows it. A few queries per batch, not per model."""
+        from crawler.openness import openness
+        from crawler.sources import item_kind_for_key
+
+        levels: dict[str, str] = {}
+        if not touched:
+            return levels
+        has_code = self.db.execute(
+            "select 1 from links where relation in ('code_of', 'release_of') limit 1").fetchone() is not None
+        models: set[str] = set()
+        for part in _chunks(touched, CHUNK // 4):
+            marks = ", ".join("?" for _ in part)
+            models |= {k for (k,) in self.db.execute(f"select key from items where key in ({marks}) and kind = 'model'", part)}
+            if has_code:
+                # A release announcing a model, a paper it cites, a repo that is a paper's code.
+                for sql in (f"select dst from links where src in ({marks}) and relation = 'announces'",
+                            f"select src from links where dst in ({marks}) and relation = 'cites_paper'",
+                            "select m.src from links m join links c on c.src = m.dst and c.relation = 'code_of'"
+                            f" where m.relation = 'cites_paper' and c.dst in ({marks})",
+                            "select a.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
+                            f" where a.relation = 'announces' and r.dst in ({marks})"):
+                    models |= {k for (k,) in self.db.execute(sql, part)}
+        for part in _chunks(sorted(models), CHUNK // 4):
+            marks = ", ".join("?" for _ in part)
+            code: dict[str, list[dict]] = {}
+            if has_code:
+                pairs = self.db.execute(
+                    f"select src, dst from links where src in ({marks}) and relation = 'code_of'"
+                    " union select m.src, c.dst from links m join links c on c.src = m.dst and c.relation = 'code_of'"
+                    f" where m.relation = 'cites_paper' and m.src in ({marks})"
+                    " union select a.dst, r.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
+                    f" where a.relation = 'announces' and a.dst in ({marks})", part * 3).fetchall()
+                repos = {k: json.loads(d) for k, d in self.db.execute(
+                    "select key, data from items where kind = 'repo' and key in (%s)"
+                    % ", ".join("?" for _ in pairs), [r for _, r in pairs])} if pairs else {}
+                for model, repo in pairs:
+                    if repo in repos:
+                        code.setdefault(model, []).append(repos[repo])
+            for key, data, current, _ in self.db.execute(
+                    f"select key, data, openness, content_hash from items where key in ({marks})", part).fetchall():
+                fields = json.loads(data or "{}")
+                level, evidence = openness(fields, code.get(key, ()))
+                levels[key] = level
+                if level == current:
+                    continue
+                fields["openness"] = level
+                found = item_kind_for_key(key)
+                digest = content_hash(fields, found[1].quiet if found else ())
+                text = json.dumps(fields, sort_keys=True)
+                self.db.execute("update items set openness = ?, openness_evidence = ?, data = ?, content_hash = ?"
+                                " where key = ?", [level, json.dumps(evidence), text, digest, key])
+                if current is not None:  # a change of level: a snapshot, so history shows it
+                    self.db.execute(_INSERT_SNAPSHOT, (key, now, crawl_id, digest, text, json.dumps(["openness"])))
+        return levels
 
     def _move(self, old_key: str, new_key: str, old: _Row, now: str) -> _Row:
         """A renamed item: one item whose key changes; its snapshots follow, the old key stays
@@ -429,6 +494,23 @@ class Store:
         for event in events:
             if event["item"] in found:
                 event["data"]["aliases"] = sorted(found[event["item"]])
+
+    def _links(self, events: list[dict]) -> None:
+        """Every event's `data.links`: the keys of the items linked to its item, either way."""
+        keys = sorted({e["item"] for e in events})
+        if not keys:
+            return
+        found: dict[str, set[str]] = {}
+        for part in _chunks(keys, CHUNK // 2):
+            marks = ", ".join("?" for _ in part)
+            for src, dst in self.db.execute(
+                    f"select src, dst from links where src in ({marks}) or dst in ({marks})", part + part):
+                found.setdefault(src, set()).add(dst)
+                found.setdefault(dst, set()).add(src)
+        for event in events:
+            linked = found.get(event["item"], set()) | set(event["data"].get("links") or ())
+            if linked:
+                event["data"]["links"] = sorted(linked)
 
     def _count_events(self, type: str, key: str) -> int:
         return self.db.execute("select count(*) from events where type = ? and item = ?", [type, key]).fetchone()[0]

@@ -98,6 +98,15 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> str:
+    """The unit of a hub-wide watch: what it selects, e.g. `hub:search=qwen;filter=license:mit`."""
+    parts = ([f"search={search}"] if search else []) + [f"filter={f}" for f in sorted(filters)]
+    return "hub:" + ";".join(parts)
+
+
+DEFAULT_RECONCILE_EVERY = 86400.0
+
+
 class HubModel(ModelKind):
     prefix = "model:hf/"
     version = 2
@@ -119,15 +128,19 @@ class HubModel(ModelKind):
 
 
 class HuggingFaceSource(Source):
-    """Hugging Face Hub models of the watched orgs: `orgs = ["deepseek-ai", "registry:CN"]`.
+    """Hugging Face Hub models of the watched orgs: `orgs = ["deepseek-ai", "registry:CN"]`,
+    or hub-wide (no `orgs`): new models matching `search` and/or `filter` (tags such as
+    `license:apache-2.0`, `text-generation`, `base_model:…`).
 
     Every model's licence (card, `license:` tag, LICENSE-like files), gating, commits,
-    downloads and likes; new, renamed, removed and restored models.
+    downloads and likes; new, renamed, removed and restored models. Between complete
+    listings (`reconcile_every`, default 1d) each cycle reads only what changed since the last
+    (`sort=lastModified`, stopped at the watermark).
     """
 
     kind = "huggingface"
     order = 0
-    keys = ("orgs",)
+    keys = ("orgs", "search", "filter", "reconcile_every")
     endpoints = {"huggingface": "https://huggingface.co"}
     item_kinds = (HubModel(),)
     events = MODEL_EVENTS
@@ -135,16 +148,33 @@ class HuggingFaceSource(Source):
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:
-        return {"orgs": read.orgs("orgs")}
+        hub_wide = read.has("search") or read.has("filter")
+        if not read.has("orgs") and not hub_wide:
+            raise read.missing("orgs", '["meta-llama", "registry:CN"] (or search / filter for a hub-wide watch)')
+        if read.has("orgs") and hub_wide:
+            raise read.error("search" if read.has("search") else "filter",
+                             "a watch of orgs cannot also search the whole Hub",
+                             "remove it, or make a second watch with search / filter and no orgs")
+        return {
+            "orgs": read.orgs("orgs") if read.has("orgs") else (),
+            "search": read.string("search", example='"qwen"') if read.has("search") else None,
+            "filter": tuple(read.string_list("filter", example='["license:apache-2.0"]')) if read.has("filter") else (),
+            "reconcile_every": read.duration("reconcile_every", default=DEFAULT_RECONCILE_EVERY, example='"1d"'),
+        }
 
     @classmethod
     def units(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
-        return tuple(options.get("orgs") or ())
+        if options.get("orgs"):
+            return tuple(options["orgs"])
+        return (hub_wide_unit(options.get("search"), options.get("filter") or ()),)
 
     @classmethod
     def spider_args(cls, watch, endpoints: Mapping[str, str], prior: dict) -> dict[str, Any]:
-        return {"watch": watch.name, "orgs": list(watch.units), "prior": prior,
-                "endpoint": endpoints.get("huggingface")}
+        args = {"watch": watch.name, "prior": prior, "endpoint": endpoints.get("huggingface"),
+                "reconcile_every": watch.reconcile_every}
+        if watch.orgs:
+            return args | {"orgs": list(watch.orgs)}
+        return args | {"search": watch.search, "filter": list(watch.filter)}
 
     @classmethod
     def prior(cls, store, watch) -> dict:

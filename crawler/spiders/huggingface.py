@@ -20,7 +20,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
-from crawler.sources.huggingface import HubModel, gating
+from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
 from crawler.spiders import next_link, parse_units
 from crawler.times import utcnow
 
@@ -30,6 +30,8 @@ EXPAND = (
     "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "siblings", "tags",
 )
 PAGE_SIZE = 1000
+INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few models changed
+HUB_WIDE_PAGE = 100
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
 MODEL = HubModel()
@@ -72,12 +74,23 @@ class HuggingFaceSpider(scrapy.Spider):
         prior_file: str | None = None,
         endpoint: str | None = None,
         token: str | None = None,
+        reconcile_every: float | str | None = None,
+        search: str | None = None,
+        filter: str | list[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.orgs = parse_units(orgs)
+        self.search = search or None
+        self.filter = parse_units(filter or "")
+        self.hub_wide = None
         if not self.orgs:
-            raise ValueError("huggingface spider needs orgs, e.g. -a orgs=deepseek-ai,Qwen")
+            if not (self.search or self.filter):
+                raise ValueError("huggingface spider needs orgs, e.g. -a orgs=deepseek-ai,Qwen (or search/filter)")
+            self.hub_wide = hub_wide_unit(self.search, self.filter)
+            self.orgs = [self.hub_wide]
+        # Incremental listings between reconciliations (None: every crawl reads everything).
+        self.reconcile_every = float(reconcile_every) if reconcile_every not in (None, "") else None
         self.units = self.orgs  # the watched units: one baseline and one listing result each
         self.watch = watch
         if isinstance(prior, str):
@@ -91,6 +104,7 @@ class HuggingFaceSpider(scrapy.Spider):
         # New ids of an org already known are held to the org's end: one of them may be a
         # known model renamed, which the direct check of the old id tells (never added + removed).
         self.held: dict[str, list[Observation]] = {org: [] for org in self.orgs}
+        self.newest: dict[str, str] = {}  # the newest lastModified of a full listing: the watermark
 
     @property
     def endpoint(self) -> str:
@@ -116,13 +130,98 @@ class HuggingFaceSpider(scrapy.Spider):
     def _known(self, org: str) -> dict[str, dict]:
         return self.prior.get(org, {}).get("models", {})
 
+    def incremental_url(self, org: str) -> str:
+        """Newest commits first: stops at the watermark (https://huggingface.co/docs/hub/api)."""
+        params = [("author", org), ("sort", "lastModified"), ("direction", "-1"),
+                  ("limit", str(INCREMENTAL_PAGE))] + [("expand[]", e) for e in EXPAND]
+        return f"{self.endpoint}/api/models?{urlencode(params)}"
+
+    def hub_wide_url(self) -> str:
+        """New models across the whole Hub, newest first, matching `search` and `filter`."""
+        params = ([("search", self.search)] if self.search else []) + [("filter", f) for f in self.filter]
+        params += [("sort", "createdAt"), ("direction", "-1"), ("limit", str(HUB_WIDE_PAGE))]
+        params += [("expand[]", e) for e in EXPAND]
+        return f"{self.endpoint}/api/models?{urlencode(params)}"
+
+    def mode(self, org: str) -> str:
+        """`full` (a complete listing: baseline, reconciliation), `incremental` or `hub`."""
+        if self.hub_wide:
+            return "hub"
+        prior = self.prior.get(org, {})
+        if self.reconcile_every is None or not prior.get("baselined") or not prior.get("watermark"):
+            return "full"
+        last = prior.get("last_reconciled_at")
+        if not last:
+            return "full"
+        from crawler.times import parse
+
+        age = (parse(utcnow()) - parse(last)).total_seconds()
+        return "incremental" if age < self.reconcile_every else "full"
+
     async def start(self):
         for org in self.orgs:
-            yield self._listing_request(self.listing_url(org), org)
+            mode = self.mode(org)
+            if mode == "hub":
+                yield self._listing_request(self.hub_wide_url(), org, self.parse_newest, key="createdAt")
+            elif mode == "incremental":
+                yield self._listing_request(self.incremental_url(org), org, self.parse_newest, key="lastModified")
+            else:
+                yield self._listing_request(self.listing_url(org), org)
 
-    def _listing_request(self, url: str, org: str) -> Request:
-        return Request(url, headers=self._headers(), callback=self.parse_listing, errback=self.listing_failed,
-                       cb_kwargs={"org": org}, dont_filter=True)
+    def _listing_request(self, url: str, org: str, callback=None, **kwargs) -> Request:
+        return Request(url, headers=self._headers(), callback=callback or self.parse_listing,
+                       errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True)
+
+    async def parse_newest(self, response: Response, org: str, key: str):
+        """An incremental listing (newest `key` first): read until the watermark, stop there.
+
+        It says nothing of models it did not reach, so nothing is removed from it; removals,
+        counters and settings (gating, visibility) are read by the next full listing
+        (`reconcile_every`). A hub-wide watch has no full listing: its first crawl records
+        the newest page as the baseline, later ones what was created since.
+        """
+        try:
+            page = self._page(response)
+        except ValueError as exc:
+            yield self._failed(org, str(exc))
+            return
+        watermark = self.prior.get(org, {}).get("watermark")
+        newest = watermark
+        observations, reached = [], False
+        for raw in page:
+            stamp = raw.get(key) if isinstance(raw.get(key), str) else None
+            if watermark and stamp and stamp <= watermark:
+                # Seen at the last cycle or older (the Hub's times are in milliseconds; a
+                # commit in the very millisecond of the watermark waits for reconciliation).
+                reached = True
+                break
+            self.seen[org].add(raw["id"])
+            observations.append(Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw))
+            if stamp and (newest is None or stamp > newest):
+                newest = stamp
+        requests = await self.fetch_files(observations, org)
+        batch = self._batch(org, observations=observations, requests=requests)
+        next_url = next_link(response)
+        if watermark and not reached and next_url and page:
+            yield batch
+            yield self._listing_request(response.urljoin(next_url), org, self.parse_newest, key=key)
+            return
+        if not watermark and not page:
+            batch.end = UnitEnd(complete=False, count=0, error="empty listing: not taken as a baseline")
+        else:
+            batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
+        yield batch
+
+    def _page(self, response: Response) -> list[dict]:
+        if response.status != 200:
+            raise ValueError(f"HTTP {response.status} from {response.url}")
+        try:
+            page = json.loads(response.body)
+        except ValueError as exc:
+            raise ValueError(f"unreadable listing page: {exc}") from None
+        if not isinstance(page, list):
+            raise ValueError("unreadable listing page: listing is not a JSON array")
+        return [m for m in page if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     # -- listing ------------------------------------------------------------------------
 
@@ -138,24 +237,20 @@ class HuggingFaceSpider(scrapy.Spider):
         yield self._failed(org, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
 
     async def parse_listing(self, response: Response, org: str):
-        if response.status != 200:
-            yield self._failed(org, f"HTTP {response.status} from {response.url}")
-            return
         try:
-            page = json.loads(response.body)
-            if not isinstance(page, list):
-                raise ValueError("listing is not a JSON array")
+            page = self._page(response)
         except ValueError as exc:
-            yield self._failed(org, f"unreadable listing page: {exc}")
+            yield self._failed(org, str(exc))
             return
 
         known = self._known(org)
         hold = bool(known)
         ready: list[Observation] = []
         for raw in page:
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-                continue
             self.seen[org].add(raw["id"])
+            stamp = raw.get("lastModified")
+            if isinstance(stamp, str) and stamp > self.newest.get(org, ""):
+                self.newest[org] = stamp
             observation = Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw)
             if hold and raw["id"] not in known:
                 self.held[org].append(observation)
@@ -224,7 +319,7 @@ class HuggingFaceSpider(scrapy.Spider):
         last_page.observations += found
         last_page.probes = probes
         last_page.requests += requests
-        last_page.end = UnitEnd(complete=True, count=count, confirmed=short)
+        last_page.end = UnitEnd(complete=True, count=count, confirmed=short, watermark=self.newest.get(org))
         yield last_page
 
     async def probe(self, model_id: str) -> Probe | Observation:

@@ -136,8 +136,40 @@ def headline(event: Mapping[str, Any]) -> str:
             line = described.headline(event)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             line = ""  # scraped data of an unexpected shape: fall back on the summary
-    return (one_line(line) or one_line(event.get("summary")) or one_line(event.get("item"))
+    line = (one_line(line) or one_line(event.get("summary")) or one_line(event.get("item"))
             or str(event.get("type")))
+    # `openwatch alerts test`: nobody may mistake it for a real change.
+    return f"TEST: {line}" if (event.get("data") or {}).get("test") else line
+
+
+def parameters_text(count: Any) -> str | None:
+    from crawler.history.queries import parameters_text as text
+
+    return text(count) if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+_LINK_LABELS = (("paper:arxiv/", "paper", "arXiv "), ("repo:github/", "code", ""), ("model:hf/", "weights", "HF "),
+                ("model:ms/", "weights", "ModelScope "), ("release:github/", "release", ""), ("post:", "post", ""))
+
+
+def evidence_text(links: Any) -> str | None:
+    """`paper: arXiv 2501.12948 · code: deepseek-ai/DeepSeek-R1` from an event's `data.links`."""
+    if not isinstance(links, list):
+        return None
+    parts: dict[str, list[str]] = {}
+    for key in links[:20]:
+        for prefix, label, shown in _LINK_LABELS:
+            if isinstance(key, str) and key.startswith(prefix):
+                parts.setdefault(label, []).append(shown + key.removeprefix(prefix))
+                break
+    return " · ".join(f"{label}: {', '.join(values[:3])}" for label, values in parts.items()) or None
+
+
+def _excerpt(data: Mapping[str, Any]) -> str | None:
+    text = data.get("diff") or data.get("excerpt")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return text.strip()[:1200]
 
 
 def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -161,6 +193,11 @@ def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
         "categories": None,
         "direction": None,
         "gating": None,
+        "openness": one_line(data.get("openness")) or None,
+        "parameters": parameters_text(data.get("parameters")),
+        "evidence": evidence_text(data.get("links")),
+        "excerpt": _excerpt(data),
+        "test": bool(data.get("test")),
     }
     if view["url"] and _URL_OK.match(view["url"]):
         view["href"] = view["url"]
@@ -331,6 +368,12 @@ def _slack_fields(view: Mapping[str, Any], limits: SlackLimits) -> list[dict[str
         fields.append(f"*Licence*\n{text}")
     if view["gating"]:
         fields.append(f"*Access*\n{slack_text(view['gating'], cap)}")
+    if view["openness"]:
+        fields.append(f"*Openness*\n{slack_text(view['openness'], cap)}")
+    if view["parameters"]:
+        fields.append(f"*Parameters*\n{slack_text(view['parameters'], cap)}")
+    if view["evidence"]:
+        fields.append(f"*Evidence*\n{slack_text(view['evidence'], cap)}")
     if view["url"]:
         fields.append(f"*Link*\n{slack_link(view['url'], 'open', 20)}")
     if view["watch"]:
@@ -342,6 +385,9 @@ def _slack_event_section(view: Mapping[str, Any], limits: SlackLimits) -> dict[s
     text = f"*{slack_link(view['url'], view['headline'], 400)}*"
     if view["summary"]:
         text += "\n" + slack_text(view["summary"], min(1500, limits.max_section_chars - len(text) - 1))
+    room = limits.max_section_chars - len(text) - 8
+    if view["excerpt"] and room > 100:
+        text += "\n```" + slack_text(view["excerpt"], min(900, room)) + "```"
     block: dict[str, Any] = {"type": "section", "text": _mrkdwn(text)}
     fields = _slack_fields(view, limits)
     if fields:
@@ -388,7 +434,8 @@ def slack_messages(events: Sequence[Mapping[str, Any]], limits: SlackLimits = Sl
             _slack_event_section(view, limits),
             _context(meta),
         ]
-        text = slack_text(view["headline"], limits.max_text_chars)
+        fallback = view["headline"] + (f" ({view['direction']})" if view["direction"] else "")
+        text = slack_text(fallback, limits.max_text_chars)
         return [Rendered((view["id"],), fit_slack_payload({"text": text, "blocks": blocks}, limits))]
     per_message = limits.max_blocks - 2  # a header and a context line frame each message
     chunks = [views[i : i + per_message] for i in range(0, len(views), per_message)]

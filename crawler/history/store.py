@@ -225,6 +225,7 @@ class Store:
                 event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
             self._aliases(events)
             self._links(events)
+            self._diff_excerpts(events)
             for event in events:
                 if event["item"] in levels and event["type"].startswith("model."):
                     event["data"]["openness"] = levels[event["item"]]
@@ -494,6 +495,29 @@ class Store:
         for event in events:
             if event["item"] in found:
                 event["data"]["aliases"] = sorted(found[event["item"]])
+
+    def _diff_excerpts(self, events: list[dict]) -> None:
+        """A licence-file change carries the start of its unified diff: the evidence, in the alert."""
+        import difflib
+
+        for event in events:
+            if not event["type"].endswith("license_file_changed"):
+                continue
+            before = (event.get("before") or {}).get("license_files") or {}
+            after = (event.get("after") or {}).get("license_files") or {}
+            parts = []
+            for name in sorted(set(before) | set(after)):
+                old, new = (self._text(before.get(name)), self._text(after.get(name)))
+                parts += difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{name} (before)",
+                                              f"{name} (after)", n=1)
+            if parts:
+                event["data"]["diff"] = "".join(parts)[:2000]
+
+    def _text(self, digest: str | None) -> str:
+        if not digest:
+            return ""
+        row = self.db.execute("select text_zlib from license_texts where sha256 = ?", [digest]).fetchone()
+        return zlib.decompress(row[0]).decode("utf-8", "replace") if row else ""
 
     def _links(self, events: list[dict]) -> None:
         """Every event's `data.links`: the keys of the items linked to its item, either way."""

@@ -84,7 +84,7 @@ ERRORS = [
         WATCH + '\n[[watch]]\nname = "more"\nsource = "huggingface"\norgs = ["allenai"]\nevery = "1h"\ncolour = "red"\n',
         {},
         "{file}:12: watch[2].colour: unknown key; valid keys: name, source, every, timeout, jitter, "
-        "enabled, failing_after, orgs",
+        "enabled, failing_after, orgs, search, filter, reconcile_every",
         id="unknown-key-second-watch",
     ),
     pytest.param(
@@ -96,7 +96,7 @@ ERRORS = [
     pytest.param(
         WATCH + 'repos = ["openai/gpt-oss"]\n',
         {},
-        '{file}:6: watch[1].repos: is not used by huggingface watches; huggingface watches take orgs; '
+        '{file}:6: watch[1].repos: is not used by huggingface watches; huggingface watches take orgs, search, filter, reconcile_every; '
         'remove it, or set source = "github"',
         id="key-of-another-source",
     ),
@@ -487,7 +487,7 @@ def test_config_error_is_an_openwatch_error():
         pytest.param(
             '[[watch]]\nname = "labs"\nsource = "huggingface"\nquery = """\n[[watch]]\nsource = 1\n"""\n'
             'orgs = ["meta-llama"]\nevery = "1h"\n',
-            '{file}:4: watch[1].query: is not used by huggingface watches; huggingface watches take orgs; '
+            '{file}:4: watch[1].query: is not used by huggingface watches; huggingface watches take orgs, search, filter, reconcile_every; '
             'remove it, or set source = "arxiv"',
             id="multi-line-string-hides-headers",
         ),

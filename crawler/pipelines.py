@@ -126,6 +126,7 @@ class IngestPipeline:
             requests=stats.get_value("downloader/request_count", 0) or 0,
             items=self.items, events=self.events, errors=self.errors,
         )
+        self.store.record_budget(spider.source, stats.get_value("openwatch/budget") or {})
         stats.set_value("openwatch/status", status)
         stats.set_value("openwatch/events", self.events)
         stats.set_value("openwatch/items", self.items)

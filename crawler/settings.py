@@ -31,6 +31,7 @@ HTTPERROR_ALLOW_ALL = True  # spiders judge statuses themselves (401 RepoNotFoun
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RateLimitMiddleware": 560,  # before RetryMiddleware (550) sees responses
+    "crawler.middlewares.BudgetMiddleware": 570,     # paces requests to the servers' quotas
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.IngestPipeline": 900,

@@ -416,9 +416,12 @@ def status(app: App, fmt):
         click.echo(json.dumps(report, indent=2, default=str))
         return
     emit(report["watches"], fmt, ["watch", "source", "every", "last_crawl", "result", "items", "events",
-                                  "failures", "next_run", "last_error"])
+                                  "failures", "next_run", "next_reconcile", "last_error"])
     if fmt == "table":
         click.echo(f"\ndaemon: {report['daemon']}")
+        if report.get("budgets"):
+            click.echo("\nrequest budget (as the servers last said):")
+            emit(report["budgets"], "table", ["source", "bucket", "remaining", "quota", "reset_at", "observed_at"])
         if report.get("subscriptions"):
             click.echo("\nsubscriptions:")
             emit(report["subscriptions"], "table", list(report["subscriptions"][0].keys()))

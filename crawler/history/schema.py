@@ -194,11 +194,20 @@ def _m004_unit_state(db: sqlite_utils.Database) -> None:
     db["units"].add_column("state", str)  # JSON object
 
 
+def _m005_budgets(db: sqlite_utils.Database) -> None:
+    """The last known request quota of every server bucket a source uses (`openwatch status`)."""
+    db["budgets"].create(
+        {"source": str, "bucket": str, "remaining": int, "quota": int, "reset_at": str, "observed_at": str},
+        pk=("source", "bucket"),
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_delivery_claims", _m002_delivery_claims),
     ("003_sources", _m003_sources),
     ("004_unit_state", _m004_unit_state),
+    ("005_budgets", _m005_budgets),
 ]
 
 

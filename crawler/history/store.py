@@ -31,7 +31,7 @@ from crawler.normalize import content_hash
 from crawler.registry import Registry, default_registry
 from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
 from crawler.sources import ItemKind, source_for
-from crawler.times import parse, utcnow
+from crawler.times import iso, parse, utcnow
 
 CHUNK = 900  # bound parameters per IN (...) query (SQLite's limit is 999 on old builds)
 ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
@@ -151,6 +151,22 @@ class Store:
         return len(rows)
 
     interrupt_running = fail_running
+
+    def record_budget(self, source: str, budget: Mapping[str, Mapping[str, Any]]) -> None:
+        """What the servers last said of the quota of each bucket (`host bucket` -> numbers)."""
+        if not budget:
+            return
+        from datetime import timedelta
+
+        now = self.clock()
+        rows = [(source, bucket, b.get("remaining"), b.get("limit"),
+                 iso(parse(now) + timedelta(seconds=float(b.get("reset_in") or 0))), now)
+                for bucket, b in budget.items()]
+        with immediate(self.db):
+            self.db.conn.executemany(
+                "insert into budgets (source, bucket, remaining, quota, reset_at, observed_at) values (?, ?, ?, ?, ?, ?)"
+                " on conflict(source, bucket) do update set remaining = excluded.remaining, quota = excluded.quota,"
+                " reset_at = excluded.reset_at, observed_at = excluded.observed_at", rows)
 
     # -- what the spider needs to know of the past --------------------------------------
 

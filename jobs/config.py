@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from crawler.events import default_subscribed, event_types
 from crawler.sources import all_sources, item_key, key_prefixes
-from crawler.identity import PROJECT_URL, user_agent
+from crawler.identity import PROJECT_URL, user_agent  # noqa: F401 - PROJECT_URL re-exported
 from crawler.licenses import CATEGORIES
 from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
 from jobs.exceptions import ConfigError, UnknownNameError

@@ -270,7 +270,6 @@ class Store:
 
     def _changed(self, batch: Batch, pending, rows, baselined: bool, crawl_id, now: str, metrics: list,
                  result: BatchResult) -> list[dict]:
-        source = source_for(batch.source)
         events: list[dict] = []
         upserts, snapshots, links = [], [], []
         for obs, kind, row in pending:
@@ -296,11 +295,12 @@ class Store:
                 changed = changed_fields(previous, fields, kind.quiet) if previous is not None else []
                 snapshots.append((key, now, crawl_id, digest, data_text, json.dumps(changed)))
             item_links = kind.links(key, fields)
-            links += [(key, dst, relation, evidence, now) for dst, relation, evidence in item_links]
+            links += [((other, key) if rest[2:3] == ("in",) else (key, other)) + (rest[0], rest[1], now)
+                      for other, *rest in item_links]
             if baselined:
                 ctx = Context(key=key, watch=batch.watch, url=kind.url(key, fields, self.endpoints), org=org,
                               country=country, detected_at=now, seq=seq or self._next_seq(key) - 1,
-                              links=tuple(sorted({dst for dst, _, _ in item_links})))
+                              links=tuple(sorted({link[0] for link in item_links})))
                 if obs.renamed_from and obs.renamed_from != key and previous is not None:
                     events += kind.renamed(ctx, obs.renamed_from, previous, fields)
                 if seq is not None:

@@ -113,8 +113,9 @@ class ItemKind:
     def url(self, key: str, fields: Mapping[str, Any], endpoints: Mapping[str, str]) -> str | None:
         return fields.get("url")
 
-    def links(self, key: str, fields: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        """Evidenced relations this item's own fields show: (other key, relation, evidence)."""
+    def links(self, key: str, fields: Mapping[str, Any]) -> list[tuple]:
+        """Evidenced relations this item's own fields show: (other key, relation, evidence),
+        from this item to the other; a fourth element "in" turns it round (other -> this)."""
         return []
 
     def columns(self, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:

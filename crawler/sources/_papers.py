@@ -16,13 +16,17 @@ PAPER_EVENTS = (
 )
 
 
+def _model_key(model: str) -> str:
+    return model if ":" in model.split("/", 1)[0] else f"model:hf/{model}"
+
+
 class PaperKind(ItemKind):
     """An arXiv paper. `raw` is already normalised by the source's parser."""
 
     name = "paper"
     prefix = "paper:arxiv/"
-    counter_fields = ("upvotes",)
-    quiet = ("updated",)
+    counter_fields = ("upvotes", "comments", "github_stars")
+    quiet = ("updated", "submitted_at", "submitted_by", "hf_url", "url")
 
     def normalise(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in raw.items() if k not in self.counter_fields and v is not None}
@@ -41,10 +45,12 @@ class PaperKind(ItemKind):
     def links(self, key: str, fields: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         text = " ".join(str(fields.get(f) or "") for f in ("abstract", "comment"))
         out = [(repo, "code_of", "paper abstract/comment") for repo in repo_mentions(text)]
-        if fields.get("github_repo"):
-            out += [(repo, "code_of", "Hugging Face papers githubRepo") for repo in repo_mentions(fields["github_repo"])]
+        if fields.get("code_url"):
+            out += [(repo, "code_of", "Hugging Face papers githubRepo") for repo in repo_mentions(fields["code_url"])]
         out += [(model, "weights_of", "paper abstract/comment") for model in model_mentions(text)]
-        out += [(model, "cites_paper", "Hugging Face papers") for model in fields.get("models") or ()]
+        # The models whose cards cite the paper (the Hub's own index): model -> paper.
+        out += [(_model_key(model), "cites_paper", "Hugging Face papers", "in") for model in fields.get("models") or ()
+                if isinstance(model, str) and model]
         return out
 
     def added(self, ctx: Context, fields: Mapping[str, Any]) -> list[dict]:
@@ -54,5 +60,5 @@ class PaperKind(ItemKind):
             ctx, "paper.published", f"{fields.get('title')} ({who})" if who else str(fields.get("title")),
             after={k: fields.get(k) for k in ("title", "authors", "published", "categories", "comment")
                    if fields.get(k) is not None},
-            data={"abstract": (fields.get("abstract") or "")[:1000], "arxiv_id": key.removeprefix(self.prefix)},
+            data={"abstract": (fields.get("abstract") or "")[:1000], "arxiv_id": ctx.key.removeprefix(self.prefix)},
         )]

@@ -84,7 +84,7 @@ class GitHubSpider(scrapy.Spider):
         for _ in range(2):
             response = await self.crawler.engine.download_async(
                 Request(url, headers=self.headers(etag, accept), dont_filter=True))
-            wait = gh.rate_limit_wait(response.status, _headers(response), time.time())
+            wait = gh.rate_limit_wait(response.status, _headers(response), time.time(), response.body)
             if wait is None:
                 return response
             if wait > self.max_wait:
@@ -105,9 +105,9 @@ class GitHubSpider(scrapy.Spider):
             if response.status == 200:
                 raw = gh.repo_fields(json.loads(response.body))
                 current = raw.get("full_name") or full_name
-                observation = Observation(key=gh.repo_key(current), kind="repo", raw=raw)
+                observation = Observation(key=gh.repo_key_of(current), kind="repo", raw=raw)
                 if current.lower() != full_name.lower():  # GitHub answered a 301 to the new name
-                    observation.renamed_from = gh.repo_key(full_name)
+                    observation.renamed_from = gh.repo_key_of(full_name)
                 batch.observations.append(observation)
                 new_state["repo_etag"] = _header(response, "ETag")
                 new_state["name"] = current
@@ -117,9 +117,9 @@ class GitHubSpider(scrapy.Spider):
             releases = await self.releases(current, state, new_state, batch)
             renamed = current.lower() != full_name.lower()
             for raw in releases:
-                observation = Observation(key=gh.release_key(current, raw["tag"]), kind="release", raw=raw)
+                observation = Observation(key=gh.release_key_of(current, raw["tag"]), kind="release", raw=raw)
                 if renamed:
-                    observation.renamed_from = gh.release_key(full_name, raw["tag"])
+                    observation.renamed_from = gh.release_key_of(full_name, raw["tag"])
                 batch.observations.append(observation)
             batch.end = UnitEnd(complete=True, count=len(releases), incremental=True)
         except RateLimitedError as exc:
@@ -142,8 +142,7 @@ class GitHubSpider(scrapy.Spider):
             if response.status != 200:
                 raise ValueError(f"HTTP {response.status} from {response.url}")
             new_state["releases_etag"] = _header(response, "ETag")
-            return [gh.release_fields(obj, full_name) for obj in json.loads(response.body) if isinstance(obj, dict)
-                    and not obj.get("draft")]
+            return [r for r in gh.releases_from_api(json.loads(response.body), full_name) if not r.get("draft")]
         response = await self.get(f"{self.web}/{full_name}/releases.atom", state.get("atom_etag"),
                                   accept="application/atom+xml")
         batch.requests += 1
@@ -152,7 +151,7 @@ class GitHubSpider(scrapy.Spider):
         if response.status != 200:
             raise ValueError(f"HTTP {response.status} from {response.url}")
         new_state["atom_etag"] = _header(response, "ETag")
-        return gh.releases_from_atom(response.body, full_name)
+        return list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
 
     async def crawl_owner(self, owner: str):
         """Every public repo of `owner` (an org, else a user), one batch per repo."""

@@ -12,7 +12,6 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import hf_papers as hp
-from crawler.sources.arxiv import ArxivSource  # noqa: F401 - the same paper item kind
 from crawler.sources._papers import PaperKind
 from crawler.spiders import parse_units
 from crawler.times import utcnow

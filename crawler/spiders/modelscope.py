@@ -43,8 +43,8 @@ class ModelScopeSpider(scrapy.Spider):
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}
 
     def listing(self, org: str, page: int) -> Request:
-        body = json.dumps({"Path": org, "PageNumber": page, "PageSize": PAGE_SIZE})
-        return Request(f"{self.endpoint}/api/v1/models/", method="PUT", body=body,
+        return Request(f"{self.endpoint}{ms.LISTING_PATH}", method=ms.LISTING_METHOD,
+                       body=ms.listing_body(org, page, PAGE_SIZE),
                        headers={"Content-Type": "application/json", "Accept": "application/json"},
                        callback=self.parse_listing, errback=self.failed, cb_kwargs={"org": org, "page": page},
                        dont_filter=True)
@@ -66,10 +66,14 @@ class ModelScopeSpider(scrapy.Spider):
     async def parse_listing(self, response: Response, org: str, page: int):
         try:
             data = ms.unwrap(json.loads(response.body))
-            models = ms.listing_models(data)
+            listing = ms.listing_models(data, org)
         except Exception as exc:  # a 200 with Success false is an error too
             yield self._failed(org, f"HTTP {response.status}: {type(exc).__name__}: {exc}")
             return
+        if listing.skipped:
+            yield self._failed(org, f"{listing.skipped} unreadable models on page {page}")
+            return
+        models = listing.models
         observations = []
         for fields in models:
             if not fields.get("id"):
@@ -77,7 +81,7 @@ class ModelScopeSpider(scrapy.Spider):
             self.seen[org].add(fields["id"])
             observations.append(Observation(key=MODEL.key(fields["id"]), kind="model", raw=fields))
         batch = self._batch(org, observations=observations)
-        total = data.get("TotalCount") if isinstance(data, dict) else None
+        total = listing.total
         if models and isinstance(total, int) and page * PAGE_SIZE < total:
             yield batch
             yield self.listing(org, page + 1)
@@ -112,7 +116,8 @@ class ModelScopeSpider(scrapy.Spider):
 
     async def probe(self, model_id: str) -> Probe | Observation:
         key = MODEL.key(model_id)
-        request = Request(f"{self.endpoint}/api/v1/models/{model_id}", headers={"Accept": "application/json"},
+        owner, _, name = model_id.partition("/")
+        request = Request(f"{self.endpoint}{ms.model_path(owner, name)}", headers={"Accept": "application/json"},
                           dont_filter=True)
         try:
             response = await self.crawler.engine.download_async(request)
@@ -125,7 +130,7 @@ class ModelScopeSpider(scrapy.Spider):
         if ms.is_not_found(response.status, envelope):
             return Probe(key, "not_found", f"HTTP {response.status} {ms.message(envelope)}".strip()[:300])
         try:
-            fields = ms.model_fields(ms.unwrap(envelope))
+            fields = ms.model_fields(ms.unwrap(envelope), owner)
         except Exception as exc:  # noqa: BLE001
             return Probe(key, "error", f"HTTP {response.status}: {exc}"[:300])
         if fields.get("id"):

@@ -38,7 +38,7 @@ DIRECTION_COLORS = {"more restrictive": "#c62828", "more open": "#2e7d32", "late
                     "unclear": "#bdbdbd"}
 LICENCE_TYPES = ("model.license_changed", "repo.license_changed")
 RELEASES_SHOWN = 25
-EVENTS_SHOWN = 50
+EVENTS_SHOWN = 30
 MAX_TEXT = 300  # characters of scraped text in a table cell (errors, summaries)
 
 

@@ -78,7 +78,7 @@ def stacked_bars(name: str, title: str, categories: Sequence[str], series: dict[
     """
     import numpy as np
 
-    height = 0.45 * len(categories) + 1.3 if horizontal else 3.4
+    height = 0.38 * len(categories) + 1.1 if horizontal else 3.4
     with _figure(name, height) as fig:
         ax = fig.subplots()
         bottom = np.zeros(len(categories))

@@ -64,9 +64,9 @@ def _ink(color: str) -> str:
     return "#111111" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "#ffffff"
 
 
-def _label_segments(ax, bars, values, color: str, minimum: float) -> None:
+def _label_segments(ax, bars, values, color: str, minimum: float, fontsize: float) -> None:
     labels = [f"{v:,}" if v >= minimum and v else "" for v in values]
-    ax.bar_label(bars, labels=labels, label_type="center", color=_ink(color), fontsize=9)
+    ax.bar_label(bars, labels=labels, label_type="center", color=_ink(color), fontsize=fontsize)
 
 
 def stacked_bars(name: str, title: str, categories: Sequence[str], series: dict[str, Sequence[int]],
@@ -79,6 +79,10 @@ def stacked_bars(name: str, title: str, categories: Sequence[str], series: dict[
     import numpy as np
 
     height = 0.38 * len(categories) + 1.1 if horizontal else 3.4
+    crowded = not horizontal and len(categories) > 12  # many months: smaller numbers, upright ticks
+    fontsize = 7 if crowded else 9
+    if crowded and len(categories) > 24:
+        segment_labels = False  # segments too thin to hold a number; the totals stay
     with _figure(name, height) as fig:
         ax = fig.subplots()
         bottom = np.zeros(len(categories))
@@ -96,11 +100,13 @@ def stacked_bars(name: str, title: str, categories: Sequence[str], series: dict[
             # a segment gets its number when it is tall enough to hold it; the total is always written
             if segment_labels:
                 _label_segments(ax, bars, [int(v) for v in values], colors.get(label, "#999999"),
-                                minimum=max(peak * 0.06, 1))
+                                minimum=max(peak * 0.06, 1), fontsize=fontsize)
             bottom = bottom + values
         ends = ax.barh(list(categories), np.zeros(len(categories)), left=totals) if horizontal else \
             ax.bar(list(categories), np.zeros(len(categories)), bottom=totals)
-        ax.bar_label(ends, labels=[f"{int(t):,}" for t in totals], padding=3, fontsize=9, fontweight="bold")
+        ax.bar_label(ends, labels=[f"{int(t):,}" if t or not crowded else "" for t in totals], padding=3, fontsize=fontsize, fontweight="bold")
+        if crowded:
+            ax.tick_params(axis="x", labelrotation=90, labelsize=8)
         ax.set_title(title, loc="left")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

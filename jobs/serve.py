@@ -32,7 +32,6 @@ EU_CODES = "'AT','BE','BG','HR','CY','CZ','DK','EE','FI','FR','DE','GR','EL','HU
            "'NL','PL','PT','RO','SK','SI','ES','SE'"
 ORIGIN = (f"case when country in ('US', 'CN') then country when country in ({EU_CODES}) then 'EU' "
           "else 'other' end")
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 _RELEASED = """select i.*, coalesce(json_extract(i.data, '$.created_at'), a.detected_at) as released
   from items i left join (select item, min(detected_at) as detected_at from events

@@ -311,39 +311,38 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
 @click.option("--limit", type=int, default=200, show_default=True)
 @click.pass_obj
 def feed(app: App, output, since, types, limit):
-    """Events as an Atom feed, newest first (for feed readers).
+    """Events as an Atom feed, newest first (for feed readers): each entry says what changed,
+    before → after. With -o the file is replaced atomically (readers never see half a feed).
 
     Example: openwatch feed --since 30d -o /var/www/openwatch.xml
     """
     from crawler.history.queries import list_events
-    from jobs.atom import events_feed
+    from jobs.atom import events_feed, write_feed
 
     since = parse_since(since)
     db = app.db(readonly=True)
-    xml = events_feed(list_events(db, since=since, types=types, limit=limit))
     if output:
-        tmp = Path(output).with_suffix(".tmp")
-        tmp.write_bytes(xml)
-        tmp.replace(output)  # readers never see a half-written feed
+        write_feed(db, output, since=since, types=types, limit=limit)
     else:
-        click.echo(xml.decode("utf-8"))
+        click.echo(events_feed(list_events(db, since=since, types=types, limit=limit)).decode("utf-8"))
 
 
 @cli.command()
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
               help="The HTML file to write.")
-@click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True, help="Weeks of events shown.")
+@click.option("--since", default="90d", show_default=True,
+              help="The window of new models, licence changes and events: 90d, 26w, or a date.")
 @click.pass_obj
-def report(app: App, output, weeks):
-    """One self-contained HTML page: models by country and licence, events per week, recent changes.
+def report(app: App, output, since):
+    """One self-contained HTML page (no network needed to open it): new models by country and
+    licence, openness by country, download share, licence changes, newest releases, source health.
 
-    Example: openwatch report -o report.html --weeks 26
+    Example: openwatch report --since 90d -o report.html
     """
-    from jobs.report import gather, render
+    from jobs.report import write_report
 
     db = app.db(readonly=True)
-    html = render(gather(db, weeks=weeks))
-    Path(output).write_text(html, encoding="utf-8")
+    write_report(db, output, since=parse_since(since))
     click.echo(f"wrote {output}")
 
 
@@ -506,24 +505,30 @@ def alerts_channels():
 
 
 @cli.command()
-@click.option("--port", type=int, default=8001, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0: any free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.pass_obj
 def serve(app: App, port, host):
-    """Browse the history with Datasette, read-only (needs: pip install "openwatch[serve]").
+    """Browse the history with Datasette: live data, read-only, with facets and canned queries
+    (needs: pip install "openwatch[serve]"). Stops on SIGTERM or Ctrl-C.
 
     Example: openwatch serve --port 8001
     """
-    import shutil
-    import subprocess
-
     config = app.config()
     if not Path(config.database).exists():
         raise Failure(f"{config.database}: no history yet; run \"openwatch run --once\" first")
-    exe = shutil.which("datasette") or str(Path(sys.executable).with_name("datasette"))
-    if not Path(exe).exists():
-        raise Failure('datasette is not installed; run: pip install "openwatch[serve]"')
-    sys.exit(subprocess.call([exe, "serve", "-i", str(config.database), "--host", host, "--port", str(port)]))
+    try:
+        from jobs.serve import serve as run_server
+    except ImportError as exc:
+        raise Failure(f'Datasette is not installed ({exc.name}); run: pip install "openwatch[serve]"') from None
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"warning: serving on {host}: anyone who can reach it can read the history", err=True)
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {config.database} read-only at {url}")
+        sys.stdout.flush()
+
+    run_server(config.database, host=host, port=port, ready=ready)
 
 
 @cli.command()

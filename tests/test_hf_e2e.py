@@ -391,10 +391,10 @@ def test_report_is_one_self_contained_page(ow, emulator, tmp_path):
 
     parser = Tags()
     parser.feed(html)
-    assert parser.external == [] and parser.tags.count("svg") == 2
+    assert parser.external == [] and parser.tags.count("svg") >= 3  # charts: tests/test_report*.py
     assert "<script>" not in html
     assert "CN" in html and "US" in html and "deepseek-ai released DeepSeek-R9" in html
-    assert "14 models tracked" in html and "2 events in the last 12 weeks" in html
+    assert "<b>14</b>models tracked" in html
 
 
 def test_status_counts_items_of_every_watch_sharing_an_org(ow, emulator):

@@ -28,6 +28,7 @@ from crawler.events import event_to_row
 from crawler.history.schema import immediate
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
+from crawler.openness import openness
 from crawler.registry import Registry, default_registry
 from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
 from crawler.sources import ItemKind, source_for
@@ -36,7 +37,7 @@ from crawler.times import iso, parse, utcnow
 CHUNK = 900  # bound parameters per IN (...) query (SQLite's limit is 999 on old builds)
 ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
                 "license_category", "gated", "sha", "state", "missing_count", "content_hash", "first_seen",
-                "last_seen", "last_changed", "data", "fingerprint", "counters")
+                "last_seen", "last_changed", "data", "fingerprint", "counters", "openness", "openness_evidence")
 _UPSERT_ITEM = (
     f"insert into items ({', '.join(ITEM_COLUMNS)}) values ({', '.join('?' for _ in ITEM_COLUMNS)}) "
     "on conflict(key) do update set " + ", ".join(f"{c} = excluded.{c}" for c in ITEM_COLUMNS if c != "key")
@@ -59,6 +60,7 @@ class BatchResult:
     items: int = 0
     changed: int = 0
     touched: list[str] = field(default_factory=list)  # keys normalised and written this batch
+    levels: dict[str, str] = field(default_factory=dict)  # openness of the models written
 
 
 @dataclass
@@ -236,7 +238,7 @@ class Store:
                 events += self._probe(batch, source, probe, rows.get(probe.key), baselined, result)
             if batch.end is not None:
                 self._end(batch, batch.end, result)
-            levels = self._openness(result.touched, now, crawl_id)
+            levels = result.levels | self._openness(result.touched, now, crawl_id)
             for event in events:
                 event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
             self._aliases(events)
@@ -286,6 +288,11 @@ class Store:
                 self._license_files(fields, obs, previous, now, result)
             org = kind.org(fields)
             country = self.registry.country(org)
+            evidence = None
+            if kind.name == "model":
+                # From the model's own fields; linked code may raise it (`_openness`, after links).
+                fields["openness"], evidence = openness(fields)
+                result.levels[key] = fields["openness"]
             digest = content_hash(fields, kind.quiet)
             counters = kind.counters(obs.raw)
             seq = None
@@ -317,6 +324,7 @@ class Store:
                 (row.first_seen if row is not None else None) or now, now,
                 now if seq is not None else (row.last_changed if row is not None else now),
                 data_text, kind.fingerprint(obs.raw), json.dumps(counters, sort_keys=True) if counters else None,
+                fields.get("openness"), json.dumps(evidence) if evidence else None,
             ))
             if counters:
                 metrics.append(_metric(key, now[:10], counters))
@@ -334,14 +342,13 @@ class Store:
         """Openness of every model the batch's evidence concerns (its own changed models, the
         models a new release, paper or repo is linked to), stored with its evidence; a change of
         level is a snapshot, so `history` shows it. A few queries per batch, not per model."""
-        from crawler.openness import openness
         from crawler.sources import item_kind_for_key
 
         levels: dict[str, str] = {}
-        if not touched:
-            return levels
         has_code = self.db.execute(
             "select 1 from links where relation in ('code_of', 'release_of') limit 1").fetchone() is not None
+        if not touched or not has_code:
+            return levels  # without linked code, `_changed` already decided from the model's own fields
         models: set[str] = set()
         for part in _chunks(touched, CHUNK // 4):
             marks = ", ".join("?" for _ in part)
@@ -384,7 +391,15 @@ class Store:
                 text = json.dumps(fields, sort_keys=True)
                 self.db.execute("update items set openness = ?, openness_evidence = ?, data = ?, content_hash = ?"
                                 " where key = ?", [level, json.dumps(evidence), text, digest, key])
-                if current is not None:  # a change of level: a snapshot, so history shows it
+                # A change of level is in history: in the snapshot this batch made of the item
+                # (the licence change that caused it, or the first sight), else one of its own.
+                same = self.db.execute("select id, changed from snapshots where key = ? and observed_at = ?"
+                                       " order by id desc limit 1", [key, now]).fetchone()
+                if same:
+                    changed = set(json.loads(same[1] or "[]")) | ({"openness"} if current is not None else set())
+                    self.db.execute("update snapshots set data = ?, content_hash = ?, changed = ? where id = ?",
+                                    [text, digest, json.dumps(sorted(changed)), same[0]])
+                elif current is not None:
                     self.db.execute(_INSERT_SNAPSHOT, (key, now, crawl_id, digest, text, json.dumps(["openness"])))
         return levels
 

@@ -76,7 +76,7 @@ CHANNEL_KEYS = {
 }
 SMTP_KEYS = ("host", "port", "starttls", "ssl", "username", "password", "sender", "timeout")
 DAEMON_KEYS = ("dispatch_every", "shutdown_grace", "log_format", "user_agent")
-TOP_KEYS = ("database", "endpoints", "watch", "smtp", "subscription", "daemon")
+TOP_KEYS = ("database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _HF_ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -258,6 +258,7 @@ class Config:
     subscriptions: tuple[Subscription, ...]
     smtp: Smtp | None
     daemon: DaemonSettings
+    feed_path: Path | None = None  # an Atom feed of events kept up to date after each crawl
 
     def watch(self, name: str) -> Watch:
         """The watch called `name`; else `UnknownNameError`, a `KeyError` and a `ConfigError`."""
@@ -533,6 +534,11 @@ class _Loader:
         folder = self.path.absolute().parent
         if not database_path.is_absolute():
             database_path = folder / database_path
+        feed_path = None
+        if "feed_path" in document:
+            feed_path = Path(self.string(document, (), "feed_path", example='"events.xml"')).expanduser()
+            if not feed_path.is_absolute():
+                feed_path = folder / feed_path
         endpoints = self.endpoints(document.get("endpoints", {}))
         watches = self.tables(document, "watch", self.watch)
         smtp = self.smtp(document["smtp"]) if "smtp" in document else None
@@ -550,6 +556,7 @@ class _Loader:
             subscriptions=subscriptions,
             smtp=smtp,
             daemon=self.daemon(document.get("daemon", {})),
+            feed_path=feed_path,
         )
 
     def substitute(self, value: Any, at: tuple) -> Any:

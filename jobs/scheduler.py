@@ -31,6 +31,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -267,9 +268,25 @@ def record_outcome(config, watch, outcome) -> list[dict]:
     after each crawl (off the event loop: `await asyncio.to_thread(record_outcome, …)`)."""
     store = open_store(config)
     try:
-        return record_health(store, watch, outcome)
+        new = record_health(store, watch, outcome)
+        keep_feed(config, store.db, outcome.events + len(new))
+        return new
     finally:
         store.db.close()
+
+
+def keep_feed(config, db, new_events: int) -> None:
+    """With `feed_path` set: rewrite the Atom feed when a crawl stored events (or none exists)."""
+    path = getattr(config, "feed_path", None)
+    if not path or (not new_events and Path(path).exists()):
+        return
+    from jobs.atom import write_feed
+
+    try:
+        count = write_feed(db, path)
+        logger.info("feed %s: %d entries", path, count)
+    except OSError as exc:
+        logger.error("feed %s could not be written: %s; check the directory exists and is writable", path, exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,6 +550,7 @@ class SubprocessCrawls:
                                      [watch.name]).fetchone() or (None,)
             if not (finished and recorded and recorded >= finished):  # the child died before recording it
                 record_health(store, watch, outcome)
+            keep_feed(self.config, db, outcome.events)
             return outcome, True
         finally:
             store.db.close()

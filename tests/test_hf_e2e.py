@@ -405,3 +405,17 @@ def test_status_counts_items_of_every_watch_sharing_an_org(ow, emulator):
     ow("crawl", "cn")
     counts = {w["watch"]: w["items"] for w in ow.json("status")["watches"]}
     assert counts == {"labs": 13, "cn": 11}
+
+
+def test_feed_path_is_kept_up_to_date_after_crawls(ow, emulator):
+    import feedparser
+
+    ow.config.write_text('feed_path = "public/events.xml"\n' + ow.config.read_text())
+    (ow.config.parent / "public").mkdir()
+    crawl(ow)
+    feed = ow.config.parent / "public" / "events.xml"
+    assert feedparser.parse(feed.read_bytes()).entries == []  # the baseline: a feed with nothing yet
+    emulator.world.add_model("deepseek-ai/DeepSeek-V9", license="mit")
+    crawl(ow)
+    parsed = feedparser.parse(feed.read_bytes())
+    assert not parsed.bozo and [e.title for e in parsed.entries] == ["deepseek-ai released DeepSeek-V9"]

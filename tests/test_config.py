@@ -890,10 +890,13 @@ def test_digest_needs_an_aware_moment():
 def test_starter_config_loads_with_an_empty_environment(tmp_path):
     path = write_starter(tmp_path / "openwatch.toml", default_registry())
     config = load_config(path, environ={})
-    assert [w.name for w in config.watches] == ["us-labs", "cn-labs"]
+    assert [w.name for w in config.watches] == ["us-labs", "cn-labs", "cn-modelscope", "lab-releases",
+                                                "open-weight-papers", "daily-papers", "lab-blogs", "new-apache-models"]
+    assert {w.source for w in config.watches} == {"huggingface", "modelscope", "github", "arxiv", "hf_papers", "feed"}
     assert {"meta-llama", "openai", "allenai", "marin-community"} <= set(config.watch("us-labs").orgs)
     assert {"deepseek-ai", "Qwen", "moonshotai", "zai-org", "MiniMaxAI"} <= set(config.watch("cn-labs").orgs)
-    assert all(w.every == 1800 for w in config.watches)
+    assert config.watch("us-labs").every == config.watch("cn-labs").every == 1800
+    assert not config.watch("new-apache-models").enabled  # hub-wide: many models a day, opt in
     assert config.database == tmp_path / "openwatch.db"
     assert config.subscriptions == ()
     active = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
@@ -922,7 +925,8 @@ def test_starter_with_a_registry_lacking_the_notable_labs(tmp_path):
     registry = Registry.from_rows([{"hf_org": "some-lab", "country": "US"}])
     path = write_starter(tmp_path / "ow.toml", registry)
     config = load_config(path, environ={}, registry=registry)
-    assert [(w.name, w.orgs) for w in config.watches] == [("us-labs", ("some-lab",))]
+    hubs = [(w.name, w.orgs) for w in config.watches if w.source == "huggingface" and w.orgs]
+    assert hubs == [("us-labs", ("some-lab",))]
 
 
 def test_write_starter_refuses_to_overwrite(tmp_path):

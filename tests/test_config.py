@@ -915,7 +915,9 @@ def test_starter_examples_load_once_uncommented(tmp_path):
         "APPRISE_URL": "tgram://token/chat",
     }
     config = load_config(path, environ=environ, registry=default_registry())
-    assert [w.name for w in config.watches][2:] == ["releases", "papers", "blogs", "daily-papers"]
+    assert [w.name for w in config.watches][2:] == ["cn-modelscope", "lab-releases", "open-weight-papers",
+                                                    "daily-papers", "lab-blogs", "new-apache-models"]
+    assert config.feed_path == tmp_path / "events.xml"
     assert [s.name for s in config.subscriptions] == ["team", "me", "pipeline", "phone"]
     assert config.smtp is not None and config.daemon.log_format == "text"
     assert config.endpoints.huggingface == "https://huggingface.co"

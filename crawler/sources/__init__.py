@@ -25,11 +25,13 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
+from crawler.exceptions import OpenwatchError
+
 PLUGINS_ENV = "OPENWATCH_PLUGINS"
 ENTRY_POINT_GROUP = "openwatch.sources"
 
 
-class SourceError(Exception):
+class SourceError(OpenwatchError):
     """A source that does not exist, or a registry entry that is not well formed."""
 
 

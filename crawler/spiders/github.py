@@ -18,6 +18,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Request, Response
 
+from crawler.exceptions import OpenwatchError
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import github as gh
 from crawler.spiders import parse_units
@@ -26,7 +27,7 @@ from crawler.times import utcnow
 PER_PAGE = 100
 
 
-class RateLimitedError(Exception):
+class RateLimitedError(OpenwatchError):
     """GitHub's quota is used up for longer than the watch may wait."""
 
 

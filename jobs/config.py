@@ -308,33 +308,12 @@ def format_duration(seconds: float) -> str:
 
 
 def redact(value: Any) -> str:
-    """`value` safe to print: URLs keep scheme and host, `whsec_` secrets only their prefix.
+    """`value` safe to print (one owner of redaction: `alerts.redaction`): URLs keep scheme and
+    host, `whsec_` secrets only their prefix, anything else nothing."""
+    from alerts.redaction import redact_secret
 
-    Hosts are kept for http(s) only: other schemes (Apprise's `tgram://TOKEN/…`) may carry a
-    secret where the host would be.
-    """
     text = "" if value is None else str(value)
-    if not text:
-        return text
-    if text.startswith("whsec_"):
-        return "whsec_…(redacted)"
-    if "://" in text:
-        scheme = text.split("://", 1)[0]
-        if scheme.lower() in ("http", "https"):
-            try:
-                parts = urlsplit(text)
-                host = parts.hostname or ""
-                port = f":{parts.port}" if parts.port else ""
-            except ValueError:
-                return f"{scheme}://…(redacted)"
-            if host and text.rstrip("/") == f"{scheme}://{host}{port}":
-                return f"{scheme}://{host}{port}"
-            if host:
-                return f"{scheme}://{host}{port}/…(redacted)"
-        if _VAR_NAME.fullmatch(scheme):
-            return f"{scheme}://…(redacted)"
-    return "…(redacted)"
-
+    return redact_secret(text) if text else text
 
 def default_user_agent() -> str:
     """`openwatch/<version> (+<project URL>)`: who we are, for the sources' operators."""

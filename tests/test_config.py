@@ -262,7 +262,7 @@ ERRORS = [
     pytest.param(
         '[[subscription]]\nname = "team"\nchannel = "slack"\nurl = "hooks.slack.com/services/T000/B000/XXXX"\n',
         {},
-        "{file}:4: subscription[1].url: …(redacted) is not an http(s) URL; write the full URL, starting with https://",
+        "{file}:4: subscription[1].url: … is not an http(s) URL; write the full URL, starting with https://",
         id="slack-url-not-http",
     ),
     pytest.param(
@@ -368,7 +368,7 @@ ERRORS = [
         '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "https://example.org/hook"\n'
         'secret = "${WEBHOOK_SECRET}"\n',
         {"WEBHOOK_SECRET": "s3cr3t-value"},
-        '{file}:5: subscription[1].secret: …(redacted) does not start with "whsec_"; use "whsec_" followed by '
+        '{file}:5: subscription[1].secret: … does not start with "whsec_"; use "whsec_" followed by '
         "base64, e.g. the output of python -c \"import base64, os; print('whsec_' + "
         'base64.b64encode(os.urandom(32)).decode())"',
         id="webhook-secret-prefix",
@@ -377,7 +377,7 @@ ERRORS = [
         '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "https://example.org/hook"\n'
         'secret = "whsec_not*base64!"\n',
         {},
-        '{file}:5: subscription[1].secret: whsec_…(redacted) is not base64 after its prefix; use "whsec_" '
+        '{file}:5: subscription[1].secret: whsec_… is not base64 after its prefix; use "whsec_" '
         "followed by base64, e.g. the output of python -c \"import base64, os; print('whsec_' + "
         'base64.b64encode(os.urandom(32)).decode())"',
         id="webhook-secret-base64",
@@ -795,12 +795,12 @@ def test_format_duration(seconds, text):
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        (SLACK_URL, "https://hooks.slack.com/…(redacted)"),
-        ("https://user:pw@example.org:8443/hook?token=1", "https://example.org:8443/…(redacted)"),
+        (SLACK_URL, "https://hooks.slack.com/…"),
+        ("https://user:pw@example.org:8443/hook?token=1", "https://example.org:8443/…"),
         ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
-        (SECRET, "whsec_…(redacted)"),
-        ("tgram://bottoken/chatid", "tgram://…(redacted)"),
-        ("hunter2", "…(redacted)"),
+        (SECRET, "whsec_…"),
+        ("tgram://bottoken/chatid", "tgram://…"),
+        ("hunter2", "…"),
         ("", ""),
         (None, ""),
     ],

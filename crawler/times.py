@@ -19,6 +19,13 @@ def iso(moment: datetime) -> str:
     return moment.strftime(ISO)
 
 
+def iso_seconds(moment: datetime) -> str:
+    """To the second, for people (status, logs): `2026-11-29T01:12:44Z`."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def parse(text: str) -> datetime:
     """ISO 8601 (with `Z` or an offset) -> an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -273,7 +273,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
             raise click.BadParameter(f"{text!r}: use a duration like 7d, 12h, 30m or a date like 2026-11-01") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    from crawler.times import iso
+
+    return iso(moment)
 
 
 @cli.command()

@@ -61,8 +61,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from crawler.times import iso_seconds as iso  # noqa: E402 - seconds, for people
 
 
 def parse_time(text: str | None) -> datetime | None:

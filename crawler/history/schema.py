@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
+
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,9 +17,7 @@ import sqlite_utils
 BUSY_TIMEOUT_MS = 30_000
 
 
-def utcnow() -> str:
-    """Now as ISO 8601 UTC with `Z`, the one time format of the database."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from crawler.times import utcnow  # noqa: E402,F401 - the one time format, re-exported
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:

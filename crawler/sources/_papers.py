@@ -26,7 +26,7 @@ class PaperKind(ItemKind):
     name = "paper"
     prefix = "paper:arxiv/"
     counter_fields = ("upvotes", "comments", "github_stars")
-    quiet = ("updated", "submitted_at", "submitted_by", "hf_url", "url")
+    quiet = ("updated", "published", "submitted_at", "submitted_by", "hf_url", "url")  # sources differ here
 
     def normalise(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in raw.items() if k not in self.counter_fields and v is not None}

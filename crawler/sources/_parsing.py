@@ -170,11 +170,7 @@ def boolean(value: Any) -> bool | None:
 # -- times ------------------------------------------------------------------------------------
 
 
-def iso(moment: datetime) -> str:
-    """An aware datetime (or a naive one in UTC) as ISO 8601 UTC with `Z`."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime(ISO)
+from crawler.times import iso  # noqa: E402,F401 - the one time format
 
 
 def parse_time(value: Any, *, naive: timezone = timezone.utc) -> str | None:

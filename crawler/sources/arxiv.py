@@ -35,8 +35,9 @@ Errors, all `ArxivResponseError` (`_parsing.ParseError`):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from crawler.sources._parsing import ParseError, fold, parse_time, text

@@ -26,12 +26,12 @@ import calendar
 import html
 import re
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 ELLIPSIS = "\u2026"
-MAX_LIST = 200          # items kept of any scraped list (authors, tags, categories)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FRACTION = re.compile(r"(\.\d+)")
@@ -130,22 +130,6 @@ def html_text(value: Any, limit: int) -> str | None:
             parts.append(" ")
         pos = end + 1
     return fold(html.unescape("".join(parts)), limit)
-
-
-def texts(value: Any, limit: int, *, max_items: int = MAX_LIST) -> list[str] | None:
-    """A list of capped strings in order, duplicates dropped; None when `value` is not a list."""
-    if not isinstance(value, list):
-        return None
-    out: list[str] = []
-    seen: set[str] = set()
-    for item in value:
-        t = text(item, limit)
-        if t is not None and t not in seen:
-            seen.add(t)
-            out.append(t)
-            if len(out) >= max_items:
-                break
-    return out
 
 
 # -- scalars ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ Errors, all `ArxivResponseError` (`_parsing.ParseError`):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote

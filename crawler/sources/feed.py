@@ -32,7 +32,11 @@ Hardening around feedparser (each has a test in tests/test_parse_feed.py):
 - numeric character references that no character has (`&#99999999999;`, surrogates,
   thousands of digits) become `&#xFFFD;`: feedparser's loose parser raises on them;
 - HTML sanitising and relative-URI rewriting are off: text is stored as sent, and escaped
-  by each channel.
+  by each channel. feedparser itself still strips surrounding whitespace, reads C1 control
+  characters as the Windows-1252 ones they almost always are, and decodes again a string
+  whose Latin-1 bytes are valid UTF-8 (its repair of double-encoded feeds).
+- `feedparser.encodings.convert_to_utf8` is feedparser 6's own function (not public API);
+  the UTF-16 and charset tests fail loudly if a new feedparser changes it.
 """
 
 from __future__ import annotations

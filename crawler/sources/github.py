@@ -50,9 +50,10 @@ no release id, the latest ~10 releases only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from crawler.licenses import normalize as normalize_license

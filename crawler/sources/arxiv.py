@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 from urllib.parse import quote
 
 from crawler.sources._parsing import ParseError, fold, parse_time, text

@@ -113,7 +113,7 @@ class BudgetMiddleware:
         settings = crawler.settings
         if not settings.getbool("BUDGET_ENABLED", True):
             raise NotConfigured
-        return cls(crawler.stats, settings.getfloat("BUDGET_RESERVE", 0.02), settings.getfloat("BUDGET_MAX_WAIT", 300.0))
+        return cls(crawler.stats, settings.getfloat("BUDGET_RESERVE", 0.02), settings.getfloat("BUDGET_MAX_WAIT", 120.0))
 
     @staticmethod
     def _key(request) -> tuple[str, str]:
@@ -133,8 +133,10 @@ class BudgetMiddleware:
                 state["remaining"] = state.get("limit") or state["remaining"] + 1
                 state["reset_at"] = now + (state.get("window") or 300.0)
             floor = max(1, int((state.get("limit") or 0) * self.reserve))
-            if state["remaining"] <= floor and state["reset_at"] > now:
-                wait = min(state["reset_at"] - now, self.max_wait)
+            # A window that resets later than we may wait: the request goes, the server's
+            # refusal is the source's to report (a partial crawl), not a silent stall.
+            if state["remaining"] <= floor and now < state["reset_at"] <= now + self.max_wait:
+                wait = state["reset_at"] - now
                 self.stats.inc_value("budget/waits")
                 self.stats.inc_value("budget/wait_seconds", wait)
                 logger.info("%s %s: %d requests left in this window; waiting %.0fs for its reset",

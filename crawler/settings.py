@@ -39,7 +39,7 @@ ITEM_PIPELINES = {
 # Components openwatch does not use are off: each costs start-up time on every crawl, and two
 # open ports. Scrapy 2.19's RemoteControl starts an HTTP server that executes code (and
 # imports aiohttp); the telnet console is a Python shell. JSON APIs set no cookies and have
-# no meta refresh; robots.txt is off above; referers mean nothing to an API.
+# no meta refresh; robots.txt is off above.
 EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.telnet.TelnetConsole": None,
@@ -54,9 +54,6 @@ _unused_middlewares = (
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
 )
 DOWNLOADER_MIDDLEWARES.update({name: None for name in _unused_middlewares})
-SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
-}
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTECONTROL_ENABLED = False

@@ -64,13 +64,15 @@ def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
     settings.setmodule("crawler.settings", priority="project")
-    settings.setdict(dict(source_for(watch.source).settings), priority="spider")
+    settings.setdict(source_for(watch.source).crawl_settings(watch), priority="spider")
     settings.setdict(
         {
             "OPENWATCH_DATABASE": str(config.database),
             "OPENWATCH_HF_ENDPOINT": config.endpoints.get("huggingface"),
             "USER_AGENT": config.daemon.user_agent,
             "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+            # Sources that cache (arXiv: a day) keep it beside the database.
+            "HTTPCACHE_DIR": str(config.database.parent / ".openwatch-cache"),
             "LOG_LEVEL": log_level,
         },
         priority="cmdline",

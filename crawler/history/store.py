@@ -506,10 +506,10 @@ class Store:
         if not (row and row[1]):
             values["baselined_at"] = batch.observed_at
         names = list(values)
+        updates = [f"{n} = excluded.{n}" for n in names if n not in ("watch", "unit")]
         self.db.execute(
             f"insert into units ({', '.join(names)}) values ({', '.join('?' for _ in names)})"
-            " on conflict(watch, unit) do update set "
-            + ", ".join(f"{n} = excluded.{n}" for n in names if n not in ("watch", "unit")),
+            " on conflict(watch, unit) do " + ("update set " + ", ".join(updates) if updates else "nothing"),
             [values[n] for n in names])
 
     def _aliases(self, events: list[dict]) -> None:

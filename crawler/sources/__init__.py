@@ -177,6 +177,11 @@ class Source:
     # -- crawling -----------------------------------------------------------------------
 
     @classmethod
+    def crawl_settings(cls, watch) -> dict[str, Any]:
+        """Scrapy settings for one crawl of `watch` (the class's `settings` unless it says more)."""
+        return dict(cls.settings)
+
+    @classmethod
     def spider_class(cls):
         module, _, name = cls.spider.rpartition(".")
         return getattr(importlib.import_module(module), name)

@@ -297,27 +297,33 @@ class ArxivSource(Source):
 
     kind = "arxiv"
     order = 30
-    keys = ("query", "categories", "max_results")
+    keys = ("query", "categories", "max_results", "cache")
     endpoints = {"arxiv": "https://export.arxiv.org"}
     item_kinds = (PaperKind(),)
     events = PAPER_EVENTS
     spider = "crawler.spiders.arxiv.ArxivSpider"
     settings = {
         "DOWNLOAD_DELAY": 3.0,
-        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 1,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-        "HTTPCACHE_ENABLED": True,
-        "HTTPCACHE_EXPIRATION_SECS": 24 * 3600,
         "HTTPCACHE_IGNORE_HTTP_CODES": [400, 403, 404, 408, 429, 500, 502, 503, 504],
     }
+
+    @classmethod
+    def crawl_settings(cls, watch) -> dict[str, Any]:
+        # The API's answers change once a day (new submissions are announced daily), so they
+        # are cached for `cache` (default a day; "0s" asks every time).
+        cache = watch.cache
+        return dict(cls.settings) | {"HTTPCACHE_ENABLED": cache > 0, "HTTPCACHE_EXPIRATION_SECS": int(cache)}
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:
         query = read.string("query", example="'abs:\"open-weight\" AND cat:cs.CL'")
         categories = tuple(read.string_list("categories", example='["cs.CL", "cs.LG"]')) if read.has("categories") else ()
         return {"query": query, "categories": categories,
-                "max_results": read.integer("max_results", default=200, minimum=1, maximum=2000)}
+                "max_results": read.integer("max_results", default=200, minimum=1, maximum=2000),
+                "cache": read.duration("cache", default=86400.0, example='"1d"')}
 
     @classmethod
     def units(cls, options: Mapping[str, Any]) -> tuple[str, ...]:

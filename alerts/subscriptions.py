@@ -51,8 +51,11 @@ def matches(sub: "Subscription", event: Mapping[str, Any]) -> bool:
     if categories is not None and not (categories & _categories(event)):
         return False
     models = _folded(sub.models)
-    if models is not None and str(event.get("item") or "").casefold() not in models:
-        return False
+    if models is not None:
+        # A renamed item's events carry its old keys: a subscription naming one keeps matching.
+        keys = {str(event.get("item") or "")} | set(map(str, data.get("aliases") or ()))
+        if not {k.casefold() for k in keys} & models:
+            return False
     return True
 
 

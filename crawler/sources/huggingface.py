@@ -62,7 +62,8 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     card = raw["cardData"] if has_card else {}
     has_tags = isinstance(raw.get("tags"), list)
     tags = _tags(raw.get("tags"))
-    if has_card or has_tags:
+    # No card and no `license:` tag: the answer says nothing of the licence (unknown, no change).
+    if has_card or any(t.lower().startswith("license:") for t in tags):
         lic = normalize_license(
             card.get("license"), license_name=text(card.get("license_name")),
             license_link=text(card.get("license_link"), 500), tags=tags,

@@ -156,6 +156,7 @@ def wait_until(condition, what: str, timeout: float = 60, proc: subprocess.Popen
         time.sleep(0.05)  # polling a condition, not guessing readiness
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_logs_errors_status_database_or_crash_output(tmp_path, emulator):
     world = emulator.world
     for org in ("deepseek-ai", "meta-llama"):
@@ -212,11 +213,10 @@ def test_no_secret_reaches_logs_errors_status_database_or_crash_output(tmp_path,
                     Response(503, body=f"token {HOOK_QUERY} expired", headers={"Retry-After": "1"}))
         run("--debug", "run", "--once")
         run("deliver")
-        for args in (("status",), ("status", "--json"), ("alerts", "list"), ("alerts", "list", "--json"),
-                     ("events", "--json"), ("events",), ("history", "meta-llama/M-0", "--json"), ("feed",)):
+        for args in (("status",), ("status", "--json"), ("alerts", "list"), ("events", "--json"),
+                     ("history", "meta-llama/M-0", "--json"), ("feed",)):
             run(*args)
         for name in ("team", "hook", "down", "mail"):
-            run("alerts", "test", name, check=False)
             run("--debug", "alerts", "test", name, check=False)
 
         # A crash: the daemon killed while it crawls and sends (the receiver answers slowly).
@@ -293,6 +293,63 @@ def test_a_next_link_to_another_origin_does_not_carry_the_token(tmp_path, emulat
                                         "every": "1h"}])
         CLI(config, env={"HF_TOKEN": HF_TOKEN})("crawl", "labs", check=False)
         assert [r.header("Authorization") for r in elsewhere.requests] == [None] * len(elsewhere.requests)
+
+
+# -- a hostile receiver ------------------------------------------------------------------------
+
+
+class TricklingReceiver:
+    """Answers 200 and then a body of one byte every half second, for ever (until closed)."""
+
+    def __init__(self):
+        self.closing = threading.Event()
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(handler):
+                handler.request.recv(65536)
+                handler.request.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while not self.closing.wait(0.5):
+                    try:
+                        handler.request.sendall(b"1\r\nx\r\n")
+                    except OSError:
+                        return
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self):
+        self.closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.xfail(strict=True, reason="bug in alerts/transport.py post(): httpx's timeout bounds each read, not the "
+                                      "answer, and the body is read whole, so a trickling receiver holds the "
+                                      "dispatcher for ever (reported to the lead)")
+def test_a_trickling_receiver_cannot_hold_a_delivery_past_the_timeout():
+    from alerts.exceptions import DeliveryError
+    from alerts.transport import Transport
+
+    receiver = TricklingReceiver()
+    outcome: list = []
+
+    def send():
+        try:
+            with Transport(timeout=1.0) as transport:
+                outcome.append(transport.post(receiver.url, content=b"{}", headers={}).status_code)
+        except DeliveryError as exc:
+            outcome.append(exc)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    sender.join(timeout=4)  # four times the timeout
+    try:
+        assert outcome, "the POST was still reading the answer 4 s after it began (timeout 1 s)"
+    finally:
+        receiver.close()
+        sender.join(timeout=5)
 
 
 # -- file modes --------------------------------------------------------------------------------

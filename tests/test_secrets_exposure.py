@@ -298,6 +298,19 @@ def test_a_next_link_to_another_origin_does_not_carry_the_token(tmp_path, emulat
 # -- a hostile receiver ------------------------------------------------------------------------
 
 
+def test_a_receiver_redirect_is_not_followed(tmp_path):
+    """A webhook receiver answering 302 elsewhere does not get our signed payload sent there."""
+    with HttpReceiver() as receiver, HttpReceiver() as elsewhere:
+        receiver.script(Response(302, headers={"Location": elsewhere.url("/collect")}))
+        config = write_config(tmp_path / "openwatch.toml", hf="http://127.0.0.1:9",
+                              watches=[{"name": "labs", "source": "huggingface", "orgs": ["a"], "every": "1h"}],
+                              subscriptions=[{"name": "hook", "channel": "webhook", "url": receiver.url("/hook"),
+                                              "secret": WEBHOOK_SECRET}])
+        answer = CLI(config)("alerts", "test", "hook", check=False)
+        assert answer.returncode == 1 and "302" in answer.stdout + answer.stderr
+        assert len(receiver.requests) == 1 and elsewhere.requests == []
+
+
 class TricklingReceiver:
     """Answers 200 and then a body of one byte every half second, for ever (until closed)."""
 

@@ -222,9 +222,10 @@ def test_no_secret_reaches_logs_errors_status_database_or_crash_output(tmp_path,
         # A crash: the daemon killed while it crawls and sends (the receiver answers slowly).
         world.add_model("deepseek-ai/New-2", license="mit")
         hook.script(Response(200, delay=3))
+        before = len(hook.requests)
         daemon = start(ow, "--debug", "run", logs=tmp_path / "daemon")
         try:
-            wait_until(lambda: len(hook.requests) >= 5, "the daemon sending to the hook", 60, daemon)
+            wait_until(lambda: len(hook.requests) > before, "the daemon sending to the hook", 60, daemon)
         finally:
             daemon.send_signal(signal.SIGKILL)
             daemon.wait(timeout=30)
@@ -236,8 +237,8 @@ def test_no_secret_reaches_logs_errors_status_database_or_crash_output(tmp_path,
     assert leaks(output, secrets) == [], "in command output"
     assert "failed" in output and "dead" in output  # the failures did happen, and were reported
     assert leaks(dump_database(tmp_path / "openwatch.db"), secrets) == [], "in the database"
-    assert leaks(files_text(tmp_path), [s for s in secrets if s not in config.read_text()]) == [], "in a file"
     assert "${SLACK_WEBHOOK_URL}" in config.read_text()  # the config names variables, holds no secret
+    assert leaks(files_text(tmp_path), secrets) == [], "in a file (database, WAL, config, logs, home)"
 
 
 def test_a_redirect_to_another_origin_does_not_carry_the_token(tmp_path, emulator):

@@ -18,13 +18,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.licenses import CATEGORIES, DIRECTIONS, ORDER, License, direction, normalize, vocabulary
+from crawler.sources import all_sources
 from jobs.config import (
     CHANNEL_KEYS,
     DAEMON_KEYS,
     DEFAULT_ENDPOINTS,
     SMTP_KEYS,
-    SOURCE_KEYS,
-    SOURCES,
     SUBSCRIPTION_KEYS,
     TOP_KEYS,
     WATCH_KEYS,
@@ -35,6 +34,8 @@ from jobs.config import (
 )
 from jobs.exceptions import ConfigError
 
+SOURCE_KEYS = {kind: tuple(source.keys) for kind, source in all_sources().items()}  # each source's watch keys
+SOURCES = tuple(SOURCE_KEYS)
 PROPERTY = settings(max_examples=200, deadline=None)
 FILES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -215,8 +216,11 @@ toml_values = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
     max_leaves=8,
 )
+# A URL's scheme is shown on purpose (`tgram://…(redacted)`), so the mark never stands there.
 secret_values = st.one_of(
-    st.text(alphabet=string.ascii_letters + string.digits + "/_+=:", max_size=30).map(lambda s: SECRET_MARK + s),
+    st.text(alphabet=string.ascii_letters + string.digits + "/_+=", max_size=30).map(lambda s: SECRET_MARK + s),
+    st.text(alphabet=string.ascii_letters + string.digits + "/_", max_size=30).map(
+        lambda s: f"tgram://{SECRET_MARK}{s}/chat"),
     st.text(alphabet=string.ascii_letters + string.digits + "/_", max_size=30).map(
         lambda s: f"https://hooks.example.org/{SECRET_MARK}/{s}"),
     st.text(alphabet=string.ascii_letters + string.digits, max_size=30).map(lambda s: f"whsec_{SECRET_MARK}{s}"),

@@ -55,8 +55,12 @@ _unused_middlewares = (
 )
 DOWNLOADER_MIDDLEWARES.update({name: None for name in _unused_middlewares})
 COOKIES_ENABLED = False
+# Belt and braces for the two ports (SECURITY.md, "Other users of the machine"): besides
+# EXTENSIONS above, their own switches. RemoteControl's /execute runs any Python it is sent and
+# writes its bearer token to a job file in the user's state directory; tested by
+# tests/test_secrets_exposure.py (no listening socket in a crawl).
 TELNETCONSOLE_ENABLED = False
-REMOTECONTROL_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # the setting's real name (scrapy/extensions/remote_control.py)
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 

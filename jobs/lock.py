@@ -9,6 +9,8 @@ from pathlib import Path
 
 from jobs.exceptions import OpenwatchError
 
+LOCK_MODE = 0o600  # as the database (crawler.history.schema.FILE_MODE): the owner's alone
+
 
 class AlreadyRunning(OpenwatchError):
     """Another openwatch daemon holds the database."""
@@ -25,7 +27,7 @@ class DaemonLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, LOCK_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -35,6 +37,10 @@ class DaemonLock:
                 f"another openwatch daemon (pid {holder}) is using {self.path.with_suffix('')}; "
                 "stop it first, or point this one at another database"
             ) from None
+        try:
+            os.fchmod(fd, LOCK_MODE)  # also a lock file left 0644 by an older version
+        except PermissionError:  # someone else's file that we may write: leave its mode
+            pass
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

@@ -6,7 +6,9 @@ appending a migration below, never by editing an applied one.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from contextlib import contextmanager
 
 from pathlib import Path
@@ -15,6 +17,10 @@ from typing import Callable, Iterator
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 30_000
+# The database says what is watched, who is subscribed and what each receiver answered: the
+# operator's business, not every local user's (SECURITY.md, "Local users").
+FILE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm")
 
 
 from crawler.times import utcnow  # noqa: E402,F401 - the one time format, re-exported
@@ -218,16 +224,47 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.isolation_level = None  # explicit transactions only: see `immediate`
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db = sqlite_utils.Database(conn)
     if not readonly:
         db.execute("PRAGMA journal_mode = WAL")
+        _match_side_files(path)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db)
     return db
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with `FILE_MODE` before SQLite opens it (SQLite would create
+    it 0644 under the usual umask); an existing file keeps the mode its owner gave it."""
+    if path.exists():
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _match_side_files(path: Path) -> None:
+    """-wal and -shm never readable by more people than the database itself (SQLite copies the
+    database's mode when it creates them; this also narrows ones left by an older version)."""
+    try:
+        allowed = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return
+    for suffix in SIDE_FILES:
+        side = Path(f"{path}{suffix}")
+        try:
+            mode = stat.S_IMODE(os.stat(side).st_mode)
+            if mode & ~allowed:
+                os.chmod(side, mode & allowed)
+        except OSError:  # not there (yet), or not ours: SQLite reports what matters
+            continue
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -1,7 +1,10 @@
 """The `openwatch` command line (click). Errors are one line; `--debug` shows tracebacks.
 
 Exit codes: 0 ok (also when some crawls were partial), 1 failure (a watch failed entirely, or
-nothing could run), 2 usage or configuration error.
+nothing could run), 2 usage or configuration error. Output cut short by its reader
+(`openwatch events | head`) ends quietly with 0: the reader had what it asked for.
+
+Global options (`--config`, `--debug`, `--log-format`) go before or after the command.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class ConfigProblem(click.ClickException):
     exit_code = 2
 
 
+# Commands that only read the history: they load the config without its secrets (a
+# `${VAR}` of a subscription's URL or secret, or of [smtp] password, may be unset).
+QUERY_COMMANDS = frozenset({"events", "status", "history", "models", "report", "feed", "serve", "alerts list"})
+
+
 class App:
     """What every command needs, built lazily from the global options."""
 
@@ -41,12 +49,14 @@ class App:
         self.debug = debug
         self.log_format = log_format
         self._config = None
+        self._verified = False
 
     def config(self):
         if self._config is None:
             from jobs.config import find_config_path, load_config
 
-            self._config = load_config(find_config_path(self.config_path, os.environ), os.environ)
+            self._config = load_config(find_config_path(self.config_path, os.environ), os.environ,
+                                       secrets=_command_name() not in QUERY_COMMANDS)
         return self._config
 
     def db(self, *, readonly: bool = False):
@@ -55,7 +65,17 @@ class App:
         path = self.config().database
         if readonly and not Path(path).exists():
             raise Failure(f"{path}: no history yet; run \"openwatch crawl WATCH\" or \"openwatch run --once\" first")
+        if not readonly:
+            self.verify_database()
         return connect(path, readonly=readonly)
+
+    def verify_database(self) -> None:
+        """Before a command's first write: refuse a database that is damaged or cannot be written."""
+        if not self._verified:
+            from crawler.history.schema import verify
+
+            verify(self.config().database)
+            self._verified = True
 
     def setup_logging(self, level: str = "INFO") -> None:
         from jobs.runner import configure_logging
@@ -64,22 +84,72 @@ class App:
         configure_logging("DEBUG" if self.debug else level, fmt)
 
 
+def _command_name() -> str:
+    """The command being run, without the program: `events`, `alerts list`."""
+    ctx = click.get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _set_global(ctx, param, value):
+    """`openwatch crawl labs --log-format json`: a global option given after the command."""
+    if value is not None and value is not False:
+        setattr(ctx.find_object(App), param.name, value)
+
+
+# The global options again, on every command; given there they win over the group's.
+GLOBAL_OPTIONS = (
+    click.Option(["--config", "config_path"], type=click.Path(dir_okay=False), expose_value=False,
+                 callback=_set_global, is_eager=True, help="Config file (also before the command)."),
+    click.Option(["--debug"], is_flag=True, default=None, expose_value=False, callback=_set_global, is_eager=True,
+                 help="Show tracebacks and debug logs (also before the command)."),
+    click.Option(["--log-format", "log_format"], type=click.Choice(["text", "json"]), expose_value=False,
+                 callback=_set_global, is_eager=True, help="Log line format on stderr (also before the command)."),
+)
+
+
+class OpenwatchCommand(click.Command):
+    """A command that also takes the global options."""
+
+    def get_params(self, ctx):
+        own = {opt for param in self.params for opt in param.opts}
+        return super().get_params(ctx) + [p for p in GLOBAL_OPTIONS if not own & set(p.opts)]
+
+
 class OpenwatchGroup(click.Group):
     """Turns domain errors into one clear line; tracebacks only with --debug."""
 
+    command_class = OpenwatchCommand
+    group_class = type  # `alerts` is an OpenwatchGroup too
+
     def invoke(self, ctx):
+        import sqlite3
+
+        from crawler.history.exceptions import HistoryError
+        from crawler.history.schema import database_error
         from jobs.exceptions import ConfigError, OpenwatchError
 
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # before click's own handler, which exits 1
+            _reader_gone()
         except ConfigError as exc:
             _traceback_if_debug(ctx)
             raise ConfigProblem(str(exc)) from None
-        except OpenwatchError as exc:
+        except (OpenwatchError, HistoryError) as exc:
             _traceback_if_debug(ctx)
             raise Failure(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # a query on a damaged or vanished database
+            _traceback_if_debug(ctx)
+            config = getattr(ctx.find_object(App), "_config", None)
+            if config is None:
+                raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+            raise Failure(str(database_error(exc, config.database))) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
             _traceback_if_debug(ctx)
             raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
@@ -97,7 +167,7 @@ def _debug(ctx) -> bool:
     return bool(ctx.obj and ctx.obj.debug) or "--debug" in sys.argv
 
 
-@click.group(cls=OpenwatchGroup)
+@click.group(cls=OpenwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: $OPENWATCH_CONFIG, else ./openwatch.toml).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
@@ -116,6 +186,9 @@ def main() -> None:
     """Entry point: every error, usage errors included, is one line on stderr."""
     try:
         cli.main(prog_name="openwatch", standalone_mode=False)
+        sys.stdout.flush()  # a reader gone before the last buffered output: below, not at exit
+    except BrokenPipeError:
+        _reader_gone()
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -128,6 +201,15 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def _reader_gone() -> None:
+    """stdout's reader closed the pipe (`| head`): stop quietly, exit 0. What is still buffered
+    goes to /dev/null, so the interpreter's flush at exit does not fail again
+    (docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 # -- init -----------------------------------------------------------------------------
@@ -205,6 +287,7 @@ def crawl(app: App, watches):
     """
     config = app.config()
     selected = [config.watch(name) for name in watches]
+    app.verify_database()
     app.setup_logging()
     outcomes = _crawl(app, selected)
     _report(outcomes)
@@ -221,6 +304,7 @@ def run(app: App, once):
     Example: openwatch run          (or: openwatch run --once)
     """
     config = app.config()
+    app.verify_database()
     app.setup_logging()
     if once:
         watches = [w for w in config.watches if w.enabled]

@@ -1,0 +1,302 @@
+"""What a new user ran into (issue 10, part B), each one reproduced with the real `openwatch`
+command in a subprocess, real files and the hub emulator on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.emulator import Fault
+from tests.conftest import CLI, write_config
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+LICENSE = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
+
+
+def seed(world) -> None:
+    world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1", files={"LICENSE": LICENSE})
+    world.add_model("deepseek-ai/DeepSeek-R1", license="mit", files={"LICENSE": "MIT License"})
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The only line on stderr, which must be an `Error: …` line without a traceback."""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    return lines[0]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def labs(tmp_path, emulator):
+    """A config with one Hugging Face watch over the emulator, crawled once (the baseline)."""
+    seed(emulator.world)
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"}],
+    )
+    ow = CLI(config)
+    ow("crawl", "labs")
+    return ow
+
+
+# ---------------------------------------------------------------------------------------------
+# Read-only commands need no secrets
+
+
+SECRET_CONFIG = """
+[smtp]
+host = "127.0.0.1"
+port = 2525
+sender = "openwatch <openwatch@example.org>"
+username = "openwatch"
+password = "${OW_TEST_SMTP_PASSWORD}"
+
+[[subscription]]
+name = "team"
+channel = "slack"
+url = "${OW_TEST_SLACK_URL}"
+
+[[subscription]]
+name = "pipeline"
+channel = "webhook"
+url = "https://example.org/hooks/openwatch"
+secret = "${OW_TEST_HOOK_SECRET}"
+
+[[subscription]]
+name = "legal"
+channel = "email"
+to = ["legal@example.org"]
+"""
+SECRET_ENV = {"OW_TEST_SMTP_PASSWORD": "hunter2-hunter2", "OW_TEST_SLACK_URL": "https://hooks.slack.com/services/T/B/x",
+              "OW_TEST_HOOK_SECRET": SECRET}
+
+
+@pytest.fixture
+def secretive(tmp_path, emulator):
+    """Subscriptions whose secrets come from variables; the baseline crawled with them set."""
+    seed(emulator.world)
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"}],
+        extra=SECRET_CONFIG,
+    )
+    CLI(config, env=SECRET_ENV)("crawl", "labs")
+    emulator.world.add_model("deepseek-ai/DeepSeek-V4", license="mit")
+    CLI(config, env=SECRET_ENV)("crawl", "labs")
+    return CLI(config)  # without the variables
+
+
+def test_read_only_commands_run_without_the_secrets_of_subscriptions(secretive, tmp_path):
+    ow = secretive
+    (event,) = ow.json("events")
+    assert event["type"] == "model.added"
+    assert "DeepSeek-V4" in ow("events").stdout
+    assert ow("history", "meta-llama/Llama-3.1-8B").returncode == 0
+    assert b"DeepSeek-V4" in ow("feed").stdout.encode()
+    ow("report", "-o", str(tmp_path / "report.html"))
+    assert (tmp_path / "report.html").exists()
+    report = ow.json("status")
+    targets = {s["name"]: s["target"] for s in report["subscriptions"]}
+    assert targets["team"] == "${OW_TEST_SLACK_URL} (not set)"
+    assert "OW_TEST_SLACK_URL" in ow("status").stdout
+    assert ow("alerts", "list").returncode == 0
+
+
+def test_sending_without_the_secret_names_the_variable(secretive):
+    ow = secretive
+    for command in (["deliver"], ["run", "--once"], ["alerts", "test", "team"]):
+        proc = ow(*command, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "environment variable OW_TEST_SMTP_PASSWORD is not set" in proc.stderr.splitlines()[-1]
+    env_but_slack = {k: v for k, v in SECRET_ENV.items() if k != "OW_TEST_SLACK_URL"}
+    proc = CLI(secretive.config, env=env_but_slack)("deliver", check=False)
+    assert proc.returncode == 2
+    line = 1 + next(i for i, text in enumerate(secretive.config.read_text().splitlines())
+                    if "${OW_TEST_SLACK_URL}" in text)
+    assert one_error_line(proc) == (
+        f"Error: {secretive.config}:{line}: subscription[1].url: environment variable OW_TEST_SLACK_URL is not set;"
+        " set OW_TEST_SLACK_URL in openwatch's environment (secrets live there, not in the file)")
+
+
+def test_a_variable_outside_secrets_is_still_needed_by_every_command(tmp_path, emulator):
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["${OW_TEST_ORG}"], "every": "1h"}],
+    )
+    proc = CLI(config)("events", check=False)
+    assert proc.returncode == 2
+    assert "watch[1].orgs[1]: environment variable OW_TEST_ORG is not set" in one_error_line(proc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Databases that cannot be used: one line naming the path, what is wrong and the fix
+
+
+def test_a_file_that_is_not_a_database(labs):
+    db = labs.config.parent / "openwatch.db"
+    db.write_text("this is a shopping list, not a database\n")
+    before = sha(db)
+    for command in (["events"], ["status"], ["crawl", "labs"], ["run", "--once"], ["deliver"]):
+        proc = labs(*command, check=False)
+        assert proc.returncode == 1, (command, proc.stderr)
+        assert one_error_line(proc) == (
+            f"Error: {db}: not an SQLite database (it does not start with \"SQLite format 3\"); "
+            "move it away, or point `database` in openwatch.toml at the history database")
+    assert sha(db) == before
+
+
+def test_an_empty_file(tmp_path, emulator):
+    config = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h"}])
+    db = tmp_path / "openwatch.db"
+    db.touch()
+    ow = CLI(config)
+    for command in (["events"], ["history", "meta-llama/Llama-3.1-8B"], ["feed"]):
+        proc = ow(*command, check=False)
+        assert proc.returncode == 1
+        assert one_error_line(proc) == (
+            f"Error: {db}: empty file (0 bytes), no history in it yet; run \"openwatch run --once\" or "
+            "\"openwatch crawl WATCH\" to fill it")
+    seed(emulator.world)
+    ow("crawl", "labs")  # an empty file is an empty database: writing commands create the tables
+    assert ow.json("events") == []
+
+
+def corrupt(db: Path) -> None:
+    """Overwrite every page but the first (the header and the schema stay readable)."""
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    assert len(data) >= 4 * page
+    for start in range(2 * page, len(data), page):
+        data[start:start + page] = bytes([0xA5]) * page
+    db.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_never_written_to(tmp_path, emulator, http):
+    seed(emulator.world)
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"}],
+        subscriptions=[{"name": "hook", "channel": "webhook", "url": http.url("/hook"), "secret": SECRET}],
+    )
+    ow = CLI(config)
+    ow("crawl", "labs")
+    emulator.world.add_model("deepseek-ai/DeepSeek-V4", license="mit")
+    db = tmp_path / "openwatch.db"
+    corrupt(db)
+    before = sha(db)
+    fix = (f"restore it from a backup, or salvage what is left: sqlite3 {db} .recover | sqlite3 recovered.db, "
+           "then point `database` in openwatch.toml at recovered.db")
+    for command in (["run", "--once"], ["crawl", "labs"], ["deliver"], ["events"], ["status"]):
+        proc = ow(*command, check=False)
+        assert proc.returncode == 1, (command, proc.stdout, proc.stderr)
+        line = one_error_line(proc)
+        assert line.startswith(f"Error: {db}: the database is damaged ("), line
+        assert line.endswith(fix), line
+        assert sha(db) == before, command
+    assert http.requests == []
+    debug = ow("--debug", "events", check=False)
+    assert "Traceback" in debug.stderr and debug.returncode == 1
+
+
+def unprivileged(cli: CLI) -> CLI:
+    """`cli` run without the power to ignore file permissions (root has it: tests run as root
+    in containers); skipped where that cannot be dropped."""
+    if os.geteuid() != 0:
+        return cli
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: file permissions cannot be tested")
+
+    class Unprivileged(CLI):
+        def __call__(self, *args, check=True, timeout=180):
+            proc = subprocess.run(
+                [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", sys.executable, "-m", "jobs",
+                 "--config", str(self.config), *args],
+                capture_output=True, text=True, env=self.env, cwd=self.config.parent, timeout=timeout,
+            )
+            if check and proc.returncode != 0:
+                raise AssertionError(f"openwatch {' '.join(args)} exited {proc.returncode}\n{proc.stderr}")
+            return proc
+
+    return Unprivileged(cli.config, env={k: v for k, v in cli.env.items() if k not in os.environ})
+
+
+def test_a_read_only_database_is_read_but_not_written(labs):
+    db = labs.config.parent / "openwatch.db"
+    db.chmod(0o444)
+    before = sha(db)
+    ow = unprivileged(labs)
+    assert ow.json("events") == []   # queries work on a read-only file
+    proc = ow("crawl", "labs", check=False)
+    assert proc.returncode == 1
+    assert one_error_line(proc) == (
+        f"Error: {db}: read-only file, openwatch cannot write to it; make it writable (chmod u+w {db}) "
+        "or run openwatch as the user who owns it")
+    assert sha(db) == before
+
+
+def test_a_database_folder_that_is_not_writable(tmp_path, emulator):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    config = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h"}])
+    config.write_text(config.read_text().replace('database = "openwatch.db"', 'database = "locked/openwatch.db"'))
+    folder.chmod(0o555)
+    try:
+        ow = unprivileged(CLI(config))
+        proc = ow("crawl", "labs", check=False)
+        assert proc.returncode == 1
+        assert one_error_line(proc) == (
+            f"Error: {folder / 'openwatch.db'}: cannot be created: the folder {folder} is not writable "
+            "(the database and its -wal and -shm files live there); make the folder writable, or point "
+            "`database` in openwatch.toml at a writable place")
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+# ---------------------------------------------------------------------------------------------
+# Broken pipes: `openwatch status | head -n 1`
+
+
+def run_into_closed_pipe(cli: CLI, *args: str) -> subprocess.CompletedProcess:
+    """Run with stdout a pipe whose reader has already gone (as `| head` ends up)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "jobs", "--config", str(cli.config), *args],
+                              stdout=write, stderr=subprocess.PIPE, text=True, env=cli.env,
+                              cwd=cli.config.parent, timeout=120)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("command", [["status"], ["feed"], ["events", "--json"], ["history", "meta-llama/Llama-3.1-8B"]])
+def test_a_closed_pipe_ends_the_output_quietly(labs, command):
+    proc = run_into_closed_pipe(labs, *command)
+    assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_status_into_head_prints_one_line_and_no_error(labs):
+    exe = shlex.join([sys.executable, "-m", "jobs", "--config", str(labs.config)])
+    proc = subprocess.run(f"set -o pipefail; {exe} status | head -n 1; {exe} feed | head -n 2",
+                          shell=True, executable="/bin/bash", capture_output=True, text=True, env=labs.env,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.splitlines()[0].split()[:3] == ["watch", "source", "every"]

@@ -29,6 +29,16 @@ DEFAULT_SUBSCRIBED = tuple(t for t in EVENT_TYPES if t not in DEFAULT_EXCLUDED)
 SCHEMA_VERSION = 1
 
 
+def event_types_matching(pattern: str) -> tuple[str, ...]:
+    """The event types `pattern` names: `*` (all), a family such as `model.*`, or one type;
+    empty if none. The one reading of patterns, for the config and the CLI."""
+    if pattern == "*":
+        return EVENT_TYPES
+    if pattern.endswith(".*"):
+        return tuple(t for t in EVENT_TYPES if t.startswith(pattern[:-1]))
+    return (pattern,) if pattern in EVENT_TYPES else ()
+
+
 def event_id(dedupe_key: str) -> str:
     """Stable id derived from the dedupe key: a retried ingest produces the same id."""
     return "evt_" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:24]

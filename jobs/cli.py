@@ -362,11 +362,12 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
 
 @cli.command()
 @click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
-@click.option("--type", "types", multiple=True, help="Event type, e.g. model.license_changed (repeatable).")
+@click.option("--type", "types", multiple=True,
+              help="Event type, or a family as in the config: model.license_changed, model.* (repeatable).")
 @click.option("--org", "orgs", multiple=True, help="Organisation, e.g. deepseek-ai (repeatable).")
 @click.option("--country", "countries", multiple=True, help="ISO country code, e.g. CN (repeatable).")
 @click.option("--watch", "watches", multiple=True, help="Watch name (repeatable).")
-@click.option("--limit", type=int, default=None, help="At most this many events.")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most this many events (0: all).")
 @output_options
 @click.pass_obj
 def events(app: App, since, types, orgs, countries, watches, limit, fmt):
@@ -374,25 +375,94 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
 
     Example: openwatch events --since 7d --type model.license_changed --country CN --json
     """
-    from crawler.events import EVENT_TYPES
     from crawler.history.queries import list_events
 
-    for t in types:
-        if t not in EVENT_TYPES:
-            raise ConfigProblem(f"--type {t!r} is not an event type; use one of: {', '.join(EVENT_TYPES)}")
+    types = _event_types(types)
     since = parse_since(since)
     db = app.db(readonly=True)
+    _check_filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
     rows = list_events(db, since=since, types=types, orgs=orgs, countries=countries,
                        watches=watches, limit=limit)
     flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
     emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
 
 
+def _event_types(patterns) -> list[str]:
+    """`--type` values as the config reads them (`model.*`, `*`); a usage error for one that
+    names no event type."""
+    from crawler.events import EVENT_TYPES, event_types_matching
+    from jobs.config import _did_you_mean
+
+    out: list[str] = []
+    for pattern in patterns:
+        matching = event_types_matching(pattern)
+        if not matching:
+            raise ConfigProblem(f"--type {json.dumps(pattern)} is not an event type; "
+                                + _did_you_mean(pattern, EVENT_TYPES, 'event types ("model.*" for a family)'))
+        out += [t for t in matching if t not in out]
+    return out
+
+
+def _check_filters(config, db, *, orgs=(), countries=(), watches=()) -> None:
+    """A filter value that nothing knows is a usage error, not an empty answer: a watch of the
+    config or the history; an org of the registry, the config or the history; a two-letter
+    country code of the registry or the history."""
+    from crawler.history.queries import known_names
+    from crawler.registry import default_registry
+
+    registry = default_registry()
+    seen: dict[str, set[str]] = {}
+
+    def history() -> dict[str, set[str]]:
+        if not seen:
+            seen.update(known_names(db))
+        return seen
+
+    for watch in watches:
+        names = {w.name for w in config.watches}
+        if watch not in names and watch not in history()["watches"]:
+            known = sorted(names | history()["watches"])
+            raise ConfigProblem(f"--watch {json.dumps(watch)}: no such watch; "
+                                + (f"known: {', '.join(known)}" if known else "the config has no [[watch]]"))
+    config_orgs = {org.lower() for w in config.watches for org in w.orgs}
+    for org in orgs:
+        if registry.lookup(org) or org.lower() in config_orgs or org.lower() in history()["orgs"]:
+            continue
+        close = registry.suggest(org)
+        raise ConfigProblem(f"--org {json.dumps(org)}: no such org is known (not in the registry, the history "
+                            "or the config); " + (f"did you mean {close}?" if close
+                                                  else "write the org as in its Hugging Face URL"))
+    for country in countries:
+        if not re.fullmatch(r"[A-Za-z]{2}", country):
+            close = _country_code(country)
+            raise ConfigProblem(f"--country {json.dumps(country)} is not an ISO 3166 alpha-2 country code; "
+                                + (f"did you mean {close}?" if close else "use two letters, e.g. CN, US, FR"))
+        known = registry.countries() | history()["countries"]
+        if country.upper() not in known:
+            raise ConfigProblem(f"--country {json.dumps(country)}: no org of that country is known; "
+                                f"known: {', '.join(sorted(known))}")
+
+
+def _country_code(name: str) -> str | None:
+    """ISO 3166 alpha-2 code for a country name or alpha-3 code (`China` -> `CN`), if pycountry knows it."""
+    import pycountry
+
+    try:
+        return pycountry.countries.lookup(name).alpha_2
+    except LookupError:
+        pass
+    try:
+        found = pycountry.countries.search_fuzzy(name)
+    except LookupError:
+        return None
+    return found[0].alpha_2 if len(found) == 1 else None
+
+
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default stdout).")
 @click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
 @click.option("--type", "types", multiple=True, help="Event type (repeatable).")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True, help="At most this many (0: all).")
 @click.pass_obj
 def feed(app: App, output, since, types, limit):
     """Events as an Atom feed, newest first (for feed readers).
@@ -433,7 +503,7 @@ def report(app: App, output, weeks):
 
 @cli.command()
 @click.argument("key_or_repo_id")
-@click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot (with --json).")
+@click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot.")
 @output_options
 @click.pass_obj
 def history(app: App, key_or_repo_id, texts, fmt):
@@ -452,9 +522,11 @@ def history(app: App, key_or_repo_id, texts, fmt):
     if not snapshots:
         raise Failure(f"{key}: not in the history; check the spelling (owner/name) or crawl its watch first")
     if fmt != "table":
+        columns = ["observed_at", "license", "gated", "sha", "changed"] + (["license_texts"] if texts else [])
         rows = [{"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
-                 "sha": s.get("sha"), "changed": s["changed"]} for s in snapshots]
-        emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"], json_rows=snapshots)
+                 "sha": s.get("sha"), "changed": s["changed"], "license_texts": s.get("license_texts")}
+                for s in snapshots]
+        emit(rows, fmt, columns, json_rows=snapshots)
         return
     rows = []
     for s in snapshots:
@@ -465,6 +537,8 @@ def history(app: App, key_or_repo_id, texts, fmt):
     for s in snapshots:
         for name, text in (s.get("license_diffs") or {}).items():
             click.echo(f"\n{s['observed_at']} {name}:\n{text}")
+        for name, text in (s.get("license_texts") or {}).items():
+            click.echo(f"\n{s['observed_at']} {name}:\n{text if text is not None else '(text not stored)'}")
     evs = list_events(db, item=key)
     if evs:
         click.echo("\nevents:")

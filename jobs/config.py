@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
+from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES, event_types_matching
 from crawler.licenses import CATEGORIES
 from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
 from jobs.exceptions import ConfigError, UnknownNameError
@@ -964,12 +964,9 @@ class _Loader:
         names = self.string_list(table, at, "events", example='["model.added", "model.removed"]')
         out: set[str] = set()
         for i, name in enumerate(names):
-            if name == "*":
-                out.update(EVENT_TYPES)
-            elif name.endswith(".*") and any(t.startswith(name[:-1]) for t in EVENT_TYPES):
-                out.update(t for t in EVENT_TYPES if t.startswith(name[:-1]))
-            elif name in EVENT_TYPES:
-                out.add(name)
+            matching = event_types_matching(name)
+            if matching:
+                out.update(matching)
             else:
                 raise self.error(
                     at + ("events", i),

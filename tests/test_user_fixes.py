@@ -300,3 +300,93 @@ def test_status_into_head_prints_one_line_and_no_error(labs):
                           timeout=120)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.splitlines()[0].split()[:3] == ["watch", "source", "every"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Options where users put them; filters that say when they match nothing known
+
+
+def test_global_options_work_after_the_command(labs, tmp_path):
+    proc = labs("crawl", "labs", "--log-format", "json")
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "jobs", "events", "--json", "--config", str(labs.config)],
+                          capture_output=True, text=True, env=labs.env, cwd=elsewhere, timeout=120)
+    assert (proc.returncode, json.loads(proc.stdout)) == (0, []), proc.stderr
+    proc = labs("crawl", "labs", "--debug")
+    assert " DEBUG " in proc.stderr
+    assert " DEBUG " not in labs("crawl", "labs").stderr
+
+
+def test_h_is_help(labs):
+    assert labs("-h").stdout == labs("--help").stdout
+    out = labs("events", "-h").stdout
+    assert out.startswith("Usage: openwatch events [OPTIONS]") and "--since" in out
+    assert "Usage: openwatch alerts list" in labs("alerts", "list", "-h").stdout
+
+
+def test_history_texts_are_shown_without_json(labs):
+    out = labs("history", "meta-llama/Llama-3.1-8B", "--texts").stdout
+    assert "LICENSE:" in out and "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT" in out
+    assert "LLAMA 3.1 COMMUNITY" not in labs("history", "meta-llama/Llama-3.1-8B").stdout
+    csv_out = labs("history", "meta-llama/Llama-3.1-8B", "--texts", "--csv").stdout
+    assert csv_out.splitlines()[0].endswith(",license_texts") and "LLAMA 3.1 COMMUNITY" in csv_out
+
+
+@pytest.fixture
+def eventful(labs, emulator):
+    world = emulator.world
+    world.add_model("deepseek-ai/DeepSeek-V4", license="mit")
+    world.relicense("meta-llama/Llama-3.1-8B", "apache-2.0")
+    labs("crawl", "labs")
+    return labs
+
+
+def test_events_type_takes_the_patterns_of_the_config(eventful):
+    types = {e["type"] for e in eventful.json("events", "--type", "model.*")}
+    assert types == {"model.added", "model.license_changed"}
+    assert [e["type"] for e in eventful.json("events", "--type", "model.added")] == ["model.added"]
+    assert len(eventful.json("events", "--type", "*")) == 2
+    proc = eventful("events", "--type", "modle.*", check=False)
+    assert proc.returncode == 2
+    assert one_error_line(proc).startswith("Error: --type \"modle.*\" is not an event type;")
+
+
+def test_filters_that_match_nothing_known_say_so(eventful):
+    cases = {
+        ("--watch", "nope"): 'Error: --watch "nope": no such watch; known: labs',
+        ("--country", "China"): 'Error: --country "China" is not an ISO 3166 alpha-2 country code; did you mean CN?',
+        ("--country", "ZZ"): 'Error: --country "ZZ": no org of that country is known; known: ',
+        ("--org", "deepseek"): 'Error: --org "deepseek": no such org is known (not in the registry, the history '
+                               'or the config); did you mean deepseek-ai?',
+    }
+    for args, start in cases.items():
+        proc = eventful("events", *args, check=False)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert one_error_line(proc).startswith(start), (args, proc.stderr)
+    assert len(eventful.json("events", "--country", "cn")) == 1      # known, in any case
+    assert eventful.json("events", "--country", "FR") == []          # known, nothing happened there
+    assert len(eventful.json("events", "--org", "DeepSeek-AI")) == 1
+    assert eventful.json("events", "--watch", "labs", "--org", "mistralai") == []  # in the registry
+
+
+def test_an_org_known_only_from_the_history_or_the_config_is_accepted(tmp_path, emulator):
+    emulator.world.add_model("tiny-lab/tiny-1", license="mit")
+    config = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                          watches=[{"name": "small", "source": "huggingface", "orgs": ["tiny-lab"], "every": "1h"}])
+    ow = CLI(config)
+    ow("crawl", "small")
+    assert ow.json("events", "--org", "tiny-lab") == []
+    config.write_text(config.read_text().replace('"tiny-lab"', '"other-lab"'))
+    assert ow.json("events", "--org", "tiny-lab") == []   # in the history's items
+    assert ow.json("events", "--org", "other-lab") == []  # in the config
+
+
+def test_limit_zero_means_all(eventful):
+    assert len(eventful.json("events", "--limit", "0")) == 2
+    assert len(eventful.json("events", "--limit", "1")) == 1
+    proc = eventful("events", "--limit", "-1", check=False)
+    assert proc.returncode == 2 and "-1" in one_error_line(proc)
+    assert eventful("feed", "--limit", "0").stdout.count("<entry>") == 2

@@ -254,13 +254,18 @@ def _crawl(app: App, watches) -> list:
     return run_in_reactor(main)
 
 
-def _report(outcomes) -> None:
+def _report(config, outcomes) -> None:
+    """Each crawl's result line, and under it (stderr) what went wrong, explained."""
+    from crawler.registry import default_registry
+    from jobs.summary import explain
+
     for o in outcomes:
         line = (f"{o.watch}: {o.status} - {o.items} items, {o.events} events, {o.requests} requests, "
                 f"{o.seconds:.1f}s")
         click.echo(line)
-        for error in o.errors[:5]:
-            click.echo(f"  {error}", err=True)
+        for problem in explain(o.errors, status=o.status, watch=config.watch(o.watch), endpoints=config.endpoints,
+                               registry=default_registry()):
+            click.echo(f"  {problem}", err=True)
 
 
 def _deliver(app: App, *, force: bool) -> None:
@@ -290,7 +295,7 @@ def crawl(app: App, watches):
     app.verify_database()
     app.setup_logging()
     outcomes = _crawl(app, selected)
-    _report(outcomes)
+    _report(config, outcomes)
     if any(o.status == "failed" for o in outcomes):
         raise Failure("a watch failed entirely; see the errors above and `openwatch status`")
 
@@ -311,7 +316,7 @@ def run(app: App, once):
         if not watches:
             raise Failure("no enabled watch in the config; add a [[watch]] and run again")
         outcomes = _crawl(app, watches)
-        _report(outcomes)
+        _report(config, outcomes)
         _deliver(app, force=False)
         if any(o.status == "failed" for o in outcomes):
             raise Failure("a watch failed entirely; see the errors above and `openwatch status`")

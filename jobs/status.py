@@ -55,6 +55,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "failing": bool(state.get("failing")),
                 "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
                 "last_error": errors[-1] if errors else None,
+                "errors": errors,  # every error of the last crawl (summaries show the first few)
             }
         )
     pid = daemon_pid(config.database)

@@ -155,7 +155,7 @@ def test_a_file_that_is_not_a_database(labs):
         proc = labs(*command, check=False)
         assert proc.returncode == 1, (command, proc.stderr)
         assert one_error_line(proc) == (
-            f"Error: {db}: not an SQLite database (it does not start with \"SQLite format 3\"); "
+            f"Error: {db}: not an SQLite database (SQLite: file is not a database); "
             "move it away, or point `database` in openwatch.toml at the history database")
     assert sha(db) == before
 
@@ -390,3 +390,131 @@ def test_limit_zero_means_all(eventful):
     proc = eventful("events", "--limit", "-1", check=False)
     assert proc.returncode == 2 and "-1" in one_error_line(proc)
     assert eventful("feed", "--limit", "0").stdout.count("<entry>") == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Crawl summaries that explain: a misspelled org, many failing orgs, no network
+
+
+def crawl_problems(proc: subprocess.CompletedProcess) -> list[str]:
+    """The explained problems under a crawl's result line (indented, on stderr)."""
+    return [line.strip() for line in proc.stderr.splitlines() if line.startswith("  ")]
+
+
+def test_a_misspelled_org_is_named_with_the_registry_match(tmp_path, emulator):
+    seed(emulator.world)
+    config = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek"],
+                                    "every": "1h"}])
+    ow = CLI(config)
+    expected = [f"deepseek: no models listed: the org has no public models, or does not exist on "
+                f"{emulator.url.removeprefix('http://')}; did you mean deepseek-ai?"]
+    for _ in range(2):  # not only the first time: every crawl says it
+        proc = ow("crawl", "labs")
+        assert proc.stdout.startswith("labs: partial - 1 items")
+        assert crawl_problems(proc) == expected, proc.stderr
+    proc = ow("run", "--once")
+    assert crawl_problems(proc) == expected, proc.stderr
+
+
+def test_every_failing_org_is_accounted_for(tmp_path, emulator):
+    orgs = [f"lab-{i}" for i in range(8)]
+    emulator.faults.add(Fault("author=lab-", status=500))
+    config = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": orgs, "every": "1h"}])
+    ow = CLI(config)
+    proc = ow("run", "--once", check=False)
+    assert proc.returncode == 1
+    problems = crawl_problems(proc)
+    assert len(problems) == 6, proc.stderr
+    assert problems[-1] == "… and 3 more: openwatch status --json lists them all"
+    (watch,) = ow.json("status")["watches"]
+    assert sorted(error.split(":")[0] for error in watch["errors"]) == orgs
+    assert {p.split(":")[0] for p in problems[:5]} <= set(orgs)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("hub, host, why", [
+    ("http://hub.invalid", "hub.invalid", "its name does not resolve"),
+    (None, "127.0.0.1:{port}", "connection refused"),
+])
+def test_an_unreachable_hub_is_named_once(tmp_path, hub, host, why):
+    port = free_port()
+    hub = hub or f"http://127.0.0.1:{port}"
+    config = write_config(tmp_path / "openwatch.toml", hf=hub,
+                          watches=[{"name": "labs", "source": "huggingface",
+                                    "orgs": ["meta-llama", "deepseek-ai", "Qwen"], "every": "1h"}])
+    proc = CLI(config)("crawl", "labs", check=False)
+    assert proc.returncode == 1
+    assert crawl_problems(proc) == [
+        f"{host.format(port=port)} is unreachable ({why}): every request of the crawl failed; check the network "
+        "connection, or [endpoints] huggingface in openwatch.toml"], proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# The daemon: without network, without subscriptions, and stopped twice
+
+
+def test_the_daemon_without_network_or_subscriptions_says_so(tmp_path):
+    from tests.test_daemon_e2e import Daemon
+
+    config = write_config(tmp_path / "openwatch.toml", hf="http://hub.invalid",
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "Qwen"],
+                                    "every": "30m"}])
+    daemon = Daemon(CLI(config))
+    try:
+        warning = daemon.wait_for_line(r"subscription")
+        failed = daemon.wait_for_line(r"crawl labs: failed")
+        retry = daemon.wait_for_line(r"next crawl of labs")
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.log()
+    assert warning.split(" ", 1)[1] == (
+        f"WARNING openwatch.daemon: {config}: no [[subscription]]: events are recorded but nobody hears of "
+        "them; add one (openwatch alerts channels lists the channels), or query with openwatch events")
+    assert "WARNING" in failed and failed.endswith(
+        "; hub.invalid is unreachable (its name does not resolve): every request of the crawl failed; check the "
+        "network connection, or [endpoints] huggingface in openwatch.toml")
+    assert re.search(r"INFO openwatch\.daemon: next crawl of labs at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+m\)$",
+                     retry), retry
+    assert daemon.lines.index(warning) < daemon.lines.index(failed) < daemon.lines.index(retry)
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "subprocess"])
+def test_a_second_sigterm_stops_at_once_and_the_summary_counts_the_cut_crawl(tmp_path, emulator, mode):
+    from jobs.scheduler import CUT_WAIT
+    from tests.test_daemon_e2e import Daemon, rows, wait_until
+
+    emulator.world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1")
+    emulator.faults.add(Fault("author=meta-llama", status=None, delay=120))  # the listing hangs
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h", "timeout": "5m"}],
+        extra='\n[daemon]\nshutdown_grace = "2m"\n',
+    )
+    ow = CLI(config, env={"OPENWATCH_CRAWL_MODE": mode})
+    daemon = Daemon(ow)
+    try:
+        wait_until(lambda: rows(ow, "select count(*) from crawls where status = 'running'") == [(1,)],
+                   "the crawl to start", 30, daemon)
+        daemon.proc.send_signal(signal.SIGTERM)
+        daemon.wait_for_line(r"waiting up to 120s for 1 running crawl")
+        started = time.monotonic()
+        daemon.proc.send_signal(signal.SIGTERM)
+        code = daemon.proc.wait(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        daemon.stop()
+    assert code == 0, daemon.log()
+    assert elapsed < CUT_WAIT, daemon.log()  # the old code waited CUT_WAIT (10 s) for the cut crawl
+    assert not any("after the cut" in line for line in daemon.lines), daemon.log()
+    ((status, errors),) = rows(ow, "select status, errors from crawls")
+    assert status == "failed" and "cut: the daemon stopped before the crawl finished" in errors
+    assert daemon.lines[-1].endswith("daemon stopped: 1 crawls (1 failed) since start"), daemon.log()

@@ -18,7 +18,6 @@ import sqlite_utils
 from crawler.history.exceptions import DatabaseUnusable
 
 BUSY_TIMEOUT_MS = 30_000
-SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 file (sqlite.org/fileformat.html)
 
 
 def utcnow() -> str:
@@ -208,15 +207,19 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
     """
     path = Path(path)
     check_file(path, readonly=readonly)
+    db = None
     try:
         db = _connect(path, readonly=readonly)
-    except sqlite3.Error as exc:
+        if readonly and not db["_migrations"].exists():
+            raise DatabaseUnusable(path, "an SQLite database, but not an openwatch history (no _migrations table)",
+                                   POINT_ELSEWHERE)
+        return db
+    except (sqlite3.Error, DatabaseUnusable) as exc:
+        if db is not None:
+            db.close()
+        if isinstance(exc, DatabaseUnusable):
+            raise
         raise database_error(exc, path, readonly=readonly) from exc
-    if readonly and not db["_migrations"].exists():
-        db.close()
-        raise DatabaseUnusable(path, "an SQLite database, but not an openwatch history (no _migrations table)",
-                               "point `database` in openwatch.toml at the history database")
-    return db
 
 
 def _connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
@@ -279,7 +282,9 @@ def check_file(path: Path, *, readonly: bool = False) -> None:
     """Refuse, before SQLite touches it, a file that `connect` could not use (`DatabaseUnusable`).
 
     A 0-byte file is a new, empty database to SQLite: writers create the tables in it, readers
-    are told that there is no history yet.
+    are told that there is no history yet. Only `stat` and `access`: opening and closing the
+    file here would drop the POSIX locks this process's other connections hold on it
+    (sqlite.org/howtocorrupt.html, 2.2); SQLite itself says when it is not a database.
     """
     if path.is_dir():
         raise DatabaseUnusable(path, "is a folder, not a database file", POINT_ELSEWHERE)
@@ -293,14 +298,8 @@ def check_file(path: Path, *, readonly: bool = False) -> None:
     if not os.access(path, os.R_OK):
         raise DatabaseUnusable(path, "cannot be read (permission denied)",
                                f"make it readable (chmod u+r {path}) or run openwatch as the user who owns it")
-    if path.stat().st_size == 0:
-        if readonly:
-            raise DatabaseUnusable(path, "empty file (0 bytes), no history in it yet", FILL_IT)
-    else:
-        with path.open("rb") as f:
-            if f.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                raise DatabaseUnusable(path, 'not an SQLite database (it does not start with "SQLite format 3")',
-                                       f"move it away, or {POINT_ELSEWHERE}")
+    if readonly and path.stat().st_size == 0:
+        raise DatabaseUnusable(path, "empty file (0 bytes), no history in it yet", FILL_IT)
     if not readonly:
         if not os.access(path, os.W_OK):
             raise _read_only(path)
@@ -338,7 +337,7 @@ def database_error(exc: sqlite3.Error, path: str | Path, *, readonly: bool = Fal
     if "malformed" in lowered or "corrupt" in lowered:
         return _damaged(path, text)
     if "file is not a database" in lowered:
-        return DatabaseUnusable(path, "not an SQLite database (file is not a database)",
+        return DatabaseUnusable(path, "not an SQLite database (SQLite: file is not a database)",
                                 f"move it away, or {POINT_ELSEWHERE}")
     if "readonly" in lowered or "read-only" in lowered:
         if not readonly and path.exists() and not os.access(path, os.W_OK):

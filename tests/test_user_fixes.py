@@ -518,3 +518,34 @@ def test_a_second_sigterm_stops_at_once_and_the_summary_counts_the_cut_crawl(tmp
     ((status, errors),) = rows(ow, "select status, errors from crawls")
     assert status == "failed" and "cut: the daemon stopped before the crawl finished" in errors
     assert daemon.lines[-1].endswith("daemon stopped: 1 crawls (1 failed) since start"), daemon.log()
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo's suggestions work as printed
+
+
+def test_every_command_the_demo_suggests_works_as_printed(tmp_path):
+    exe = Path(sys.executable).with_name("openwatch")  # the console script, as `make demo` runs it
+    assert exe.exists()
+    bin_dir = str(exe.parent)
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p != bin_dir)
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PATH": path}  # openwatch is not on PATH
+    proc = subprocess.run([str(exe), "demo", "--keep", "--speed", "3"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [re.sub(r"^\s*\d+\.\d+s ", "", line) for line in proc.stdout.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.endswith("try:"))
+    commands = []
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        commands.append(line.strip())
+    assert len(commands) >= 3, proc.stdout
+    assert all(shlex.split(c)[0] in (str(exe), "sqlite3") for c in commands), commands
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for command in commands:  # in a fresh shell: no OPENWATCH_ALLOW_SHORT_INTERVALS, another folder
+        ran = subprocess.run(command, shell=True, executable="/bin/bash", capture_output=True, text=True,
+                             env={**env, "PATH": path}, cwd=elsewhere, timeout=120)
+        assert ran.returncode == 0 and ran.stdout.strip(), (command, ran.stdout, ran.stderr)
+        assert ran.stderr == "", (command, ran.stderr)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from crawler.exceptions import OpenwatchError
 
-class AlertsError(Exception):
+
+class AlertsError(OpenwatchError):
     """Base class for every error raised by the alerts package."""
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import sqlite_utils
 
 from alerts import digest
+from crawler import times
 from alerts.backoff import DEFAULT_POLICY, RetryPolicy
 from alerts.channels import Channel, channel_class
 from alerts.exceptions import AlertsError, ChannelConfigError, DeliveryError, RateLimited
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openwatch.alerts")
 
-ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+ISO = times.ISO
 # A dispatcher claims the rows it is about to send (`claim_id`, `claimed_until`) for this
 # long, renewed before each message, so a second dispatcher (the daemon and `openwatch
 # deliver`) does not send them too. If it is killed, the rows are free again when the claim
@@ -41,10 +42,10 @@ CLAIM_LEASE = timedelta(minutes=15)
 
 
 def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with `Z`, the database's one time format (sorts as text)."""
+    """ISO 8601 UTC with `Z`, the database's one time format (`crawler.times`); aware times only."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC time")
-    return moment.astimezone(timezone.utc).strftime(ISO)
+    return times.iso(moment)
 
 
 def parse_iso(text: str) -> datetime:

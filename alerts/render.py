@@ -16,30 +16,12 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import jinja2
 
-from crawler.events import EVENT_TYPES, SCHEMA_VERSION
+from crawler.events import SCHEMA_VERSION
+from crawler.sources import event_type, event_types
 
 PUBLIC_FIELDS = ("id", "type", "item", "watch", "detected_at", "summary", "url", "before", "after", "data")
 
-# (singular, plural) noun per event type, for subjects and digest headings.
-NOUNS: dict[str, tuple[str, str]] = {
-    "model.added": ("new model", "new models"),
-    "model.updated": ("model update", "model updates"),
-    "model.license_changed": ("licence change", "licence changes"),
-    "model.license_file_changed": ("licence file change", "licence file changes"),
-    "model.gating_changed": ("gating change", "gating changes"),
-    "model.removed": ("removed model", "removed models"),
-    "model.restored": ("restored model", "restored models"),
-    "release.published": ("new release", "new releases"),
-    "repo.license_changed": ("repo licence change", "repo licence changes"),
-    "paper.published": ("new paper", "new papers"),
-    "post.published": ("new post", "new posts"),
-    "source.failing": ("failing source", "failing sources"),
-    "source.recovered": ("recovered source", "recovered sources"),
-}
-assert set(NOUNS) == set(EVENT_TYPES), "every event type needs a noun"
-
 GATING = {"false": "open", "False": "open", "auto": "gated (auto-approved)", "manual": "gated (manual approval)"}
-LICENCE_TYPES = frozenset({"model.license_changed", "repo.license_changed"})
 SUBJECT_PREFIX = "[openwatch]"
 MAX_SUBJECT_CHARS = 200
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
@@ -63,21 +45,26 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
+def _nouns(type_: str) -> tuple[str, str]:
+    described = event_type(type_)
+    return (described.noun, described.plural) if described else ("event", "events")
+
+
 def noun(type_: str, count: int) -> str:
-    singular, plural = NOUNS.get(type_, ("event", "events"))
+    singular, plural = _nouns(type_)
     return singular if count == 1 else plural
 
 
 def type_label(type_: str) -> str:
     """`model.license_changed` → `Licence changes` (a heading)."""
-    plural = NOUNS.get(type_, ("event", "events"))[1]
+    plural = _nouns(type_)[1]
     return plural[:1].upper() + plural[1:]
 
 
 def count_phrase(events: Iterable[Mapping[str, Any]]) -> str:
-    """`3 licence changes, 1 new model`: most frequent first, ties in EVENT_TYPES order."""
+    """`3 licence changes, 1 new model`: most frequent first, ties in registry order."""
     counts = Counter(e["type"] for e in events)
-    order = {t: i for i, t in enumerate(EVENT_TYPES)}
+    order = {t: i for i, t in enumerate(event_types())}
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order))))
     return ", ".join(f"{n} {noun(t, n)}" for t, n in ranked)
 
@@ -140,45 +127,49 @@ def gating_change(event: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def headline(event: Mapping[str, Any]) -> str:
-    """What happened, in one plain (unescaped) line: `deepseek-ai released DeepSeek-V3.2`."""
-    type_ = event.get("type")
-    ref = parse_item(event.get("item"))
-    summary = one_line(event.get("summary"))
-    title = one_line(_field(event, "title", "name"))
-    watch = one_line(event.get("watch"))
+    """What happened, in one plain (unescaped) line: `deepseek-ai released DeepSeek-V3.2`.
+    Each event type's wording is its source's (`crawler/sources/`)."""
+    described = event_type(str(event.get("type")))
     line = ""
-    if ref.kind == "model" and ref.owner:
-        if type_ == "model.added":
-            line = f"{ref.owner} released {ref.name}"
-        elif type_ == "model.updated":
-            sha = one_line((event.get("after") or {}).get("sha"))[:7]
-            line = f"{ref.repo} updated" + (f" ({sha})" if sha else "")
-        elif type_ == "model.license_changed":
-            old, new = licence_change(event)
-            line = f"{ref.repo} licence changed: {old} → {new}"
-        elif type_ == "model.license_file_changed":
-            line = f"{ref.repo} licence file changed"
-        elif type_ == "model.gating_changed":
-            old, new = gating_change(event)
-            line = f"{ref.repo} gating changed: {old} → {new}"
-        elif type_ == "model.removed":
-            line = f"{ref.repo} was removed"
-        elif type_ == "model.restored":
-            line = f"{ref.repo} is back"
-    elif type_ == "release.published" and ref.kind == "release":
-        line = f"{ref.repo} released {ref.extra}"
-    elif type_ == "repo.license_changed" and ref.owner:
-        old, new = licence_change(event)
-        line = f"{ref.repo} licence changed: {old} → {new}"
-    elif type_ == "paper.published":
-        line = f"New paper: {title}" if title else (f"New paper: arXiv {ref.extra}" if ref.extra else "")
-    elif type_ == "post.published":
-        line = f"New post: {title}" if title else ""
-    elif type_ == "source.failing":
-        line = f"Watch {watch} is failing"
-    elif type_ == "source.recovered":
-        line = f"Watch {watch} recovered"
-    return one_line(line) or summary or one_line(event.get("item")) or str(type_)
+    if described and described.headline:
+        try:
+            line = described.headline(event)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            line = ""  # scraped data of an unexpected shape: fall back on the summary
+    line = (one_line(line) or one_line(event.get("summary")) or one_line(event.get("item"))
+            or str(event.get("type")))
+    # `openwatch alerts test`: nobody may mistake it for a real change.
+    return f"TEST: {line}" if (event.get("data") or {}).get("test") else line
+
+
+def parameters_text(count: Any) -> str | None:
+    from crawler.history.queries import parameters_text as text
+
+    return text(count) if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+_LINK_LABELS = (("paper:arxiv/", "paper", "arXiv "), ("repo:github/", "code", ""), ("model:hf/", "weights", "HF "),
+                ("model:ms/", "weights", "ModelScope "), ("release:github/", "release", ""), ("post:", "post", ""))
+
+
+def evidence_text(links: Any) -> str | None:
+    """`paper: arXiv 2501.12948 · code: deepseek-ai/DeepSeek-R1` from an event's `data.links`."""
+    if not isinstance(links, list):
+        return None
+    parts: dict[str, list[str]] = {}
+    for key in links[:20]:
+        for prefix, label, shown in _LINK_LABELS:
+            if isinstance(key, str) and key.startswith(prefix):
+                parts.setdefault(label, []).append(shown + key.removeprefix(prefix))
+                break
+    return " · ".join(f"{label}: {', '.join(values[:3])}" for label, values in parts.items()) or None
+
+
+def _excerpt(data: Mapping[str, Any]) -> str | None:
+    text = data.get("diff") or data.get("excerpt")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return text.strip()[:1200]
 
 
 def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,10 +193,16 @@ def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
         "categories": None,
         "direction": None,
         "gating": None,
+        "openness": one_line(data.get("openness")) or None,
+        "parameters": parameters_text(data.get("parameters")),
+        "evidence": evidence_text(data.get("links")),
+        "excerpt": _excerpt(data),
+        "test": bool(data.get("test")),
     }
     if view["url"] and _URL_OK.match(view["url"]):
         view["href"] = view["url"]
-    if type_ in LICENCE_TYPES:
+    described = event_type(type_)
+    if described and described.licence:
         old, new = licence_change(event)
         view["licence"] = f"{one_line(old)} → {one_line(new)}"
         cats = category_change(event)
@@ -252,9 +249,9 @@ NO_ORG = "(no organisation)"
 
 
 def group_events(events: Sequence[Mapping[str, Any]]) -> list[TypeGroup]:
-    """Events grouped by type (EVENT_TYPES order), then by org (most events first, then name);
+    """Events grouped by type (registry order), then by org (most events first, then name);
     events keep their order within a group. Each event is an `event_view`."""
-    order = {t: i for i, t in enumerate(EVENT_TYPES)}
+    order = {t: i for i, t in enumerate(event_types())}
     by_type: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for event in events:
         view = event_view(event)
@@ -371,6 +368,12 @@ def _slack_fields(view: Mapping[str, Any], limits: SlackLimits) -> list[dict[str
         fields.append(f"*Licence*\n{text}")
     if view["gating"]:
         fields.append(f"*Access*\n{slack_text(view['gating'], cap)}")
+    if view["openness"]:
+        fields.append(f"*Openness*\n{slack_text(view['openness'], cap)}")
+    if view["parameters"]:
+        fields.append(f"*Parameters*\n{slack_text(view['parameters'], cap)}")
+    if view["evidence"]:
+        fields.append(f"*Evidence*\n{slack_text(view['evidence'], cap)}")
     if view["url"]:
         fields.append(f"*Link*\n{slack_link(view['url'], 'open', 20)}")
     if view["watch"]:
@@ -382,6 +385,9 @@ def _slack_event_section(view: Mapping[str, Any], limits: SlackLimits) -> dict[s
     text = f"*{slack_link(view['url'], view['headline'], 400)}*"
     if view["summary"]:
         text += "\n" + slack_text(view["summary"], min(1500, limits.max_section_chars - len(text) - 1))
+    room = limits.max_section_chars - len(text) - 8
+    if view["excerpt"] and room > 100:
+        text += "\n```" + slack_text(view["excerpt"], min(900, room)) + "```"
     block: dict[str, Any] = {"type": "section", "text": _mrkdwn(text)}
     fields = _slack_fields(view, limits)
     if fields:
@@ -428,7 +434,8 @@ def slack_messages(events: Sequence[Mapping[str, Any]], limits: SlackLimits = Sl
             _slack_event_section(view, limits),
             _context(meta),
         ]
-        text = slack_text(view["headline"], limits.max_text_chars)
+        fallback = view["headline"] + (f" ({view['direction']})" if view["direction"] else "")
+        text = slack_text(fallback, limits.max_text_chars)
         return [Rendered((view["id"],), fit_slack_payload({"text": text, "blocks": blocks}, limits))]
     per_message = limits.max_blocks - 2  # a header and a context line frame each message
     chunks = [views[i : i + per_message] for i in range(0, len(views), per_message)]
@@ -463,7 +470,8 @@ def slack_digest_messages(
             atoms.append((f"*{slack_text(org.org, 200)}* · {org.count}", None, False))
             for view in org.events:
                 line = "• " + slack_link(view["url"], view["headline"], 300)
-                if view["categories"] and view["type"] in LICENCE_TYPES:
+                described = event_type(view["type"])
+                if view["categories"] and described and described.licence:
                     line += f" ({slack_text(view['categories'], 120)})"
                 atoms.append((line, view["id"], False))
     sections: list[tuple[str, list[str]]] = []

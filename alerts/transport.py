@@ -9,7 +9,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cache
 from typing import Any, Callable, Hashable, Iterable
 
 import httpx
@@ -20,14 +19,7 @@ from alerts.redaction import install_log_redaction, redact_url, scrub
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver asking for more than a day is not taken literally
 
 
-@cache
-def user_agent() -> str:
-    try:
-        from importlib.metadata import version
-
-        return f"openwatch/{version('openwatch')}"
-    except Exception:  # running from a source tree that is not installed
-        return "openwatch/0"
+from crawler.identity import user_agent  # noqa: E402 - the one owner of the User-Agent
 
 
 class RateLimiter:

@@ -6,25 +6,31 @@ import hashlib
 import json
 from typing import Any
 
-EVENT_TYPES: tuple[str, ...] = (
-    "model.added",
-    "model.updated",
-    "model.license_changed",
-    "model.license_file_changed",
-    "model.gating_changed",
-    "model.removed",
-    "model.restored",
-    "release.published",
-    "repo.license_changed",
-    "paper.published",
-    "post.published",
-    "source.failing",
-    "source.recovered",
-)
+def event_types() -> tuple[str, ...]:
+    """Every event type, from the source registry (each source declares its own)."""
+    from crawler.sources import event_types as registered
 
-# Subscriptions without an `events` list get every type but this one (commit noise).
-DEFAULT_EXCLUDED = frozenset({"model.updated"})
-DEFAULT_SUBSCRIBED = tuple(t for t in EVENT_TYPES if t not in DEFAULT_EXCLUDED)
+    return tuple(registered())
+
+
+def default_subscribed() -> tuple[str, ...]:
+    """What a subscription without `events` gets: every type but the noisy ones (`model.updated`)."""
+    from crawler.sources import event_types as registered
+
+    return tuple(t for t, e in registered().items() if e.default)
+
+
+def __getattr__(name: str):
+    # EVENT_TYPES / DEFAULT_SUBSCRIBED read like constants but come from the registry, which
+    # is only loaded when first asked (no import-time side effects).
+    if name == "EVENT_TYPES":
+        return event_types()
+    if name == "DEFAULT_SUBSCRIBED":
+        return default_subscribed()
+    if name == "DEFAULT_EXCLUDED":
+        return frozenset(event_types()) - frozenset(default_subscribed())
+    raise AttributeError(name)
+
 
 SCHEMA_VERSION = 1
 
@@ -32,11 +38,12 @@ SCHEMA_VERSION = 1
 def event_types_matching(pattern: str) -> tuple[str, ...]:
     """The event types `pattern` names: `*` (all), a family such as `model.*`, or one type;
     empty if none. The one reading of patterns, for the config and the CLI."""
+    types = event_types()
     if pattern == "*":
-        return EVENT_TYPES
+        return types
     if pattern.endswith(".*"):
-        return tuple(t for t in EVENT_TYPES if t.startswith(pattern[:-1]))
-    return (pattern,) if pattern in EVENT_TYPES else ()
+        return tuple(t for t in types if t.startswith(pattern[:-1]))
+    return (pattern,) if pattern in types else ()
 
 
 def event_id(dedupe_key: str) -> str:
@@ -57,7 +64,7 @@ def make_event(
     after: dict | None = None,
     data: dict | None = None,
 ) -> dict[str, Any]:
-    if type not in EVENT_TYPES:
+    if type not in event_types():
         raise ValueError(f"unknown event type {type!r}")
     return {
         "id": event_id(dedupe_key),

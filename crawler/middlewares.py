@@ -86,3 +86,81 @@ class RateLimitMiddleware:
         retry.meta["ratelimit_tries"] = tries
         retry.dont_filter = True
         return retry
+
+
+class BudgetMiddleware:
+    """Stays inside the servers' quotas instead of bursting into 429s.
+
+    Every answer's rate-limit headers (`crawler/budget.py`) say how many requests are left in
+    the current window of its bucket; each request sent counts one down. When a bucket is
+    down to its reserve (`BUDGET_RESERVE`, a share of the quota, at least 1), requests to it
+    wait for the window's reset (at most `BUDGET_MAX_WAIT` seconds). What was last known of
+    every bucket goes into the crawl's stats (`openwatch/budget`), and from there into the
+    `budgets` table that `openwatch status` shows.
+    """
+
+    def __init__(self, stats, reserve: float, max_wait: float, clock=None):
+        import time
+
+        self.stats = stats
+        self.reserve = reserve
+        self.max_wait = max_wait
+        self.clock = clock or time.monotonic
+        self.buckets: dict[tuple[str, str], dict] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("BUDGET_ENABLED", True):
+            raise NotConfigured
+        return cls(crawler.stats, settings.getfloat("BUDGET_RESERVE", 0.02), settings.getfloat("BUDGET_MAX_WAIT", 120.0))
+
+    @staticmethod
+    def _key(request) -> tuple[str, str]:
+        from urllib.parse import urlsplit
+
+        from crawler.budget import hf_bucket
+
+        parts = urlsplit(request.url)
+        return parts.netloc, hf_bucket(parts.path)
+
+    async def process_request(self, request, spider=None):
+        key = self._key(request)
+        state = self.buckets.get(key)
+        if state is not None:
+            now = self.clock()
+            if now >= state["reset_at"]:
+                state["remaining"] = state.get("limit") or state["remaining"] + 1
+                state["reset_at"] = now + (state.get("window") or 300.0)
+            floor = max(1, int((state.get("limit") or 0) * self.reserve))
+            # A window that resets later than we may wait: the request goes, the server's
+            # refusal is the source's to report (a partial crawl), not a silent stall.
+            if state["remaining"] <= floor and now < state["reset_at"] <= now + self.max_wait:
+                wait = state["reset_at"] - now
+                self.stats.inc_value("budget/waits")
+                self.stats.inc_value("budget/wait_seconds", wait)
+                logger.info("%s %s: %d requests left in this window; waiting %.0fs for its reset",
+                            key[0], key[1], state["remaining"], wait)
+                await asyncio.sleep(wait)
+                state["remaining"] = state.get("limit") or floor + 1
+                state["reset_at"] = self.clock() + (state.get("window") or 300.0)
+            state["remaining"] -= 1
+        return None
+
+    def process_response(self, request, response, spider=None):
+        import time
+
+        from crawler.budget import quota
+
+        headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        found = quota(headers, time.time())
+        if found is not None:
+            host = self._key(request)[0]
+            key = (host, found.bucket if found.bucket in ("api", "resolvers", "pages") else self._key(request)[1])
+            self.buckets[key] = {"remaining": found.remaining, "reset_at": self.clock() + found.reset_in,
+                                 "limit": found.limit, "window": found.window}
+            budget = dict(self.stats.get_value("openwatch/budget") or {})
+            budget[f"{host} {found.bucket}"] = {"remaining": found.remaining, "limit": found.limit,
+                                                "reset_in": round(found.reset_in, 1)}
+            self.stats.set_value("openwatch/budget", budget)
+        return response

@@ -1,4 +1,8 @@
-"""Item pipelines: normalise ► classify ► ingest (DESIGN.md, "Data flow")."""
+"""The item pipeline: batches into the history store (DESIGN.md, "Data flow").
+
+Normalising and classifying happen inside the store, per batch and only for items whose
+fingerprint changed: normalising an unchanged model again is the cost this design removes.
+"""
 
 from __future__ import annotations
 
@@ -10,55 +14,29 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import ListingResult, ModelObservation, ModelProbe
-from crawler.normalize import model_fields, model_key
-from crawler.registry import default_registry
+from crawler.items import Batch
+from crawler.rules import SHORT_LISTING_RATIO
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-
-
-class NormalisePipeline:
-    """Raw API objects -> tracked fields (licence vocabulary, sentinels, capped text)."""
-
-    def process_item(self, item, spider=None):
-        if isinstance(item, ModelObservation):
-            item.fields = model_fields(item.raw)
-            item.key = model_key(item.fields["id"])
-        elif isinstance(item, ModelProbe):
-            item.key = model_key(item.model_id)
-        return item
-
-
-class ClassifyPipeline:
-    """Organisation -> country and kind, from the registry."""
-
-    def __init__(self):
-        self.registry = default_registry()
-
-    def process_item(self, item, spider=None):
-        if isinstance(item, ModelObservation) and item.fields is not None:
-            org = self.registry.lookup(item.fields.get("org"))
-            item.fields["country"] = org.country if org else None
-            item.fields["org_kind"] = org.kind if org else None
-        return item
-
 
 class IngestPipeline:
-    """Writes items to the history database in batches, off the event loop.
+    """Writes each batch to the history database in one transaction, off the event loop.
 
     Needs OPENWATCH_DATABASE (the job runner sets it; with `scrapy crawl` pass
     `-s OPENWATCH_DATABASE=openwatch.db`), else it switches itself off. Owns the crawl's row in
-    `crawls`: started when the spider opens, finished with its status when it closes.
+    `crawls`: started when the spider opens, finished with its status when it closes. The job
+    runner hands it, as crawler attributes, what the history layer must not look up itself:
+    `openwatch_on_events` (the outbox), `openwatch_watch_units`, `openwatch_endpoints`.
     """
 
-    def __init__(self, crawler, database: str, subscriptions):
+    def __init__(self, crawler, database: str):
         self.crawler = crawler
         self.database = database
-        self.subscriptions = subscriptions
-        self.batch: list = []
-        self.watch_units = None
+        self.wired = hasattr(crawler, "openwatch_on_events")
+        self.on_events = getattr(crawler, "openwatch_on_events", None)
+        self.watch_units = getattr(crawler, "openwatch_watch_units", None)
+        self.endpoints = getattr(crawler, "openwatch_endpoints", None)
         self.lock = asyncio.Lock()
         self.store = None
         self.crawl_id = None
@@ -69,17 +47,10 @@ class IngestPipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        settings = crawler.settings
-        database = settings.get("OPENWATCH_DATABASE")
+        database = crawler.settings.get("OPENWATCH_DATABASE")
         if not database:
             raise NotConfigured("OPENWATCH_DATABASE not set")
-        subscriptions = getattr(crawler, "openwatch_subscriptions", None)
-        if subscriptions is None and settings.get("OPENWATCH_CONFIG"):
-            from jobs.config import load_config
-
-            subscriptions = load_config(settings.get("OPENWATCH_CONFIG"), os.environ).subscriptions
-        pipeline = cls(crawler, database, subscriptions or ())
-        pipeline.watch_units = getattr(crawler, "openwatch_watch_units", None)
+        pipeline = cls(crawler, database)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
         return pipeline
@@ -94,42 +65,40 @@ class IngestPipeline:
         from crawler.history.store import Store
 
         settings = self.crawler.settings
+        if not self.wired:
+            logger.warning("%s: events are recorded in %s but nobody is told (no subscriptions are read by"
+                           " `scrapy crawl`); use `openwatch crawl WATCH` to queue alerts", spider.watch,
+                           self.database)
+        endpoints = self.endpoints or {"huggingface": settings.get("OPENWATCH_HF_ENDPOINT") or "https://huggingface.co"}
         self.store = Store(
             connect(Path(self.database)),
-            subscriptions=self.subscriptions,
-            hf_web=settings.get("OPENWATCH_HF_ENDPOINT") or "https://huggingface.co",
-            short_listing_ratio=settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", 0.5),
+            on_events=self.on_events,
+            endpoints=endpoints,
+            short_listing_ratio=settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", SHORT_LISTING_RATIO),
             watch_units=self.watch_units,
         )
         self.crawl_id = self.store.start_crawl(spider.watch, spider.source, os.getpid())
         self.crawler.stats.set_value("openwatch/crawl_id", self.crawl_id)
-        if not spider.prior:
-            spider.prior = self.store.prior_state(spider.watch, spider.units)
+        if not spider.prior:  # `scrapy crawl`: nobody handed the spider its past
+            from crawler.sources import source_for
+
+            source = source_for(spider.source)
+            spider.prior = self.store.prior_state(spider.watch, spider.units, files=any(
+                kind.has_files for kind in source.item_kinds))
 
     async def process_item(self, item, spider=None):
-        # Appended before any await: the batch keeps the order items were yielded in. Items of
-        # different responses are processed concurrently, so flushes take turns on the lock
-        # (one connection, one transaction at a time).
-        self.batch.append(item)
-        if isinstance(item, ListingResult) or len(self.batch) >= BATCH_SIZE:
-            await self.flush()
-        return item
-
-    async def flush(self):
-        async with self.lock:
-            if not self.batch:
-                return
-            batch, self.batch = self.batch, []
-            result = await asyncio.to_thread(self.store.ingest, batch, self.crawl_id)
+        if isinstance(item, Batch):
+            # Batches of different responses may arrive concurrently: they take turns on the
+            # lock (one connection, one transaction at a time), in the order they were yielded.
+            async with self.lock:
+                result = await asyncio.to_thread(self.store.ingest, item, self.crawl_id)
             self.items += result.items
             self.events += len(result.events)
             self.errors += result.errors
             self.units_complete.update(result.units_complete)
             for event in result.events:
                 logger.info("event %s %s", event["type"], event["summary"])
-
-    async def close_spider(self, spider=None):
-        await self.flush()
+        return item
 
     def spider_error(self, failure, response, spider):
         """A callback that raised: its unit's listing never completes; say why in `crawls.errors`."""
@@ -157,6 +126,7 @@ class IngestPipeline:
             requests=stats.get_value("downloader/request_count", 0) or 0,
             items=self.items, events=self.events, errors=self.errors,
         )
+        self.store.record_budget(spider.source, stats.get_value("openwatch/budget") or {})
         stats.set_value("openwatch/status", status)
         stats.set_value("openwatch/events", self.events)
         stats.set_value("openwatch/items", self.items)

@@ -1,6 +1,10 @@
-"""Organisation registry: Hugging Face org (and the same lab's GitHub owners) -> country, kind.
+"""Organisation registry: Hugging Face org (and the same lab's GitHub and ModelScope owners)
+-> country, kind.
 
 Shipped as package data (`crawler/data/orgs.csv`); the source of every `country` in events.
+`github_owners` and `modelscope_owners` are space-separated; a lab is not always spelled
+alike on each (`Qwen` / `QwenLM`; `zai-org` / `ZhipuAI`, `internlm` /
+`Shanghai_AI_Laboratory`, `01-ai` / `01ai` on ModelScope, where those labs publish models).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 
 REGISTRY_PREFIX = "registry:"
+HUBS = ("huggingface", "modelscope", "github")
 
 
 @dataclass(frozen=True)
@@ -22,16 +27,17 @@ class Org:
     kind: str
     github_owners: tuple[str, ...]
     notes: str
+    modelscope_owners: tuple[str, ...] = ()
 
 
 class Registry:
-    """Case-insensitive lookup by Hugging Face org or GitHub owner (`Qwen` and `QwenLM`)."""
+    """Case-insensitive lookup by Hugging Face org, GitHub owner or ModelScope owner."""
 
     def __init__(self, orgs: list[Org]):
         self.orgs = orgs
         self._by_name: dict[str, Org] = {}
         for org in orgs:
-            for name in (org.hf_org, *org.github_owners):
+            for name in (org.hf_org, *org.github_owners, *org.modelscope_owners):
                 self._by_name.setdefault(name.lower(), org)
 
     @classmethod
@@ -45,6 +51,7 @@ class Registry:
                     kind=(row.get("kind") or "").strip(),
                     github_owners=tuple((row.get("github_owners") or "").split()),
                     notes=row.get("notes", ""),
+                    modelscope_owners=tuple((row.get("modelscope_owners") or "").split()),
                 )
                 for row in rows
                 if row.get("hf_org")
@@ -66,24 +73,35 @@ class Registry:
     def countries(self) -> set[str]:
         return {org.country for org in self.orgs if org.country}
 
-    def select(self, selector: str) -> list[str]:
-        """Hugging Face orgs for `registry:US`, `registry:CN`, … or `registry:all`.
+    def select(self, selector: str, *, hub: str = "huggingface") -> list[str]:
+        """Orgs for `registry:US`, `registry:CN`, … or `registry:all`: Hugging Face orgs, or
+        with `hub="modelscope"` / `"github"` the labs' owners there (labs without one skipped).
 
-        Raises KeyError for a country the registry does not know.
+        Raises KeyError for a country the registry does not know (or knows no owner of there).
         """
         code = selector[len(REGISTRY_PREFIX) :].strip()
-        if code.lower() == "all":
-            return [org.hf_org for org in self.orgs]
-        picked = [org.hf_org for org in self.orgs if org.country == code.upper()]
+        orgs = self.orgs if code.lower() == "all" else [org for org in self.orgs if org.country == code.upper()]
+        picked = [name for org in orgs for name in self.names(org, hub)]
         if not picked:
             raise KeyError(code)
         return picked
 
-    def expand(self, names: list[str]) -> list[str]:
+    @staticmethod
+    def names(org: Org, hub: str = "huggingface") -> tuple[str, ...]:
+        """What `org` is called on `hub` (one of HUBS)."""
+        if hub == "huggingface":
+            return (org.hf_org,)
+        if hub == "modelscope":
+            return org.modelscope_owners
+        if hub == "github":
+            return org.github_owners
+        raise ValueError(f"unknown hub {hub!r}; one of {', '.join(HUBS)}")
+
+    def expand(self, names: list[str], *, hub: str = "huggingface") -> list[str]:
         """Replace `registry:XX` entries by their orgs, keep the rest, drop duplicates, keep order."""
         out: list[str] = []
         for name in names:
-            for org in self.select(name) if name.startswith(REGISTRY_PREFIX) else [name]:
+            for org in self.select(name, hub=hub) if name.startswith(REGISTRY_PREFIX) else [name]:
                 if org not in out:
                     out.append(org)
         return out

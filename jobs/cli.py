@@ -128,7 +128,6 @@ class OpenwatchGroup(click.Group):
     def invoke(self, ctx):
         import sqlite3
 
-        from crawler.history.exceptions import HistoryError
         from crawler.history.schema import database_error
         from jobs.exceptions import ConfigError, OpenwatchError
 
@@ -141,7 +140,7 @@ class OpenwatchGroup(click.Group):
         except ConfigError as exc:
             _traceback_if_debug(ctx)
             raise ConfigProblem(str(exc)) from None
-        except (OpenwatchError, HistoryError) as exc:
+        except OpenwatchError as exc:  # HistoryError (an unusable database) included
             _traceback_if_debug(ctx)
             raise Failure(str(exc)) from None
         except sqlite3.DatabaseError as exc:  # a query on a damaged or vanished database
@@ -362,7 +361,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
             raise click.BadParameter(f"{text!r}: use a duration like 7d, 12h, 30m or a date like 2026-11-01") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    from crawler.times import iso
+
+    return iso(moment)
 
 
 @cli.command()
@@ -470,39 +471,38 @@ def _country_code(name: str) -> str | None:
 @click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True, help="At most this many (0: all).")
 @click.pass_obj
 def feed(app: App, output, since, types, limit):
-    """Events as an Atom feed, newest first (for feed readers).
+    """Events as an Atom feed, newest first (for feed readers): each entry says what changed,
+    before → after. With -o the file is replaced atomically (readers never see half a feed).
 
     Example: openwatch feed --since 30d -o /var/www/openwatch.xml
     """
     from crawler.history.queries import list_events
-    from jobs.atom import events_feed
+    from jobs.atom import events_feed, write_feed
 
     since = parse_since(since)
     db = app.db(readonly=True)
-    xml = events_feed(list_events(db, since=since, types=types, limit=limit))
     if output:
-        tmp = Path(output).with_suffix(".tmp")
-        tmp.write_bytes(xml)
-        tmp.replace(output)  # readers never see a half-written feed
+        write_feed(db, output, since=since, types=types, limit=limit)
     else:
-        click.echo(xml.decode("utf-8"))
+        click.echo(events_feed(list_events(db, since=since, types=types, limit=limit)).decode("utf-8"))
 
 
 @cli.command()
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
               help="The HTML file to write.")
-@click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True, help="Weeks of events shown.")
+@click.option("--since", default="90d", show_default=True,
+              help="The window of new models, licence changes and events: 90d, 26w, or a date.")
 @click.pass_obj
-def report(app: App, output, weeks):
-    """One self-contained HTML page: models by country and licence, events per week, recent changes.
+def report(app: App, output, since):
+    """One self-contained HTML page (no network needed to open it): new models by country and
+    licence, openness by country, download share, licence changes, newest releases, source health.
 
-    Example: openwatch report -o report.html --weeks 26
+    Example: openwatch report --since 90d -o report.html
     """
-    from jobs.report import gather, render
+    from jobs.report import write_report
 
     db = app.db(readonly=True)
-    html = render(gather(db, weeks=weeks))
-    Path(output).write_text(html, encoding="utf-8")
+    write_report(db, output, since=parse_since(since))
     click.echo(f"wrote {output}")
 
 
@@ -519,7 +519,7 @@ def history(app: App, key_or_repo_id, texts, fmt):
     Example: openwatch history meta-llama/Llama-3.1-8B --json
     """
     from crawler.history.queries import history as load_history
-    from crawler.history.queries import item_key, list_events
+    from crawler.history.queries import item_key, list_events, resolve_key
 
     key = item_key(key_or_repo_id)
     db = app.db(readonly=True)
@@ -548,6 +548,12 @@ def history(app: App, key_or_repo_id, texts, fmt):
     if evs:
         click.echo("\nevents:")
         emit(list(reversed(evs)), "table", ["detected_at", "type", "summary"])
+    from crawler.history.queries import item_links
+
+    links = item_links(db, resolve_key(db, key))
+    if links:
+        click.echo("\nlinks:")
+        emit(links, "table", ["relation", "key", "evidence", "first_seen"])
 
 
 def _short(value) -> str:
@@ -573,9 +579,12 @@ def status(app: App, fmt):
         click.echo(json.dumps(report, indent=2, default=str))
         return
     emit(report["watches"], fmt, ["watch", "source", "every", "last_crawl", "result", "items", "events",
-                                  "failures", "next_run", "last_error"])
+                                  "failures", "next_run", "next_reconcile", "last_error"])
     if fmt == "table":
         click.echo(f"\ndaemon: {report['daemon']}")
+        if report.get("budgets"):
+            click.echo("\nrequest budget (as the servers last said):")
+            emit(report["budgets"], "table", ["source", "bucket", "remaining", "quota", "reset_at", "observed_at"])
         if report.get("subscriptions"):
             click.echo("\nsubscriptions:")
             emit(report["subscriptions"], "table", list(report["subscriptions"][0].keys()))
@@ -660,24 +669,30 @@ def alerts_channels():
 
 
 @cli.command()
-@click.option("--port", type=int, default=8001, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0: any free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
 @click.pass_obj
 def serve(app: App, port, host):
-    """Browse the history with Datasette, read-only (needs: pip install "openwatch[serve]").
+    """Browse the history with Datasette: live data, read-only, with facets and canned queries
+    (needs: pip install "openwatch[serve]"). Stops on SIGTERM or Ctrl-C.
 
     Example: openwatch serve --port 8001
     """
-    import shutil
-    import subprocess
-
     config = app.config()
     if not Path(config.database).exists():
         raise Failure(f"{config.database}: no history yet; run \"openwatch run --once\" first")
-    exe = shutil.which("datasette") or str(Path(sys.executable).with_name("datasette"))
-    if not Path(exe).exists():
-        raise Failure('datasette is not installed; run: pip install "openwatch[serve]"')
-    sys.exit(subprocess.call([exe, "serve", "-i", str(config.database), "--host", host, "--port", str(port)]))
+    try:
+        from jobs.serve import serve as run_server
+    except ImportError as exc:
+        raise Failure(f'Datasette is not installed ({exc.name}); run: pip install "openwatch[serve]"') from None
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"warning: serving on {host}: anyone who can reach it can read the history", err=True)
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {config.database} read-only at {url}")
+        sys.stdout.flush()
+
+    run_server(config.database, host=host, port=port, ready=ready)
 
 
 @cli.command()
@@ -695,3 +710,30 @@ def demo(app: App, keep, speed):
     from jobs.demo import run_demo
 
     sys.exit(run_demo(keep=keep, speed=speed, debug=app.debug))
+
+
+@cli.command()
+@click.option("--country", "countries", multiple=True, help="Country code of the org (repeatable), e.g. CN.")
+@click.option("--org", "orgs", multiple=True, help="Organisation (repeatable).")
+@click.option("--category", "categories", multiple=True, help="Licence category (repeatable), e.g. non-commercial.")
+@click.option("--openness", "levels", multiple=True,
+              type=click.Choice(["restricted", "open-weights", "open-weights+code", "fully-open", "unknown"]),
+              help="Openness level (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Source (repeatable): huggingface, modelscope.")
+@click.option("--sort", type=click.Choice(["downloads", "likes", "created", "name"]), default="downloads",
+              show_default=True)
+@click.option("--limit", type=int, default=None, help="At most N models (default all).")
+@output_options
+@click.pass_obj
+def models(app: App, countries, orgs, categories, levels, sources, sort, limit, fmt):
+    """Tracked models now: licence, openness, parameters, downloads (30 days) and likes.
+
+    Example: openwatch models --country CN --openness open-weights --sort downloads --limit 20
+    """
+    from crawler.history.queries import list_models
+
+    rows = list_models(app.db(readonly=True), countries=countries, orgs=orgs, categories=categories,
+                       openness=levels, sources=sources, sort=sort, limit=limit)
+    table = [{**r, "parameters": r["parameters_text"], "name": r["name"]} for r in rows]
+    emit(table, fmt, ["name", "source", "country", "license", "license_category", "openness", "parameters",
+                      "downloads", "likes", "created"], json_rows=rows)

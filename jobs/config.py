@@ -20,14 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from email.utils import parseaddr
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES, event_types_matching
+from crawler.events import default_subscribed, event_types, event_types_matching
+from crawler.sources import all_sources, item_key, key_prefixes
+from crawler.identity import PROJECT_URL, user_agent  # noqa: F401 - PROJECT_URL re-exported
 from crawler.licenses import CATEGORIES
 from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
 from jobs.exceptions import ConfigError, UnknownNameError
@@ -35,22 +37,21 @@ from jobs.exceptions import ConfigError, UnknownNameError
 CONFIG_FILENAME = "openwatch.toml"
 CONFIG_ENV = "OPENWATCH_CONFIG"
 SHORT_INTERVALS_ENV = "OPENWATCH_ALLOW_SHORT_INTERVALS"
-PROJECT_URL = "https://github.com/openwatch/openwatch"
 
 
-SOURCES = ("huggingface", "github", "arxiv", "feed", "hf_papers")
 CHANNELS = ("slack", "email", "webhook", "apprise")
 LICENSE_CATEGORIES = CATEGORIES  # the licence vocabulary's (DESIGN.md, rule 3)
 LOG_FORMATS = ("text", "json")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+# Every source's endpoints with their defaults (crawler/sources/ declares them); kept in
+# this order in `[endpoints]`.
 DEFAULT_ENDPOINTS = {
     "huggingface": "https://huggingface.co",
     "github": "https://github.com",
     "github_api": "https://api.github.com",
     "arxiv": "https://export.arxiv.org",
+    "modelscope": "https://modelscope.cn",
 }
-# Item key prefixes a subscription's `models` filter may name (DESIGN.md, "Keys").
-ITEM_KEY_PREFIXES = ("model:hf/", "repo:github/", "release:github/", "paper:arxiv/", "post:")
 
 MIN_EVERY = 60.0  # a source is not polled more often than once a minute, unless tests say so
 MAX_DEFAULT_TIMEOUT = 30 * 60.0
@@ -61,15 +62,8 @@ DEFAULT_DISPATCH_EVERY = 5.0
 DEFAULT_SHUTDOWN_GRACE = 30.0
 DEFAULT_SMTP_TIMEOUT = 30.0
 
-# Keys every watch takes, and the keys only one source takes.
+# Keys every watch takes; each source declares its own (crawler/sources/).
 WATCH_KEYS = ("name", "source", "every", "timeout", "jitter", "enabled", "failing_after")
-SOURCE_KEYS = {
-    "huggingface": ("orgs",),
-    "github": ("repos",),
-    "arxiv": ("query",),
-    "feed": ("urls",),
-    "hf_papers": (),
-}
 SUBSCRIPTION_KEYS = (
     "name", "channel", "events", "orgs", "countries", "categories", "watches", "models",
     "digest", "timezone", "enabled",
@@ -82,7 +76,7 @@ CHANNEL_KEYS = {
 }
 SMTP_KEYS = ("host", "port", "starttls", "ssl", "username", "password", "sender", "timeout")
 DAEMON_KEYS = ("dispatch_every", "shutdown_grace", "log_format", "user_agent")
-TOP_KEYS = ("database", "endpoints", "watch", "smtp", "subscription", "daemon")
+TOP_KEYS = ("database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _HF_ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -105,19 +99,39 @@ WEBHOOK_SECRET_FIX = (
 # The configuration, as the rest of openwatch sees it
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    """Base URLs of the sources, without a trailing slash (mirrors and the emulator go here)."""
+class Endpoints(Mapping):
+    """Base URLs of the sources by `[endpoints]` key, without a trailing slash (mirrors and
+    the emulator go here); also readable as attributes (`endpoints.huggingface`)."""
 
-    huggingface: str
-    github: str
-    github_api: str
-    arxiv: str
+    def __init__(self, urls: Mapping[str, str]):
+        self._urls = dict(urls)
+
+    def __getitem__(self, key: str) -> str:
+        return self._urls[key]
+
+    def __iter__(self):
+        return iter(self._urls)
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+    def __getattr__(self, name: str) -> str:
+        try:
+            return self.__dict__["_urls"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __repr__(self) -> str:
+        return f"Endpoints({self._urls!r})"
 
 
 @dataclass(frozen=True)
 class Watch:
-    """One `[[watch]]`: a source, what of it to crawl, and how often (durations in seconds)."""
+    """One `[[watch]]`: a source, what of it to crawl, and how often (durations in seconds).
+
+    `options` holds the source's own keys as its class validated them (`watch.orgs` reads
+    `options["orgs"]`); `units` are the watched units, each baselined on its own.
+    """
 
     name: str
     source: str
@@ -126,26 +140,14 @@ class Watch:
     jitter: float
     enabled: bool
     failing_after: int
-    orgs: tuple[str, ...] = ()
-    repos: tuple[str, ...] = ()
-    query: str | None = None
-    urls: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    units: tuple[str, ...] = ()
 
-    @property
-    def units(self) -> tuple[str, ...]:
-        """The watched units, each baselined on its own: orgs, repos, the query or the feeds.
-
-        `hf_papers` has none: the daily papers listing is one stream.
-        """
-        if self.source == "huggingface":
-            return self.orgs
-        if self.source == "github":
-            return self.repos
-        if self.source == "arxiv":
-            return (self.query,) if self.query else ()
-        if self.source == "feed":
-            return self.urls
-        return ()
+    def __getattr__(self, name: str) -> Any:
+        options = self.__dict__.get("options") or {}
+        if name in options:
+            return options[name]
+        raise AttributeError(f"{self.source} watches have no {name!r}")
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,7 @@ class Smtp:
 
 
 @dataclass(frozen=True)
-class Daemon:
+class DaemonSettings:
     """Settings of `openwatch run` (durations in seconds)."""
 
     dispatch_every: float
@@ -271,7 +273,8 @@ class Config:
     watches: tuple[Watch, ...]
     subscriptions: tuple[Subscription, ...]
     smtp: Smtp | None
-    daemon: Daemon
+    daemon: DaemonSettings
+    feed_path: Path | None = None  # an Atom feed of events kept up to date after each crawl
     missing_secrets: tuple[MissingSecret, ...] = ()  # only when loaded with `secrets=False`
 
     def require_secrets(self) -> None:
@@ -327,33 +330,12 @@ def format_duration(seconds: float) -> str:
 
 
 def redact(value: Any) -> str:
-    """`value` safe to print: URLs keep scheme and host, `whsec_` secrets only their prefix.
+    """`value` safe to print (one owner of redaction: `alerts.redaction`): URLs keep scheme and
+    host, `whsec_` secrets only their prefix, anything else nothing."""
+    from alerts.redaction import redact_secret
 
-    Hosts are kept for http(s) only: other schemes (Apprise's `tgram://TOKEN/…`) may carry a
-    secret where the host would be.
-    """
     text = "" if value is None else str(value)
-    if not text:
-        return text
-    if text.startswith("whsec_"):
-        return "whsec_…(redacted)"
-    if "://" in text:
-        scheme = text.split("://", 1)[0]
-        if scheme.lower() in ("http", "https"):
-            try:
-                parts = urlsplit(text)
-                host = parts.hostname or ""
-                port = f":{parts.port}" if parts.port else ""
-            except ValueError:
-                return f"{scheme}://…(redacted)"
-            if host and text.rstrip("/") == f"{scheme}://{host}{port}":
-                return f"{scheme}://{host}{port}"
-            if host:
-                return f"{scheme}://{host}{port}/…(redacted)"
-        if _VAR_NAME.fullmatch(scheme):
-            return f"{scheme}://…(redacted)"
-    return "…(redacted)"
-
+    return redact_secret(text) if text else text
 
 def is_secret(at: tuple) -> bool:
     """Whether key path `at` holds a secret: [smtp] password, a subscription's url or secret.
@@ -367,11 +349,7 @@ def is_secret(at: tuple) -> bool:
 
 def default_user_agent() -> str:
     """`openwatch/<version> (+<project URL>)`: who we are, for the sources' operators."""
-    try:
-        version = metadata.version("openwatch")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return f"openwatch/{version} (+{PROJECT_URL})"
+    return user_agent()
 
 
 def find_config_path(
@@ -575,6 +553,11 @@ class _Loader:
         folder = self.path.absolute().parent
         if not database_path.is_absolute():
             database_path = folder / database_path
+        feed_path = None
+        if "feed_path" in document:
+            feed_path = Path(self.string(document, (), "feed_path", example='"events.xml"')).expanduser()
+            if not feed_path.is_absolute():
+                feed_path = folder / feed_path
         endpoints = self.endpoints(document.get("endpoints", {}))
         watches = self.tables(document, "watch", self.watch)
         smtp = self.smtp(document["smtp"]) if "smtp" in document else None
@@ -592,6 +575,7 @@ class _Loader:
             subscriptions=subscriptions,
             smtp=smtp,
             daemon=self.daemon(document.get("daemon", {})),
+            feed_path=feed_path,
             missing_secrets=tuple(self.missing_secrets),
         )
 
@@ -674,9 +658,13 @@ class _Loader:
     def endpoints(self, table: Any) -> Endpoints:
         at = ("endpoints",)
         self.require_table(table, at)
-        self.check_keys(table, at, tuple(DEFAULT_ENDPOINTS))
+        defaults = dict(DEFAULT_ENDPOINTS)
+        for source in all_sources().values():
+            for key, default in source.endpoints.items():
+                defaults.setdefault(key, default)
+        self.check_keys(table, at, tuple(defaults))
         urls = {}
-        for key, default in DEFAULT_ENDPOINTS.items():
+        for key, default in defaults.items():
             if key == "huggingface" and key not in table and self.environ.get("HF_ENDPOINT"):
                 url = self.environ["HF_ENDPOINT"]
                 if not _is_http_url(url):
@@ -695,48 +683,25 @@ class _Loader:
                         f'use a URL such as "{default}"',
                     )
             urls[key] = url.rstrip("/")
-        return Endpoints(**urls)
+        return Endpoints(urls)
 
     def watch(self, table: dict, at: tuple) -> Watch:
-        every_key = WATCH_KEYS + tuple(k for keys in SOURCE_KEYS.values() for k in keys)
-        self.check_keys(table, at, every_key)
+        sources = all_sources()
         name = self.name(table, at, "watch")
-        source = self.choice(table, at, "source", SOURCES, noun="source")
-        own = SOURCE_KEYS[source]
+        kind = self.choice(table, at, "source", tuple(sources), noun="source")
+        source = sources[kind]
+        own = source.keys
         for key in table:
-            if key not in WATCH_KEYS and key not in own:
-                owner = next(s for s, keys in SOURCE_KEYS.items() if key in keys)
-                hint = f'remove it, or set source = "{owner}"'
-                if own:
-                    hint = f'{source} watches take {", ".join(own)}; {hint}'
-                raise self.error(at + (key,), f"is not used by {source} watches", hint)
-        units: dict[str, Any] = {}
-        if source == "huggingface":
-            units["orgs"] = self.orgs(table, at)
-        elif source == "github":
-            repos = self.string_list(table, at, "repos", example='["openai/gpt-oss"]')
-            for i, repo in enumerate(repos):
-                if not _REPO.fullmatch(repo):
-                    raise self.error(
-                        at + ("repos", i),
-                        f"{_show(repo)} is not a GitHub repository",
-                        'write "owner/repo", e.g. "openai/gpt-oss"',
-                    )
-            units["repos"] = tuple(dict.fromkeys(repos))
-        elif source == "arxiv":
-            units["query"] = self.string(
-                table, at, "query", example="'abs:\"open-weight\" AND cat:cs.CL'"
-            )
-        elif source == "feed":
-            urls = self.string_list(table, at, "urls", example='["https://example.org/index.xml"]')
-            for i, url in enumerate(urls):
-                if not _is_http_url(url):
-                    raise self.error(
-                        at + ("urls", i),
-                        f"{_show(url)} is not an http(s) URL",
-                        'write the feed\'s full URL, e.g. "https://example.org/index.xml"',
-                    )
-            units["urls"] = tuple(dict.fromkeys(urls))
+            if key in WATCH_KEYS or key in own:
+                continue
+            owners = [s for s, cls in sources.items() if key in cls.keys]
+            if not owners:
+                self.check_keys({key: None}, at, WATCH_KEYS + own)
+            hint = f'remove it, or set source = "{owners[0]}"'
+            if own:
+                hint = f'{kind} watches take {", ".join(own)}; {hint}'
+            raise self.error(at + (key,), f"is not used by {kind} watches", hint)
+        options = dict(source.options(WatchReader(self, table, at)))
 
         every = self.duration(table, at, "every", example='"30m"')
         if every <= 0:
@@ -767,7 +732,7 @@ class _Loader:
             )
         return Watch(
             name=name,
-            source=source,
+            source=kind,
             every=every,
             timeout=timeout,
             jitter=jitter,
@@ -775,8 +740,31 @@ class _Loader:
             failing_after=self.integer(
                 table, at, "failing_after", default=DEFAULT_FAILING_AFTER, minimum=1
             ),
-            **units,
+            options=MappingProxyType(options),
+            units=tuple(source.units(options)),
         )
+
+    def repos(self, table: dict, at: tuple, key: str = "repos") -> tuple[str, ...]:
+        repos = self.string_list(table, at, key, example='["openai/gpt-oss"]')
+        for i, repo in enumerate(repos):
+            if not _REPO.fullmatch(repo):
+                raise self.error(
+                    at + (key, i),
+                    f"{_show(repo)} is not a GitHub repository",
+                    'write "owner/repo", e.g. "openai/gpt-oss"',
+                )
+        return tuple(dict.fromkeys(repos))
+
+    def urls(self, table: dict, at: tuple, key: str = "urls") -> tuple[str, ...]:
+        urls = self.string_list(table, at, key, example='["https://example.org/index.xml"]')
+        for i, url in enumerate(urls):
+            if not _is_http_url(url):
+                raise self.error(
+                    at + (key, i),
+                    f"{_show(url)} is not an http(s) URL",
+                    'write the feed\'s full URL, e.g. "https://example.org/index.xml"',
+                )
+        return tuple(dict.fromkeys(urls))
 
     def orgs(self, table: dict, at: tuple) -> tuple[str, ...]:
         """Hugging Face orgs, `registry:XX` selectors expanded, duplicates dropped, order kept."""
@@ -959,8 +947,9 @@ class _Loader:
         return secret
 
     def events(self, table: dict, at: tuple) -> frozenset[str]:
+        types = event_types()
         if "events" not in table:
-            return frozenset(DEFAULT_SUBSCRIBED)
+            return frozenset(default_subscribed())
         names = self.string_list(table, at, "events", example='["model.added", "model.removed"]')
         out: set[str] = set()
         for i, name in enumerate(names):
@@ -971,7 +960,7 @@ class _Loader:
                 raise self.error(
                     at + ("events", i),
                     f"{_show(name)} is not an event type",
-                    _did_you_mean(name, EVENT_TYPES, 'event types ("*" for all)'),
+                    _did_you_mean(name, types, 'event types ("*" for all)'),
                 )
         return frozenset(out)
 
@@ -1013,11 +1002,11 @@ class _Loader:
 
     def model_filter(self, value: str, at: tuple) -> list[str]:
         if ":" in value:
-            prefix = next((p for p in ITEM_KEY_PREFIXES if value.startswith(p)), None)
+            prefix = next((p for p in key_prefixes() if value.startswith(p)), None)
             if prefix and len(value) > len(prefix):
                 return [value]
         elif _REPO.fullmatch(value):
-            return [f"model:hf/{value}"]
+            return [item_key(value)]
         raise self.error(
             at,
             f"{_show(value)} is neither a model id nor an item key",
@@ -1067,7 +1056,7 @@ class _Loader:
             at + ("digest",), f"{_show(text)} is not a digest schedule", DIGEST_EXAMPLES
         )
 
-    def daemon(self, table: Any) -> Daemon:
+    def daemon(self, table: Any) -> DaemonSettings:
         at = ("daemon",)
         self.require_table(table, at)
         self.check_keys(table, at, DAEMON_KEYS)
@@ -1081,7 +1070,7 @@ class _Loader:
         user_agent = self.string(
             table, at, "user_agent", default="", example=f'"{default_user_agent()}"'
         )
-        return Daemon(
+        return DaemonSettings(
             dispatch_every=dispatch_every,
             shutdown_grace=self.duration(
                 table, at, "shutdown_grace", default=DEFAULT_SHUTDOWN_GRACE, example='"30s"'
@@ -1264,6 +1253,63 @@ class _Loader:
                 f'e.g. "{suggestion}"',
             )
         return name
+
+
+class WatchReader:
+    """What a source's `options(read)` gets: typed getters over its `[[watch]]` table whose
+    errors keep the `file:line: key: problem; fix` form (STYLE.md, "Each kind declares its own
+    options"). Keys are this watch's; a path inside a key is a tuple (`("orgs", 2)`)."""
+
+    def __init__(self, loader: "_Loader", table: dict, at: tuple):
+        self._loader, self._table, self._at = loader, table, at
+        self.registry = loader.registry
+
+    def has(self, key: str) -> bool:
+        return key in self._table
+
+    def missing(self, key: str, example: str) -> ConfigError:
+        return self._loader.missing(self._at, key, example)
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self._table.get(key, default)
+
+    def string(self, key: str, *, example: str, default: Any = _MISSING) -> str:
+        return self._loader.string(self._table, self._at, key, default=default, example=example)
+
+    def string_list(self, key: str, *, example: str) -> list[str]:
+        return self._loader.string_list(self._table, self._at, key, example=example)
+
+    def orgs(self, key: str = "orgs") -> tuple[str, ...]:
+        if key != "orgs":
+            raise ValueError("orgs are read from the key `orgs`")
+        return self._loader.orgs(self._table, self._at)
+
+    def repos(self, key: str = "repos") -> tuple[str, ...]:
+        return self._loader.repos(self._table, self._at, key)
+
+    def urls(self, key: str = "urls") -> tuple[str, ...]:
+        return self._loader.urls(self._table, self._at, key)
+
+    def integer(self, key: str, *, default: int, minimum: int, maximum: int | None = None) -> int:
+        return self._loader.integer(self._table, self._at, key, default=default, minimum=minimum, maximum=maximum)
+
+    def number(self, key: str, *, default: float, minimum: float = 0.0) -> float:
+        value = self._table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._loader.wrong_type(value, self._at + (key,), "a number", str(default))
+        if value < minimum:
+            raise self.error(key, f"{value} is out of range", f"use a number of {minimum} or more")
+        return float(value)
+
+    def duration(self, key: str, *, default: Any = _MISSING, example: str) -> float:
+        return self._loader.duration(self._table, self._at, key, default=default, example=example)
+
+    def boolean(self, key: str, *, default: bool) -> bool:
+        return self._loader.boolean(self._table, self._at, key, default=default)
+
+    def error(self, key: str | tuple, problem: str, fix: str) -> ConfigError:
+        path = key if isinstance(key, tuple) else (key,)
+        return self._loader.error(self._at + path, problem, fix)
 
 
 def _clock(text: str) -> tuple[int, int]:

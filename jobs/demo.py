@@ -135,7 +135,9 @@ def demo_config(folder: Path, *, hub: str, http: str, smtp_port: int, orgs: dict
     lines = [*header, 'database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hub)}", ""]
     for name, country in (("us-labs", "US"), ("cn-labs", "CN")):
         lines += ["[[watch]]", f'name = "{name}"', 'source = "huggingface"', f"orgs = {json.dumps(orgs[country])}",
-                  f'every = "{seconds}"', 'timeout = "60s"', 'jitter = "0s"', ""]
+                  f'every = "{seconds}"', 'timeout = "60s"', 'jitter = "0s"',
+                  '# complete listings every crawl, so removals show within seconds (the default is "1d")',
+                  'reconcile_every = "0s"', ""]
     lines += [
         "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}", "starttls = false",
         'sender = "openwatch demo <openwatch@localhost>"', "",

@@ -10,9 +10,9 @@ import json
 import re
 from collections.abc import Iterable
 
+from crawler.exceptions import OpenwatchError  # the one root, re-exported here
 
-class OpenwatchError(Exception):
-    """Base class of openwatch's own errors."""
+
 
 
 class ConfigError(OpenwatchError):

@@ -1,4 +1,4 @@
-"""One output decorator for every listing command: `--json`, `--csv`, default a table
+"""One output decorator for every listing command: `--json`, `--nl`, `--csv`, default a table
 (as sqlite-utils' `output_options`)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ MAX_CELL = 80
 
 def output_options(func):
     @click.option("--json", "fmt", flag_value="json", help="Print a JSON array.")
+    @click.option("--nl", "fmt", flag_value="nl", help="Print one JSON object a line (newline-delimited JSON).")
     @click.option("--csv", "fmt", flag_value="csv", help="Print CSV with a header row.")
     @functools.wraps(func)
     def wrapper(*args, fmt=None, **kwargs):
@@ -36,12 +37,24 @@ def _cell(value: Any, limit: int | None = MAX_CELL) -> str:
     return text
 
 
+# json.dumps escapes C0 controls; these other line breaks (str.splitlines, JavaScript) it keeps raw.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _one_line_json(row: Any) -> str:
+    """One JSON document on one line, whatever line breaks scraped text holds."""
+    return json.dumps(row, ensure_ascii=False, default=str).translate(_LINE_BREAKS)
+
+
 def emit(rows: Iterable[dict], fmt: str, columns: list[str], json_rows: list | None = None) -> None:
-    """Print rows. JSON prints `json_rows` when given (the full objects), else the rows."""
+    """Print rows. JSON (`json`, `nl`) prints `json_rows` when given (the full objects), else the rows."""
     rows = list(rows)
     if fmt == "json":
         click.echo(json.dumps(json_rows if json_rows is not None else rows, indent=2, ensure_ascii=False,
                               default=str))
+    elif fmt == "nl":
+        for row in json_rows if json_rows is not None else rows:
+            click.echo(_one_line_json(row))
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -59,15 +59,20 @@ def run_in_reactor(main: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
+    from crawler.sources import source_for
+
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     settings = get_project_settings()
     settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(source_for(watch.source).crawl_settings(watch), priority="spider")
     settings.setdict(
         {
             "OPENWATCH_DATABASE": str(config.database),
-            "OPENWATCH_HF_ENDPOINT": config.endpoints.huggingface,
+            "OPENWATCH_HF_ENDPOINT": config.endpoints.get("huggingface"),
             "USER_AGENT": config.daemon.user_agent,
             "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+            # Sources that cache (arXiv: a day) keep it beside the database.
+            "HTTPCACHE_DIR": str(config.database.parent / ".openwatch-cache"),
             "LOG_LEVEL": log_level,
         },
         priority="cmdline",
@@ -75,31 +80,63 @@ def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
     return settings
 
 
-def spider_kwargs(config, watch) -> dict[str, Any]:
-    if watch.source == "huggingface":
-        return {"orgs": list(watch.orgs), "watch": watch.name, "endpoint": config.endpoints.huggingface}
-    return {"watch": watch.name}
+def outbox(subscriptions):
+    """The store's `on_events` hook: new events become outbox rows in the same transaction.
+    The alerts stack is imported only when there is an event and somebody to tell."""
+    subscriptions = tuple(subscriptions)
+
+    def on_events(db, events, now) -> None:
+        if not subscriptions:
+            return
+        from alerts.outbox import enqueue
+
+        enqueue(db, events, subscriptions, now)
+
+    return on_events
+
+
+def open_store(config):
+    """The history store wired to the alerts outbox, with the config's endpoints and watches."""
+    from crawler.history.schema import connect
+    from crawler.history.store import Store
+
+    return Store(connect(config.database), on_events=outbox(config.subscriptions), endpoints=config.endpoints,
+                 watch_units={w.name: w.units for w in config.watches})
+
+
+def _prior(config, watch) -> dict:
+    from crawler.sources import source_for
+
+    store = open_store(config)
+    try:
+        return source_for(watch.source).prior(store, watch)
+    finally:
+        store.db.close()
 
 
 async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutcome:
     """Run one crawl of `watch`; never raises for crawl failures, returns the outcome."""
     from scrapy.crawler import AsyncCrawlerRunner
 
-    from crawler.spiders import spider_for
+    from crawler.sources import SourceError, source_for
 
     started = time.monotonic()
     outcome = CrawlOutcome(watch=watch.name, status="failed")
     try:
-        spidercls = spider_for(watch.source)
-    except LookupError as exc:
+        source = source_for(watch.source)
+        spidercls = source.spider_class()
+        prior = await asyncio.to_thread(_prior, config, watch)
+    except (SourceError, ImportError) as exc:
         outcome.errors.append(str(exc))
+        _record_failed_start(config, watch, outcome)
         return outcome
     runner = AsyncCrawlerRunner(crawler_settings(config, watch, log_level=log_level))
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
-    crawler.openwatch_subscriptions = config.subscriptions
+    crawler.openwatch_on_events = outbox(config.subscriptions)
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches}
-    task = runner.crawl(crawler, **spider_kwargs(config, watch))
+    crawler.openwatch_endpoints = dict(config.endpoints)
+    task = runner.crawl(crawler, **source.spider_args(watch, config.endpoints, prior))
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(task), timeout=watch.timeout)
@@ -142,19 +179,12 @@ async def _stop(crawler, task) -> None:
         task.cancel()
 
 
-def _store(config):
-    from crawler.history.schema import connect
-    from crawler.history.store import Store
-
-    return Store(connect(config.database), subscriptions=config.subscriptions)
-
-
 def _record_timeout(config, outcome: CrawlOutcome) -> None:
     if outcome.crawl_id is None:
         return
     if outcome.status not in ("partial", "failed"):
         outcome.status = "failed"
-    store = _store(config)
+    store = open_store(config)
     try:
         store.finish_crawl(outcome.crawl_id, outcome.status, requests=outcome.requests, items=outcome.items,
                            events=outcome.events, errors=outcome.errors)
@@ -163,7 +193,7 @@ def _record_timeout(config, outcome: CrawlOutcome) -> None:
 
 
 def _record_failed_start(config, watch, outcome: CrawlOutcome) -> None:
-    store = _store(config)
+    store = open_store(config)
     try:
         outcome.crawl_id = store.start_crawl(watch.name, watch.source, os.getpid())
         store.finish_crawl(outcome.crawl_id, "failed", requests=0, items=0, events=0, errors=outcome.errors)

@@ -31,9 +31,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
+from jobs.runner import open_store
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
@@ -59,8 +61,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from crawler.times import iso_seconds as iso  # noqa: E402 - seconds, for people
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -259,16 +260,6 @@ def record_health(store, watch, outcome) -> list[dict]:
     return new
 
 
-def open_store(config):
-    from crawler.history.schema import connect
-    from crawler.history.store import Store
-
-    return Store(connect(config.database), subscriptions=config.subscriptions,
-                 hf_web=_hf_web(config))
-
-
-def _hf_web(config) -> str:
-    return getattr(getattr(config, "endpoints", None), "huggingface", None) or "https://huggingface.co"
 
 
 def record_outcome(config, watch, outcome) -> list[dict]:
@@ -276,9 +267,25 @@ def record_outcome(config, watch, outcome) -> list[dict]:
     after each crawl (off the event loop: `await asyncio.to_thread(record_outcome, …)`)."""
     store = open_store(config)
     try:
-        return record_health(store, watch, outcome)
+        new = record_health(store, watch, outcome)
+        keep_feed(config, store.db, outcome.events + len(new))
+        return new
     finally:
         store.db.close()
+
+
+def keep_feed(config, db, new_events: int) -> None:
+    """With `feed_path` set: rewrite the Atom feed when a crawl stored events (or none exists)."""
+    path = getattr(config, "feed_path", None)
+    if not path or (not new_events and Path(path).exists()):
+        return
+    from jobs.atom import write_feed
+
+    try:
+        count = write_feed(db, path)
+        logger.info("feed %s: %d entries", path, count)
+    except OSError as exc:
+        logger.error("feed %s could not be written: %s; check the directory exists and is writable", path, exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,21 +311,9 @@ def last_finished(db) -> dict[str, datetime | None]:
 
 def fail_running(db, reason: str, *, pid: int | None = None, watch: str | None = None) -> int:
     """Mark crawls left `running` (by `pid`, of `watch`) as `failed` with `reason`."""
-    from crawler.history.schema import immediate, utcnow
+    from crawler.history.store import Store
 
-    where, params = ["status = 'running'"], []
-    if pid is not None:
-        where.append("pid = ?")
-        params.append(pid)
-    if watch is not None:
-        where.append("watch = ?")
-        params.append(watch)
-    with immediate(db):
-        rows = db.execute(f"select id, errors from crawls where {' and '.join(where)}", params).fetchall()
-        for crawl_id, errors in rows:
-            db.execute("update crawls set status = 'failed', finished_at = ?, errors = ? where id = ?",
-                       [utcnow(), json.dumps((json.loads(errors or "[]") + [reason])[-50:]), crawl_id])
-    return len(rows)
+    return Store(db).fail_running(reason, only_dead=False, pid=pid, watch=watch)
 
 
 def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -> list[int]:
@@ -554,6 +549,7 @@ class SubprocessCrawls:
                                      [watch.name]).fetchone() or (None,)
             if not (finished and recorded and recorded >= finished):  # the child died before recording it
                 record_health(store, watch, outcome)
+            keep_feed(self.config, db, outcome.events)
             return outcome, True
         finally:
             store.db.close()

@@ -31,6 +31,10 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     if db is not None:
         for unit, n in db.execute("select unit, count(*) from items where state != 'removed' group by unit"):
             per_unit[unit] = n
+    reconciled: dict[tuple[str, str], str | None] = {}
+    if db is not None and db["units"].exists() and "last_reconciled_at" in db["units"].columns_dict:
+        for watch_name, unit, last in db.execute("select watch, unit, last_reconciled_at from units"):
+            reconciled[(watch_name, unit)] = last
     watches = []
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
@@ -54,15 +58,21 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "failures": state.get("consecutive_failures") or 0,
                 "failing": bool(state.get("failing")),
                 "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
+                **_reconciliation(watch, reconciled, now),
                 "last_error": errors[-1] if errors else None,
                 "errors": errors,  # every error of the last crawl (summaries show the first few)
             }
         )
+    budgets = []
+    if db is not None and db["budgets"].exists():
+        budgets = [dict(row) for row in db.query(
+            "select source, bucket, remaining, quota, reset_at, observed_at from budgets order by source, bucket")]
     pid = daemon_pid(config.database)
     report = {
         "database": str(config.database),
         "daemon": f"running (pid {pid})" if pid else "not running",
         "watches": watches,
+        "budgets": budgets,
         "subscriptions": [],
         "dead_letters": [],
         "failing_receivers": [],
@@ -74,3 +84,17 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         report["dead_letters"] = dead_letters(db, limit=20)
         report["failing_receivers"] = failing_receivers(db)
     return report
+
+
+def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
+    """Incremental watches: the oldest complete listing of their units, and when the next is due."""
+    every = (watch.options or {}).get("reconcile_every")
+    if not every or not watch.units:
+        return {"reconciled": None, "next_reconcile": None}
+    lasts = [_parse(reconciled.get((watch.name, unit))) for unit in watch.units]
+    if any(last is None for last in lasts):
+        return {"reconciled": None, "next_reconcile": "next crawl"}
+    oldest = min(lasts)
+    due = oldest + timedelta(seconds=every)
+    return {"reconciled": oldest.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "next_reconcile": max(due, now).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -60,11 +60,20 @@ def emulator():
         emu.stop()
 
 
-def write_config(path: Path, *, hf: str, watches: list[dict], subscriptions: list[dict] = (), extra: str = "") -> Path:
-    """Write an openwatch.toml; values are JSON-encoded, which TOML accepts for strings and lists."""
-    lines = ['database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hf)}", ""]
+def write_config(path: Path, *, hf: str, watches: list[dict], subscriptions: list[dict] = (), extra: str = "",
+                 endpoints: dict | None = None) -> Path:
+    """Write an openwatch.toml; values are JSON-encoded, which TOML accepts for strings and lists.
+
+    Hugging Face org watches read complete listings on every crawl here (`reconcile_every =
+    "0s"`) unless a test says otherwise: these tests are about what one crawl finds; the
+    incremental listings between reconciliations have tests of their own.
+    """
+    lines = ['database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hf)}"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in (endpoints or {}).items()] + [""]
     for table, entries in (("watch", watches), ("subscription", subscriptions)):
         for entry in entries:
+            if table == "watch" and entry.get("source") == "huggingface" and "orgs" in entry:
+                entry = {"reconcile_every": "0s", **entry}
             lines.append(f"[[{table}]]")
             lines += [f"{k} = {json.dumps(v)}" for k, v in entry.items()]
             lines.append("")

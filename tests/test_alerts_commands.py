@@ -37,7 +37,7 @@ def test_send_test_to_slack_reports_the_answer(tmp_path, http):
     assert str(result) == f"team (slack → http://127.0.0.1:{http.port}/…): accepted: 200 ok"
     (request,) = http.requests
     assert request.json["blocks"][0]["text"]["text"] == (
-        "openwatch-test/Example-Model-7B licence changed: apache-2.0 → cc-by-nc-4.0"
+        "TEST: openwatch-test/Example-Model-7B licence changed: apache-2.0 → cc-by-nc-4.0"
     )
     assert not (tmp_path / "x.db").exists()  # the outbox is bypassed
 
@@ -79,7 +79,7 @@ def test_send_test_by_email_reports_the_smtp_reply(tmp_path, smtp):
     assert "Message accepted for delivery" in result.detail
     (envelope,) = smtp.wait_for(1)
     assert envelope.message["Subject"] == (
-        "[openwatch] openwatch-test/Example-Model-7B licence changed: apache-2.0 → cc-by-nc-4.0"
+        "[openwatch] TEST: openwatch-test/Example-Model-7B licence changed: apache-2.0 → cc-by-nc-4.0"
     )
 
 

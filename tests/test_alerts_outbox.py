@@ -620,7 +620,7 @@ def test_migration_adds_claim_columns_to_an_existing_database(tmp_path):
     db = open_db(tmp_path)
     try:
         assert {"claimed_until", "claim_id"} <= set(db["deliveries"].columns_dict)
-        assert [r["name"] for r in db["_migrations"].rows] == ["001_initial", "002_delivery_claims"]
+        assert [r["name"] for r in db["_migrations"].rows] [:2] == ["001_initial", "002_delivery_claims"]
         (row,) = deliveries(db)
         assert (row["status"], row["claimed_until"], row["claim_id"]) == ("pending", None, None)
     finally:

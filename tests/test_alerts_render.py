@@ -131,7 +131,8 @@ def test_single_event_payload_has_header_fields_and_fallback():
     assert "*Licence*\nllama3.1 → llama3.2\nopen-weight-restricted → non-commercial (more restrictive)" in fields
     assert "*Link*\n<https://huggingface.co/meta-llama/Llama-3.1-8B|open>" in fields
     assert context["type"] == "context"
-    assert message.payload["text"] == "meta-llama/Llama-3.1-8B licence changed: llama3.1 → llama3.2"
+    # the notification text keeps the direction: a phone shows only this
+    assert message.payload["text"] == "meta-llama/Llama-3.1-8B licence changed: llama3.1 → llama3.2 (more restrictive)"
 
 
 @pytest.mark.parametrize("where", ["name", "summary", "org", "licence", "url"])
@@ -350,7 +351,7 @@ def test_grouped_email_lists_every_event():
     for e in events:
         assert render.headline(e) in parts.text
         assert e["url"] in parts.html
-    assert "Licence changes (3)" in parts.text and "meta-llama (3)" in parts.text
+    assert "Licence changes (3)" in parts.text and "meta-llama, CN (3)" in parts.text  # the digest carries the country
 
 
 # -- webhook -----------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ ERRORS = [
         WATCH + '\n[[watch]]\nname = "more"\nsource = "huggingface"\norgs = ["allenai"]\nevery = "1h"\ncolour = "red"\n',
         {},
         "{file}:12: watch[2].colour: unknown key; valid keys: name, source, every, timeout, jitter, "
-        "enabled, failing_after, orgs, repos, query, urls",
+        "enabled, failing_after, orgs, search, filter, reconcile_every",
         id="unknown-key-second-watch",
     ),
     pytest.param(
@@ -96,7 +96,7 @@ ERRORS = [
     pytest.param(
         WATCH + 'repos = ["openai/gpt-oss"]\n',
         {},
-        '{file}:6: watch[1].repos: is not used by huggingface watches; huggingface watches take orgs; '
+        '{file}:6: watch[1].repos: is not used by huggingface watches; huggingface watches take orgs, search, filter, reconcile_every; '
         'remove it, or set source = "github"',
         id="key-of-another-source",
     ),
@@ -145,7 +145,7 @@ ERRORS = [
     pytest.param(
         '[[watch]]\nname = "labs"\nsource = "s3"\n',
         {},
-        '{file}:3: watch[1].source: "s3" is not a source; sources: huggingface, github, arxiv, feed, hf_papers',
+        '{file}:3: watch[1].source: "s3" is not a source; sources: huggingface, modelscope, github, arxiv, hf_papers, feed',
         id="unknown-source",
     ),
     pytest.param(
@@ -157,7 +157,7 @@ ERRORS = [
     pytest.param(
         '[[watch]]\nname = "labs"\nsource = "github"\nevery = "1h"\n',
         {},
-        '{file}:1: watch[1]: "repos" is missing; add repos = ["openai/gpt-oss"] to this [[watch]]',
+        '{file}:1: watch[1]: "repos" is missing; add repos = ["openai/gpt-oss"] (or orgs = ["openai"]) to this [[watch]]',
         id="missing-source-key",
     ),
     pytest.param(
@@ -262,7 +262,7 @@ ERRORS = [
     pytest.param(
         '[[subscription]]\nname = "team"\nchannel = "slack"\nurl = "hooks.slack.com/services/T000/B000/XXXX"\n',
         {},
-        "{file}:4: subscription[1].url: …(redacted) is not an http(s) URL; write the full URL, starting with https://",
+        "{file}:4: subscription[1].url: … is not an http(s) URL; write the full URL, starting with https://",
         id="slack-url-not-http",
     ),
     pytest.param(
@@ -368,7 +368,7 @@ ERRORS = [
         '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "https://example.org/hook"\n'
         'secret = "${WEBHOOK_SECRET}"\n',
         {"WEBHOOK_SECRET": "s3cr3t-value"},
-        '{file}:5: subscription[1].secret: …(redacted) does not start with "whsec_"; use "whsec_" followed by '
+        '{file}:5: subscription[1].secret: … does not start with "whsec_"; use "whsec_" followed by '
         "base64, e.g. the output of python -c \"import base64, os; print('whsec_' + "
         'base64.b64encode(os.urandom(32)).decode())"',
         id="webhook-secret-prefix",
@@ -377,7 +377,7 @@ ERRORS = [
         '[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "https://example.org/hook"\n'
         'secret = "whsec_not*base64!"\n',
         {},
-        '{file}:5: subscription[1].secret: whsec_…(redacted) is not base64 after its prefix; use "whsec_" '
+        '{file}:5: subscription[1].secret: whsec_… is not base64 after its prefix; use "whsec_" '
         "followed by base64, e.g. the output of python -c \"import base64, os; print('whsec_' + "
         'base64.b64encode(os.urandom(32)).decode())"',
         id="webhook-secret-base64",
@@ -487,7 +487,7 @@ def test_config_error_is_an_openwatch_error():
         pytest.param(
             '[[watch]]\nname = "labs"\nsource = "huggingface"\nquery = """\n[[watch]]\nsource = 1\n"""\n'
             'orgs = ["meta-llama"]\nevery = "1h"\n',
-            '{file}:4: watch[1].query: is not used by huggingface watches; huggingface watches take orgs; '
+            '{file}:4: watch[1].query: is not used by huggingface watches; huggingface watches take orgs, search, filter, reconcile_every; '
             'remove it, or set source = "arxiv"',
             id="multi-line-string-hides-headers",
         ),
@@ -585,7 +585,7 @@ def test_watch_of_every_source(tmp_path):
     assert (releases.enabled, releases.failing_after) == (False, 5)
     assert config.watch("papers").units == ('abs:"open-weight" AND (cat:cs.CL OR cat:cs.LG)',)
     assert config.watch("blogs").units == ("https://example.org/blog/index.xml",)
-    assert config.watch("daily_papers").units == ()
+    assert config.watch("daily_papers").units == ("daily_papers",)  # one stream, baselined once
 
 
 def test_registry_selectors_expand_in_order_without_duplicates(tmp_path):
@@ -795,12 +795,12 @@ def test_format_duration(seconds, text):
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        (SLACK_URL, "https://hooks.slack.com/…(redacted)"),
-        ("https://user:pw@example.org:8443/hook?token=1", "https://example.org:8443/…(redacted)"),
+        (SLACK_URL, "https://hooks.slack.com/…"),
+        ("https://user:pw@example.org:8443/hook?token=1", "https://example.org:8443/…"),
         ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
-        (SECRET, "whsec_…(redacted)"),
-        ("tgram://bottoken/chatid", "tgram://…(redacted)"),
-        ("hunter2", "…(redacted)"),
+        (SECRET, "whsec_…"),
+        ("tgram://bottoken/chatid", "tgram://…"),
+        ("hunter2", "…"),
         ("", ""),
         (None, ""),
     ],
@@ -890,10 +890,13 @@ def test_digest_needs_an_aware_moment():
 def test_starter_config_loads_with_an_empty_environment(tmp_path):
     path = write_starter(tmp_path / "openwatch.toml", default_registry())
     config = load_config(path, environ={})
-    assert [w.name for w in config.watches] == ["us-labs", "cn-labs"]
+    assert [w.name for w in config.watches] == ["us-labs", "cn-labs", "cn-modelscope", "lab-releases",
+                                                "open-weight-papers", "daily-papers", "lab-blogs", "new-apache-models"]
+    assert {w.source for w in config.watches} == {"huggingface", "modelscope", "github", "arxiv", "hf_papers", "feed"}
     assert {"meta-llama", "openai", "allenai", "marin-community"} <= set(config.watch("us-labs").orgs)
     assert {"deepseek-ai", "Qwen", "moonshotai", "zai-org", "MiniMaxAI"} <= set(config.watch("cn-labs").orgs)
-    assert all(w.every == 1800 for w in config.watches)
+    assert config.watch("us-labs").every == config.watch("cn-labs").every == 1800
+    assert not config.watch("new-apache-models").enabled  # hub-wide: many models a day, opt in
     assert config.database == tmp_path / "openwatch.db"
     assert config.subscriptions == ()
     active = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
@@ -912,7 +915,9 @@ def test_starter_examples_load_once_uncommented(tmp_path):
         "APPRISE_URL": "tgram://token/chat",
     }
     config = load_config(path, environ=environ, registry=default_registry())
-    assert [w.name for w in config.watches][2:] == ["releases", "papers", "blogs", "daily-papers"]
+    assert [w.name for w in config.watches][2:] == ["cn-modelscope", "lab-releases", "open-weight-papers",
+                                                    "daily-papers", "lab-blogs", "new-apache-models"]
+    assert config.feed_path == tmp_path / "events.xml"
     assert [s.name for s in config.subscriptions] == ["team", "me", "pipeline", "phone"]
     assert config.smtp is not None and config.daemon.log_format == "text"
     assert config.endpoints.huggingface == "https://huggingface.co"
@@ -922,7 +927,8 @@ def test_starter_with_a_registry_lacking_the_notable_labs(tmp_path):
     registry = Registry.from_rows([{"hf_org": "some-lab", "country": "US"}])
     path = write_starter(tmp_path / "ow.toml", registry)
     config = load_config(path, environ={}, registry=registry)
-    assert [(w.name, w.orgs) for w in config.watches] == [("us-labs", ("some-lab",))]
+    hubs = [(w.name, w.orgs) for w in config.watches if w.source == "huggingface" and w.orgs]
+    assert hubs == [("us-labs", ("some-lab",))]
 
 
 def test_write_starter_refuses_to_overwrite(tmp_path):

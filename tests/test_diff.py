@@ -5,7 +5,23 @@ from __future__ import annotations
 import pytest
 
 from crawler import diff
-from crawler.normalize import HF_CREATED_AT_SENTINEL, content_hash, gating, model_fields
+from crawler.normalize import content_hash
+from crawler.sources.huggingface import LEGACY_CREATED_AT, HubModel, gating, model_fields
+
+MODEL = HubModel()
+
+
+class _Diff:
+    """The model kind's diff, under the names these tables were written with."""
+
+    Context = diff.Context
+
+    @staticmethod
+    def model_events(ctx, before, after):
+        return MODEL.changed(ctx, before, after)
+
+
+diff = _Diff()  # noqa: F811
 
 CTX = diff.Context(key="model:hf/o/m", watch="w", url="https://huggingface.co/o/m", org="o", country="CN",
                    detected_at="2026-11-29T00:00:00.000000Z", seq=2)
@@ -52,7 +68,7 @@ def test_dedupe_keys_are_stable_and_seq_scoped():
 
 
 def test_model_fields_handles_sentinel_and_hostile_values():
-    raw = {"id": "o/m", "author": "o", "createdAt": HF_CREATED_AT_SENTINEL + ".000Z", "gated": True,
+    raw = {"id": "o/m", "author": "o", "createdAt": LEGACY_CREATED_AT[0] + ".000Z", "gated": True,
            "cardData": {"license": ["apache-2.0", "mit"], "base_model": {"bad": 1}, "datasets": "d" * 1000},
            "tags": ["arxiv:2401.00001", "license:apache-2.0", 5], "safetensors": {"total": 8_000_000_000},
            "downloads": "many", "sha": "c" * 40}
@@ -61,7 +77,35 @@ def test_model_fields_handles_sentinel_and_hostile_values():
     assert fields["license"] == "apache-2.0" and fields["license_category"] == "permissive"
     assert fields["gated"] == "auto" and fields["base_model"] == [] and len(fields["datasets"][0]) == 300
     assert fields["arxiv"] == ["2401.00001"] and fields["parameters"] == 8_000_000_000
-    assert fields["downloads"] is None
+    assert "downloads" not in fields and MODEL.counters(raw) == {}  # a counter, and not a number
+
+
+@pytest.mark.parametrize("stamp", ["2022-03-02T23:29:04.000Z", "2022-03-02T23:29:05.000Z"])
+def test_both_legacy_creation_dates_are_unknown(stamp):
+    assert model_fields({"id": "o/m", "createdAt": stamp})["created_at"] is None
+    assert model_fields({"id": "o/m", "createdAt": "2024-05-01T10:00:00.000Z"})["created_at"] == "2024-05-01T10:00:00.000Z"
+
+
+def test_meaningful_tags_survive_the_size_cap():
+    tags = [f"tag-{i:03d}" for i in range(400)] + ["license:mit", "arxiv:2501.12948", "base_model:o/base",
+                                                  "dataset:o/data"]
+    fields = model_fields({"id": "o/m", "tags": tags})
+    assert fields["license"] == "mit" and fields["arxiv"] == ["2501.12948"]
+    assert fields["base_model"] == ["o/base"] and fields["datasets"] == ["o/data"]
+    assert {"license:mit", "arxiv:2501.12948", "base_model:o/base", "dataset:o/data"} <= set(fields["tags"])
+
+
+def test_absent_fields_are_unknown_not_false():
+    fields = model_fields({"id": "o/m", "sha": "a" * 40})
+    assert fields == {"id": "o/m", "org": "o", "name": "m", "sha": "a" * 40}
+    before = BASE | {"gated": "manual"}
+    assert MODEL.changed(CTX, before, diff_merge(before, fields | {"sha": before["sha"]})) == []
+
+
+def diff_merge(before, observed):
+    from crawler.diff import merge_known
+
+    return merge_known(before, observed)
 
 
 @pytest.mark.parametrize("value,expected", [(False, False), (None, False), ("false", False), ("manual", "manual"),
@@ -70,9 +114,10 @@ def test_gating_values(value, expected):
     assert gating(value) == expected
 
 
-def test_content_hash_ignores_counters():
-    assert content_hash(BASE) == content_hash(BASE | {"downloads": 10**9, "likes": 3, "tags": ["x"]})
-    assert content_hash(BASE) != content_hash(BASE | {"sha": "d" * 40})
+def test_content_hash_ignores_quiet_fields():
+    quiet = MODEL.quiet + MODEL.counter_fields
+    assert content_hash(BASE, quiet) == content_hash(BASE | {"downloads": 10**9, "likes": 3, "tags": ["x"]}, quiet)
+    assert content_hash(BASE, quiet) != content_hash(BASE | {"sha": "d" * 40}, quiet)
 
 
 def test_new_licence_link_alone_is_a_licence_change():

@@ -10,7 +10,8 @@ import pytest
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.items import ListingResult, ModelObservation
+from crawler.items import Batch
+from crawler.spiders import next_link
 from crawler.spiders.huggingface import HuggingFaceSpider, license_files
 
 
@@ -50,12 +51,13 @@ def test_first_page_yields_models_and_a_request_for_the_next(emulator, world):
     spider = make_spider(known(world, ids), emulator.url)
     response = fetch(emulator, spider, spider.listing_url("deepseek-ai"))
     out = run(spider.parse_listing(response, org="deepseek-ai"))
-    models = [o for o in out if isinstance(o, ModelObservation)]
+    (batch,) = [o for o in out if isinstance(o, Batch)]
     requests = [o for o in out if isinstance(o, Request)]
-    assert [m.raw["id"] for m in models] == ids[:5]
+    assert [m.raw["id"] for m in batch.observations] == ids[:5]
+    assert [m.key for m in batch.observations] == [f"model:hf/{i}" for i in ids[:5]]
     assert len(requests) == 1 and "cursor=" in requests[0].url
-    assert not any(isinstance(o, ListingResult) for o in out)
-    assert all(m.license_files is None for m in models)  # same sha: no LICENSE fetch
+    assert batch.end is None  # one batch per page; the org's end comes with its last page
+    assert all(m.files is None for m in batch.observations)  # same sha: no LICENSE fetch
 
 
 def test_last_page_closes_the_listing(emulator, world):
@@ -65,7 +67,8 @@ def test_last_page_closes_the_listing(emulator, world):
     next_url = [o for o in run(spider.parse_listing(first, org="deepseek-ai")) if isinstance(o, Request)][0].url
     out = run(spider.parse_listing(fetch(emulator, spider, next_url), org="deepseek-ai"))
     result = out[-1]
-    assert isinstance(result, ListingResult) and result.complete and result.count == 7
+    assert isinstance(result, Batch) and result.end.complete and result.end.count == 7
+    assert [m.raw["id"] for m in result.observations] == ids[5:]
 
 
 def test_suspiciously_short_listing_is_incomplete(emulator, world):
@@ -74,7 +77,7 @@ def test_suspiciously_short_listing_is_incomplete(emulator, world):
     first = fetch(emulator, spider, spider.listing_url("deepseek-ai"))
     next_url = [o for o in run(spider.parse_listing(first, org="deepseek-ai")) if isinstance(o, Request)][0].url
     result = run(spider.parse_listing(fetch(emulator, spider, next_url), org="deepseek-ai"))[-1]
-    assert not result.complete and "suspiciously short" in result.error
+    assert not result.end.complete and "suspiciously short" in result.end.error
 
 
 @pytest.mark.parametrize("status,body", [(500, b"oops"), (200, b"[{\"id\": \"a/b\""), (200, b'{"error": "x"}')])
@@ -83,15 +86,15 @@ def test_bad_listing_is_incomplete_never_empty(status, body):
     url = spider.listing_url("deepseek-ai")
     response = TextResponse(url=url, status=status, body=body, request=Request(url), encoding="utf-8")
     (result,) = run(spider.parse_listing(response, org="deepseek-ai"))
-    assert isinstance(result, ListingResult) and not result.complete and result.error
+    assert isinstance(result, Batch) and not result.end.complete and result.end.error and not result.observations
 
 
 def test_next_link_parsing():
     url = "http://hub.test/api/models?author=x"
     response = TextResponse(url=url, body=b"[]", request=Request(url), headers={
         "Link": '<http://hub.test/api/models?author=x&cursor=abc>; rel="next"'})
-    assert HuggingFaceSpider.next_link(response) == "http://hub.test/api/models?author=x&cursor=abc"
-    assert HuggingFaceSpider.next_link(TextResponse(url=url, body=b"[]")) is None
+    assert next_link(response) == "http://hub.test/api/models?author=x&cursor=abc"
+    assert next_link(TextResponse(url=url, body=b"[]")) is None
 
 
 @pytest.mark.parametrize("siblings,link,expected", [

@@ -1,30 +1,57 @@
-"""The hub emulator: Hugging Face's API on a loopback port, over a scriptable in-memory world.
+"""The hub emulator: every service openwatch reads, on one loopback port, over scriptable worlds.
 
-    from crawler.emulator import HubEmulator, HubWorld, Fault
+    from crawler.emulator import HubEmulator, Fault
     with HubEmulator() as emu:
-        emu.world.add_model("deepseek-ai/DeepSeek-R1", license="mit")
+        emu.world.add_model("deepseek-ai/DeepSeek-R1", license="mit")        # Hugging Face
+        emu.github.add_repo("deepseek-ai/DeepSeek-R1", license_spdx="MIT")   # GitHub
+        emu.github.add_release("deepseek-ai/DeepSeek-R1", "v1.0", body="Weights: https://huggingface.co/...")
+        emu.arxiv.add_paper("2501.12948", title="DeepSeek-R1: ...", authors=["DeepSeek-AI"])
+        emu.feeds.add_feed("lab-blog", kind="rss2", encoding="iso-8859-1")
+        emu.modelscope.add_model("deepseek-ai/DeepSeek-R1", license="MIT")
+        emu.world.add_daily_paper("2501.12948", title="DeepSeek-R1: ...", upvotes=300)
         emu.faults.add(Fault.rate_limited("/api/models", t=1, times=2))
-        ...  # point a client at emu.url
+        config_endpoints = emu.endpoints()   # {"huggingface": ..., "github": ..., ...}
+
+Base URLs: Hugging Face `emu.url` (API, files, `/api/daily_papers`); GitHub web
+`emu.url + "/github"` (`/{o}/{r}/releases.atom`); GitHub API `emu.url + "/github-api"`;
+arXiv `emu.url + "/arxiv"` (`/api/query`); ModelScope `emu.url + "/modelscope"`
+(`/api/v1/models/...`); feeds `emu.url + "/feeds/<name>"` (`emu.feed_url(name)`).
+Each module's docstring documents its endpoints and world API: hf_api.py, hf_papers.py,
+world.py (Hugging Face), github.py, arxiv.py, feeds.py, modelscope.py; faults.py the fault
+knobs; requests_log.py how to read requests, arrival times and per-window counts.
 
 Used by the tests, by `openwatch demo` and by the benchmarks (`python -m crawler.emulator`).
 """
 
-from .demo_world import apply_demo_changes, seed_demo_world
+from .arxiv import ArxivWorld
+from .demo_world import apply_demo_changes, apply_demo_source_changes, seed_demo_sources, seed_demo_world
 from .faults import Fault, FaultSet
-from .requests_log import RequestLog
+from .feeds import FeedWorld
+from .github import GitHubWorld
+from .modelscope import ModelScopeWorld
+from .requests_log import LoggedRequest, RequestLog
 from .server import HubEmulator
-from .times import SENTINEL_CREATED_AT
+from .times import LEGACY_CREATED_ATS, SENTINEL_CREATED_AT, SENTINEL_CREATED_AT_05
 from .world import Commit, HubWorld, Model
 
 __all__ = [
+    "ArxivWorld",
     "Commit",
     "Fault",
     "FaultSet",
+    "FeedWorld",
+    "GitHubWorld",
     "HubEmulator",
     "HubWorld",
+    "LEGACY_CREATED_ATS",
+    "LoggedRequest",
     "Model",
+    "ModelScopeWorld",
     "RequestLog",
     "SENTINEL_CREATED_AT",
+    "SENTINEL_CREATED_AT_05",
     "apply_demo_changes",
+    "apply_demo_source_changes",
+    "seed_demo_sources",
     "seed_demo_world",
 ]

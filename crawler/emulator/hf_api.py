@@ -6,20 +6,37 @@ Sources for the shapes and status codes (checked against public material, see ea
   (utils/_http.py);
 - https://huggingface.co/docs/hub/rate-limits for the RateLimit headers (ratelimit.py);
 - recorded `/api/models` answers for the default listing row.
+
+Endpoints (HF is mounted at the emulator's root, `emu.url`):
+- `GET /api/models` — `author`, `search` (substring of the id, case-insensitive; repeated
+  values must all match), `filter` (tags; repeated or comma-separated values must all be on
+  the model, as the Hub ANDs them: `filter=license:mit,text-generation`), `sort`
+  (`lastModified`, `createdAt`, `downloads`, `likes`, `trendingScore`, descending unless
+  `direction=1`), `limit` (capped by the emulator's page size), `expand[]`/`expand`,
+  `full`, `cardData`, `cursor` (from the `Link: <...>; rel="next"` header);
+- `GET /api/models/{owner}/{name}[/revision/{rev}]` — the model info;
+- `GET /{owner}/{name}/resolve/{rev}/{path}` — files, with ETag and X-Repo-Commit;
+- a moved repo (`HubWorld.rename`): the old id's API and resolve paths answer
+  `307 Temporary Redirect` with a *relative* `Location` to the new id's path, query kept
+  (huggingface_hub follows only relative redirects, "to a renamed repository");
+- `GET /api/daily_papers`, `GET /api/papers/{arxiv id}` (hf_papers.py).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import mimetypes
 from bisect import bisect_right
 from functools import lru_cache
 from urllib.parse import quote, unquote
 
+from . import hf_papers
 from . import world as world_mod
-from .routing import Request, Response, Router, json_response
+from .ratelimit import RateLimiter, bucket_for
+from .routing import Request, Response, Service, json_response, text_response
 from .times import iso
 
 # huggingface_hub's ExpandModelProperty_T (hf_api.py). The Hub validates `expand[]`; an
@@ -64,13 +81,59 @@ SORT_KEYS = {
 UNGATED_FILES = frozenset({"README.md"})
 
 
-def register(router: Router, world: world_mod.HubWorld, *, page_size) -> None:
-    """Add the Hugging Face routes; `page_size` is a callable giving the current page cap."""
-    api = HfApi(world, page_size)
-    both = ("GET", "HEAD")
-    router.add(both, r"^/api/models/?$", api.list_models)
-    router.add(both, r"^/api/models/(?P<owner>[^/]+)/(?P<name>[^/]+)(?:/revision/(?P<rev>[^/]+))?/?$", api.model_info)
-    router.add(both, r"^/(?!api/)(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$", api.resolve)
+class HuggingFaceService(Service):
+    """The Hub's API and file resolver over a `HubWorld`, at the emulator's root."""
+
+    name = "huggingface"
+    prefix = ""
+    keep_on_304 = ("ETag", "X-Repo-Commit", "RateLimit", "RateLimit-Policy", "X-Request-Id")
+
+    def __init__(self, world: world_mod.HubWorld, *, page_size, rate_limiter: RateLimiter):
+        super().__init__()
+        self.world = world
+        self.rate_limiter = rate_limiter
+        self._request_ids = itertools.count(1)
+        api = HfApi(world, page_size)
+        both = ("GET", "HEAD")
+        add = self.router.add
+        add(both, r"^/api/models/?$", api.list_models)
+        add(both, r"^/api/models/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/revision/(?P<rev>[^/]+))?/?$",
+            api.model_info)
+        add(both, r"^/api/daily_papers/?$", lambda request: hf_papers.list_daily_papers(world, request))
+        add(both, r"^/api/papers/(?P<arxiv_id>[^/]+)/?$",
+            lambda request, arxiv_id: hf_papers.paper_info(
+                world, request, unquote(arxiv_id), lambda m: model_object(m, m.head, LIST_KEYS)))
+        add(both, r"^/(?!api/)(?P<owner>[^/]+)/(?P<name>[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$", api.resolve)
+
+    def not_found(self, request: Request) -> Response:
+        return json_response(404, {"error": "Sorry, we can't find the page you are looking for."})
+
+    def bucket(self, request: Request) -> str:
+        return bucket_for(request.path)
+
+    def admit(self, request: Request) -> tuple[dict, Response | None]:
+        plan = "token" if request.has_authorization else "anonymous"
+        headers, allowed = self.rate_limiter.hit(self.bucket(request), plan)
+        headers["X-Request-Id"] = f"Root=1-emulator-{next(self._request_ids):08x}"
+        refusal = None
+        if not allowed:
+            refusal = json_response(429, {"error": "You have been rate-limited; you can retry this action later."})
+        return headers, refusal
+
+    def error_response(self, status: int, request: Request) -> Response:
+        return json_response(status, {"error": _REASONS.get(status, "Injected fault")})
+
+    def empty_response(self, request: Request) -> Response:
+        return json_response(200, [])
+
+
+_REASONS = {
+    429: "You have been rate-limited; you can retry this action later.",
+    500: "Internal Error - We're working hard to fix this as soon as possible!",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 # -- errors, as hf_raise_for_status reads them (X-Error-Code first) --------------------------
@@ -113,6 +176,32 @@ def gated_repo(request: Request, model_id: str) -> Response:
     return hf_error(401, "GatedRepo", message)
 
 
+def moved_repo(request: Request, path: str) -> Response:
+    # A moved repo answers 307 with a relative Location (huggingface_hub PR #983: "force
+    # redirection only when the `Location` header is relative which is the case for renamed
+    # repos"); the query string is kept.
+    location = request.prefix + path + (f"?{request.query}" if request.query else "")
+    return text_response(307, f"Temporary Redirect. Redirecting to {location}", headers={"Location": location})
+
+
+def listing_filter(searches: tuple[str, ...], tags: tuple[str, ...]):
+    """A `where` predicate for `HubWorld.page`/`select`: the id contains every search term
+    (case-insensitive) and the model carries every tag; None when there is nothing to check."""
+    if not searches and not tags:
+        return None
+    needles = [n.lower() for n in searches]
+
+    def where(model: world_mod.Model) -> bool:
+        if not all(n in model.id.lower() for n in needles):
+            return False
+        if not tags:
+            return True
+        have = set(derive_tags(model, model.head))
+        return all(t in have for t in tags)
+
+    return where
+
+
 def bad_request(message: str) -> Response:
     return json_response(400, {"error": message})
 
@@ -138,11 +227,25 @@ def _listify(value) -> list:
 
 
 def derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
-    """The Hub's tags: library, formats, model type, task, card tags, relations, licence, region.
+    """The Hub's tags: library, formats, model type, task, card tags, languages, datasets,
+    papers, base models, licence, compatibility flags, region.
 
-    Order follows recorded answers, e.g. ["transformers","safetensors","kimi_k2",
-    "text-generation",…,"arxiv:…","license:mit",…,"region:us"].
+    Order follows answers seen on the Hub, e.g. ["transformers","safetensors","qwen2",
+    "text-generation","chat","conversational","en","arxiv:2309.00071",
+    "base_model:Qwen/Qwen2.5-7B","base_model:finetune:Qwen/Qwen2.5-7B","license:apache-2.0",
+    "autotrain_compatible","text-generation-inference","endpoints_compatible","region:us"]:
+    the tags that carry meaning come late, so a client capping the list drops them first.
     """
+    cached = model.tags_cache
+    if cached is not None and cached[0] == model.version and cached[1] == commit.sha:
+        return list(cached[2])
+    tags = _derive_tags(model, commit)
+    if commit is model.head:
+        model.tags_cache = (model.version, commit.sha, tuple(tags))
+    return tags
+
+
+def _derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
     card = commit.card if commit.has_readme else {}
     tags: list[str] = []
     if card.get("library_name"):
@@ -156,18 +259,25 @@ def derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
     if card.get("pipeline_tag"):
         tags.append(str(card["pipeline_tag"]))
     tags.extend(str(t) for t in _listify(card.get("tags")))
-    for base in _listify(card.get("base_model")):
-        tags += [f"base_model:{base}", f"base_model:finetune:{base}"]
+    tags.extend(str(code) for code in _listify(card.get("language")))
     tags.extend(f"dataset:{d}" for d in _listify(card.get("datasets")))
     tags.extend(f"arxiv:{a}" for a in model.arxiv)
+    for base in _listify(card.get("base_model")):
+        tags += [f"base_model:{base}", f"base_model:finetune:{base}"]
     if card.get("license"):
         tags.append(f"license:{card['license']}")
+    if card.get("library_name") == "transformers":
+        if card.get("pipeline_tag") == "text-generation":
+            tags += ["autotrain_compatible", "text-generation-inference"]
+        tags.append("endpoints_compatible")
     tags.append("region:us")
     return list(dict.fromkeys(tags))
 
 
 def _field(name: str, model: world_mod.Model, commit: world_mod.Commit, blobs: bool):
     """One property of the model object, or `_MISSING` when the repo has none."""
+    if name in model.hidden:
+        return _MISSING
     card = commit.card if commit.has_readme else None
     if name == "_id":
         return model.object_id
@@ -285,14 +395,14 @@ class HfApi:
         self.page_size = page_size
         self._sort_cache: dict[tuple, tuple[list, list]] = {}
 
-    def _sorted(self, author, sort, sign, authed, search):
+    def _sorted(self, author, sort, sign, authed, searches, tags):
         """Visible models in sort order, with their keys; cached until the world changes, so
         paging through a sorted listing costs one sort, not one per page. Call under the lock."""
-        cache_key = (author, sort, sign, authed, search, self.world.version)
+        cache_key = (author, sort, sign, authed, searches, tags, self.world.version)
         hit = self._sort_cache.get(cache_key)
         if hit is None:
             value = SORT_KEYS[sort]
-            visible = self.world.select(author, authed=authed, search=search)
+            visible = self.world.select(author, authed=authed, where=listing_filter(searches, tags))
             keyed = sorted(((sign * value(m), m.seq), m) for m in visible)
             hit = ([k for k, _ in keyed], [m for _, m in keyed])
             if len(self._sort_cache) >= self.SORT_CACHE_SIZE:
@@ -322,7 +432,9 @@ class HfApi:
             if cursor is None:
                 return bad_request("Invalid cursor")
         author = request.param("author") or None
-        search = request.param("search") or None
+        searches = tuple(v for v in request.params.get("search", []) if v)
+        # Repeated `filter=` values and comma-separated ones are ANDed, as on the Hub.
+        tags = tuple(sorted({t.strip() for v in request.params.get("filter", []) for t in v.split(",") if t.strip()}))
         sort = request.param("sort") or None
         if sort is not None and sort not in SORT_KEYS:
             return bad_request(f'"sort" must be one of [{", ".join(SORT_KEYS)}]')
@@ -339,13 +451,14 @@ class HfApi:
                 after = cursor.get("seq") if cursor else None
                 if cursor and not isinstance(after, int):
                     return bad_request("Invalid cursor")
-                models, more = self.world.page(author, authed=authed, after=after, limit=limit, search=search)
+                models, more = self.world.page(author, authed=authed, after=after, limit=limit,
+                                               where=listing_filter(searches, tags))
                 next_cursor = {"seq": models[-1].seq} if more and models else None
             else:
                 # The Hub sorts descending unless direction=1 (huggingface_hub: "-1 sorts by
                 # descending order"); ties break on creation order so pages never overlap.
                 sign = 1 if request.param("direction") == "1" else -1
-                keys_sorted, models_sorted = self._sorted(author, sort, sign, authed, search)
+                keys_sorted, models_sorted = self._sorted(author, sort, sign, authed, searches, tags)
                 start = 0
                 if cursor:
                     key = cursor.get("key")
@@ -362,13 +475,18 @@ class HfApi:
             headers["Link"] = f'<{_next_link(request, _encode_cursor(next_cursor))}>; rel="next"'
         return json_response(200, rows, headers)
 
-    def model_info(self, request: Request, owner: str, name: str, rev: str | None = None) -> Response:
+    def model_info(self, request: Request, owner: str, name: str, rev: str | None = None,
+                   rest: str | None = None) -> Response:
         expand = _expand(request)
         if isinstance(expand, Response):
             return expand
         with self.world.lock:
-            model = self.world.lookup(f"{unquote(owner)}/{unquote(name)}", authed=request.authed)
+            model_id = f"{unquote(owner)}/{unquote(name)}"
+            model = self.world.lookup(model_id, authed=request.authed)
             if model is None:
+                moved = self.world.redirect_for(model_id)
+                if moved is not None:
+                    return moved_repo(request, f"/api/models/{moved}{rest or ''}")
                 return repo_not_found(request)
             revision = unquote(rev) if rev else "main"
             commit = model.commit_at(revision)
@@ -384,6 +502,9 @@ class HfApi:
         with self.world.lock:
             model = self.world.lookup(model_id, authed=request.authed)
             if model is None:
+                moved = self.world.redirect_for(model_id)
+                if moved is not None:
+                    return moved_repo(request, f"/{moved}/resolve/{rev}/{path}")
                 return repo_not_found(request)
             commit = model.commit_at(revision)
             if commit is None:

@@ -1,4 +1,22 @@
-"""The hub emulator: a loopback HTTP/1.1 server over a `HubWorld`, with faults and counters.
+"""The hub emulator: one loopback HTTP/1.1 server for every service openwatch reads.
+
+Services are mounted at path prefixes of one port, so each is a base URL of its own
+(`emu.endpoints()`):
+
+| service | base URL | module |
+|---|---|---|
+| Hugging Face API, files, daily papers | `emu.url` | hf_api.py, hf_papers.py |
+| GitHub web (`releases.atom`, pages) | `emu.url + "/github"` | github.py |
+| GitHub REST API | `emu.url + "/github-api"` | github.py |
+| arXiv export API (`/api/query`) | `emu.url + "/arxiv"` | arxiv.py |
+| ModelScope (`/api/v1/models/...`) | `emu.url + "/modelscope"` | modelscope.py |
+| RSS / Atom feeds | `emu.url + "/feeds/<name>"` | feeds.py |
+
+Each service has its world, scriptable from tests while the server reads it:
+`emu.world` (Hugging Face, a `HubWorld`; also `emu.hf`), `emu.github` (`GitHubWorld`),
+`emu.arxiv` (`ArxivWorld`), `emu.feeds` (`FeedWorld`), `emu.modelscope`
+(`ModelScopeWorld`). `emu.faults` applies to every path (match on the path as sent, prefix
+included); `emu.requests` logs every request with its arrival time and service.
 
 Readiness is the bound socket: `start()` returns once the port is bound and listening, so
 callers never sleep. Each connection is served on its own daemon thread
@@ -8,28 +26,41 @@ closes idle keep-alive connections and wakes delayed handlers so it returns prom
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import socket
+import struct
 import sys
 import threading
-import traceback
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import hf_api
-from .faults import Fault, FaultSet
-from .ratelimit import RateLimiter, bucket_for
+from .arxiv import ArxivService, ArxivWorld
+from .faults import FaultSet
+from .feeds import FeedsService, FeedWorld
+from .github import GitHubApiService, GitHubWebService, GitHubWorld
+from .hf_api import HuggingFaceService
+from .modelscope import ModelScopeService, ModelScopeWorld
+from .ratelimit import GitHubRateLimiter, RateLimiter
 from .requests_log import RequestLog
-from .routing import Request, Response, Router, json_response
+from .routing import Request, Response, Service, text_response
 from .world import HubWorld
+
+SERVICES = ("huggingface", "github", "github_api", "arxiv", "modelscope", "feeds")
+
+
+class _Reset(Exception):
+    """A fault asked for the connection to be reset instead of answered."""
 
 
 class HubEmulator:
-    """Serve `world` (a new empty `HubWorld` by default) on 127.0.0.1.
+    """Serve the worlds (new empty ones by default) on 127.0.0.1.
 
-    `page_size` caps models per listing page. `rate_limits` overrides per-bucket quotas
-    (`{"api": 1000, "resolvers": 5000, "pages": 200}`); with `enforce_rate_limits=True` an
-    exhausted bucket answers 429 as the Hub does, otherwise the headers only count down.
+    `page_size` caps models per Hugging Face listing page. `rate_limits` overrides Hugging
+    Face quotas (`{"api": 1000}` for every plan, or `{"anonymous": {...}, "token": {...}}`);
+    `github_rate_limits` GitHub's (`{"anonymous": 60, "token": 5000}`).
+    `enforce_rate_limits` (True, or a set of service names such as `{"github_api"}`) makes
+    an exhausted quota refuse: 429 on Hugging Face, 403 on GitHub, as they do; otherwise the
+    headers only count down. `clock` (default `time.monotonic`) times the request log and
+    the rate-limit windows; tests may pass a fake one.
     """
 
     def __init__(
@@ -40,22 +71,47 @@ class HubEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         rate_limits: dict | None = None,
-        enforce_rate_limits: bool = False,
+        enforce_rate_limits: bool | set | frozenset | tuple = False,
+        github: GitHubWorld | None = None,
+        arxiv: ArxivWorld | None = None,
+        feeds: FeedWorld | None = None,
+        modelscope: ModelScopeWorld | None = None,
+        github_rate_limits: dict | None = None,
+        clock=time.monotonic,
     ):
         self.world = world if world is not None else HubWorld()
+        self.github = github if github is not None else GitHubWorld()
+        self.arxiv = arxiv if arxiv is not None else ArxivWorld()
+        self.feeds = feeds if feeds is not None else FeedWorld()
+        self.modelscope = modelscope if modelscope is not None else ModelScopeWorld()
         self.page_size = page_size
         self.host = host
         self.port = port
+        self.clock = clock
         self.faults = FaultSet()
-        self.requests = RequestLog()
-        self.rate_limiter = RateLimiter(rate_limits, enforce=enforce_rate_limits)
-        self.router = Router()
-        hf_api.register(self.router, self.world, page_size=lambda: self.page_size)
+        self.requests = RequestLog(origin=clock())
+        enforce = (lambda name: bool(enforce_rate_limits)) if isinstance(enforce_rate_limits, bool) else (
+            lambda name: name in enforce_rate_limits)
+        self.rate_limiter = RateLimiter(rate_limits, enforce=enforce("huggingface"), clock=clock)
+        self.github_rate_limiter = GitHubRateLimiter(github_rate_limits, enforce=enforce("github_api"), clock=clock)
+        self.services: list[Service] = [
+            GitHubApiService(self.github, self.github_rate_limiter),
+            GitHubWebService(self.github),
+            ArxivService(self.arxiv, clock=clock),
+            ModelScopeService(self.modelscope),
+            FeedsService(self.feeds),
+            HuggingFaceService(self.world, page_size=lambda: self.page_size, rate_limiter=self.rate_limiter),
+        ]
+        # Longest prefix first, so "/github-api" wins over "/github"; HF ("") last.
+        self.services.sort(key=lambda s: len(s.prefix), reverse=True)
         self.url: str | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._request_ids = itertools.count(1)
+
+    @property
+    def hf(self) -> HubWorld:
+        return self.world
 
     def start(self) -> str:
         """Bind and serve; returns the base URL (`http://127.0.0.1:PORT`), also in `self.url`."""
@@ -91,75 +147,62 @@ class HubEmulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def endpoints(self) -> dict[str, str]:
+        """Base URLs for the config's `[endpoints]` table (start the emulator first)."""
+        if self.url is None:
+            raise RuntimeError("start the emulator first")
+        return {
+            "huggingface": self.url,
+            "github": self.url + GitHubWebService.prefix,
+            "github_api": self.url + GitHubApiService.prefix,
+            "arxiv": self.url + ArxivService.prefix,
+            "modelscope": self.url + ModelScopeService.prefix,
+        }
+
+    def service(self, name: str) -> Service:
+        """A mounted service by its log name (e.g. `emu.service("arxiv").min_interval = 3`)."""
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(f"no service {name!r}; services: {', '.join(SERVICES)}")
+
+    def feed_url(self, name: str) -> str:
+        """The URL a feed added with `emu.feeds.add_feed(name, ...)` is served at."""
+        if self.url is None:
+            raise RuntimeError("start the emulator first")
+        return f"{self.url}{FeedsService.prefix}/{name}"
+
     # -- one request ------------------------------------------------------------------------
 
-    def _respond(self, method: str, target: str, headers, base_url: str) -> tuple[Response, Fault | None]:
-        """The response to send, and the fault that shaped it (for truncation)."""
+    def service_for(self, path: str) -> Service:
+        for service in self.services:
+            prefix = service.prefix
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return service
+        raise AssertionError("the Hugging Face service is mounted at the root")
+
+    def _respond(self, method: str, target: str, headers, base_url: str, body: bytes = b""):
+        """(response, the fault that shaped it, service, request); raises `_Reset` for a
+        reset fault and `ConnectionAbortedError` when stopping during a delay."""
+        path = target.partition("?")[0]
+        service = self.service_for(path)
         fault = self.faults.take(method, target)
         if fault is not None and fault.delay > 0:
             if self._stopping.wait(fault.delay):
                 raise ConnectionAbortedError("emulator stopping")
-        request = Request(method, target, headers, base_url)
-        limit_headers, allowed = self.rate_limiter.hit(bucket_for(request.path))
-        if fault is not None and fault.empty:
-            response = json_response(200, [])
-        elif fault is not None and not fault.truncate and fault.status is not None:
-            response = _fault_response(fault)
-        elif not allowed:
-            response = json_response(429, {"error": "You have been rate-limited; you can retry this action later."})
+        if fault is not None and fault.reset:
+            raise _Reset()
+        inner = target[len(service.prefix):] or "/"
+        if inner.startswith("?"):
+            inner = "/" + inner
+        request = Request(method, inner, headers, base_url, prefix=service.prefix, body=body)
+        if fault is not None and fault.redirect_loop:
+            response = text_response(302, "Found", headers={"Location": base_url + target})
         else:
-            try:
-                response = self.router.dispatch(request)
-            except Exception as exc:  # an emulator bug must show, not hang the client
-                traceback.print_exc(file=sys.stderr)
-                response = json_response(500, {"error": f"emulator error: {exc!r}"})
-        # Rate-limit headers ride on every answer (huggingface.co/docs/hub/rate-limits); a
-        # fault's own headers (e.g. a 429's RateLimit r=0) take precedence.
-        merged = {**limit_headers, "X-Request-Id": f"Root=1-emulator-{next(self._request_ids):08x}"}
-        merged.update(response.headers)
-        response.headers = merged
-        if response.status == 200 and method in ("GET", "HEAD"):
-            _add_etag(response)
-            if _not_modified(headers.get("If-None-Match"), response.headers.get("ETag")):
-                keep = ("ETag", "X-Repo-Commit", "RateLimit", "RateLimit-Policy", "X-Request-Id")
-                response = Response(304, {k: v for k, v in response.headers.items() if k in keep}, b"")
-        return response, fault
-
-
-def _fault_response(fault: Fault) -> Response:
-    if fault.body is None:
-        response = json_response(fault.status, {"error": _REASONS.get(fault.status, "Injected fault")})
-    else:
-        body = fault.body.encode("utf-8") if isinstance(fault.body, str) else fault.body
-        response = Response(fault.status, {"Content-Type": "application/json; charset=utf-8"}, body)
-    response.headers.update(fault.headers or {})
-    return response
-
-
-_REASONS = {
-    429: "You have been rate-limited; you can retry this action later.",
-    500: "Internal Error - We're working hard to fix this as soon as possible!",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-def _add_etag(response: Response) -> None:
-    # API answers carry a weak validator (the Hub is an Express app, which adds W/"…" ETags);
-    # files carry the strong git blob id set by the resolve route. Unverified for the API:
-    # a client must work whether or not a 304 ever comes back.
-    if "ETag" not in response.headers:
-        response.headers["ETag"] = f'W/"{hashlib.sha1(response.body).hexdigest()}"'
-
-
-def _not_modified(if_none_match: str | None, etag: str | None) -> bool:
-    if not if_none_match or not etag:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in if_none_match.split(","))
+            response = service.serve(request, fault)
+        if fault is not None and (fault.cut is not None or fault.pad_to):
+            response.body = fault.shape(response.body)
+        return response, fault, service, request
 
 
 class _Server(ThreadingHTTPServer):
@@ -189,8 +232,14 @@ class _Server(ThreadingHTTPServer):
             except OSError:
                 pass
 
+    def shutdown_request(self, request):
+        try:
+            super().shutdown_request(request)
+        except OSError:
+            pass  # already reset by a fault
+
     def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, OSError)):
             return  # clients hanging up mid-answer are part of the job
         super().handle_error(request, client_address)
 
@@ -229,19 +278,34 @@ def _handler_for(emulator: HubEmulator):
             pass
 
         def _serve(self, method: str) -> None:
+            arrived = emulator.clock()
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
             target = self.path
             host = self.headers.get("Host") or f"{emulator.host}:{emulator.port}"
+            connection = "%s:%d" % self.client_address[:2]
+            service = emulator.service_for(target.partition("?")[0])
             try:
-                response, fault = emulator._respond(method, target, self.headers, f"http://{host}")
+                response, fault, service, request = emulator._respond(
+                    method, target, self.headers, f"http://{host}", body)
             except ConnectionAbortedError:
                 self.close_connection = True
                 return
+            except _Reset:
+                emulator.requests.record(method, target, 0, dict(self.headers.items()), at=arrived,
+                                         service=service.name, bucket=None, connection=connection)
+                self._reset()
+                return
             # Logged before answering, so a client that has its answer sees it counted.
-            emulator.requests.record(method, target, response.status, dict(self.headers.items()))
+            emulator.requests.record(method, target, response.status, dict(self.headers.items()), at=arrived,
+                                     service=service.name, bucket=service.bucket(request), connection=connection)
             self._write(method, response, fault is not None and fault.truncate)
+
+        def _reset(self) -> None:
+            # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
 
         def _write(self, method: str, response: Response, truncate: bool) -> None:
             body = response.body

@@ -2,6 +2,10 @@
 
 Deterministic for a seed. Licences come from the shipped vocabulary (crawler/data/licenses.csv):
 its `other:<name>` rows become `license: other` + `license_name: <name>`, as on the Hub.
+About 5% of models predate the Hub's `createdAt` and carry one of its two legacy instants
+(…23:29:04 or …23:29:05); about 3% are multilingual models whose cards give them 60-80
+tags (`long_card`), with the tags that carry meaning (`dataset:`, `arxiv:`, `base_model:`,
+`license:`) past the sixtieth.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 
-from .times import SENTINEL_CREATED_AT, UTC
+from .times import LEGACY_CREATED_ATS, UTC
 
 # (pipeline_tag, library_name, model_type, name stems) — weights roughly follow the Hub's mix.
 TASKS = [
@@ -43,6 +47,17 @@ MODEL_TYPES_BY_AUTHOR = {"deepseek-ai": "deepseek_v3", "Qwen": "qwen2", "moonsho
                          "microsoft": "phi3"}
 
 
+# ISO 639-1 codes as they appear as tags on multilingual models (bloom, nllb, bge-m3, ...).
+LANGUAGES = ("en", "zh", "fr", "de", "es", "it", "pt", "ru", "ja", "ko", "ar", "hi", "vi", "th", "id", "tr", "pl",
+             "nl", "sv", "fi", "da", "no", "cs", "el", "he", "hu", "ro", "uk", "bg", "hr", "sk", "sl", "lt", "lv",
+             "et", "fa", "ur", "bn", "ta", "te", "mr", "gu", "kn", "ml", "sw", "ms", "tl", "ca", "eu", "gl", "af",
+             "sq", "hy", "az", "be", "bs", "cy", "eo", "ga", "is", "ka", "kk", "km", "ky", "lo", "mk", "mn", "my",
+             "ne", "pa", "ps", "si", "so", "tg", "uz", "yo", "zu")
+CARD_TAGS = ("chat", "conversational", "multilingual", "instruct", "reasoning", "code", "math", "moe",
+             "long-context", "tool-use", "agent", "function-calling", "rlhf", "dpo", "sft", "distillation",
+             "mergekit", "gguf", "mlx", "custom_code")
+
+
 @dataclass(frozen=True)
 class Spec:
     model_id: str
@@ -54,6 +69,25 @@ class Spec:
     likes: int
     gated: bool | str
     parameters: int | None
+    arxiv: tuple = ()
+
+
+def long_card(total: int = 70, seed: int | str = 0) -> dict:
+    """Card keys (`tags`, `language`, `datasets`) giving a model about `total` Hub tags with
+    the default library/pipeline/licence, e.g. `add_model(id, card_extra=long_card(70))`.
+
+    The Hub adds ~8 tags of its own (library, `safetensors`, model type, task, `license:`,
+    compatibility flags, `region:us`); the rest come from the card, languages first, then
+    datasets, which derive to tags after them (hf_api.derive_tags keeps the Hub's order).
+    """
+    rng = random.Random(f"long-card:{seed}")
+    own = 8
+    datasets = [f"{rng.choice(('HuggingFaceFW', 'allenai', 'open-r1', 'nvidia'))}/{name}"
+                for name in rng.sample(("fineweb-edu", "dolma", "OpenR1-Math-220k", "Nemotron-CC", "tulu-3-sft-mixture",
+                                        "OpenThoughts-114k"), 3)]
+    card_tags = rng.sample(CARD_TAGS, 6)
+    languages = list(LANGUAGES[: max(0, total - own - len(card_tags) - len(datasets))])
+    return {"tags": card_tags, "language": languages, "datasets": datasets}
 
 
 @lru_cache(maxsize=1)
@@ -121,8 +155,17 @@ def model_specs(n: int, author: str, seed: int, now: datetime, taken=lambda _id:
             card["license_name"] = license_name
         card["pipeline_tag"] = task
         card["library_name"] = library
+        # A second generator keyed on the id, so these choices leave the main sequence (and
+        # the ids, licences and dates it gives) as they were before they existed.
+        extra = random.Random(f"{model_id}:{seed}")
+        arxiv: tuple = ()
+        if extra.random() < 0.03:
+            card.update(long_card(extra.randint(60, 80), seed=model_id))
+            arxiv = (f"{extra.randint(2301, 2509)}.{extra.randint(1, 19999):05d}",)
+            if task == "text-generation":
+                card["base_model"] = f"{author}/{rng.choice(FAMILIES)}-{size}-Base"
         if rng.random() < 0.05:
-            created = SENTINEL_CREATED_AT
+            created = LEGACY_CREATED_ATS[extra.random() < 0.5]
         else:
             created = epoch + timedelta(seconds=rng.random() * span)
         modified = min(created + timedelta(days=rng.expovariate(1 / 30)), now)
@@ -138,4 +181,5 @@ def model_specs(n: int, author: str, seed: int, now: datetime, taken=lambda _id:
             likes=downloads // rng.randint(40, 400),
             gated=_gating(license, rng),
             parameters=PARAMS[size] if library != "diffusers" and rng.random() < 0.8 else None,
+            arxiv=arxiv,
         )

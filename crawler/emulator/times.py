@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 UTC = timezone.utc
 
-# Repos older than the Hub's `createdAt` field all report this instant: it means "unknown",
-# not "new" (DESIGN.md, rule 3).
+# Repos older than the Hub's `createdAt` field report one of two instants a second apart
+# (both seen in real answers): they mean "unknown", not "new" (DESIGN.md, rule 3).
 SENTINEL_CREATED_AT = datetime(2022, 3, 2, 23, 29, 4, tzinfo=UTC)
+SENTINEL_CREATED_AT_05 = datetime(2022, 3, 2, 23, 29, 5, tzinfo=UTC)
+LEGACY_CREATED_ATS = (SENTINEL_CREATED_AT, SENTINEL_CREATED_AT_05)
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,29 @@ Hub facts mirrored here (sources in the comments where they are used):
   library live there, and tags are derived from it;
 - gating and visibility are repo settings, not commits: they change neither `sha` nor
   `lastModified`;
-- every commit gets a new 40-hex sha and `lastModified` = the commit's date.
+- every commit gets a new 40-hex sha and `lastModified` = the commit's date;
+- a renamed repo (`rename`) keeps its `_id`, sha, files and dates; the old id answers a 307
+  to the new one (hf_api.py) until a new repo takes the old name;
+- some answers leave fields out (`hide_fields`): an `expand` variant without `gated`, old
+  repos without `cardData`; a client must read "absent" as unknown.
+
+Daily papers (`add_daily_paper`) live here too: they are Hugging Face's (`/api/daily_papers`).
+
+World API (`HubWorld`, also `emu.world` / `emu.hf`):
+- models: `add_model(model_id, *, license, license_name, license_link, gated, private, files,
+  pipeline_tag, library_name, tags, downloads, likes, created_at, base_model, datasets, arxiv,
+  parameters, card_extra)`, `commit(model_id, files, delete, card, message)`,
+  `relicense(model_id, license, *, license_name, license_link, license_text)`,
+  `set_gated`, `set_private`, `set_stats(downloads, likes, trending_score)`, `delete`,
+  `restore`, `rename(old_id, new_id)`, `hide_fields(model_id, *names)`, `show_fields`,
+  `populate(n, author, seed)`;
+- daily papers: `add_daily_paper(arxiv_id, *, title, summary, authors, upvotes, date,
+  published_at, submitted_by, organization, github_repo, project_page, ai_summary,
+  ai_keywords, num_comments)`, `set_paper_upvotes`, `remove_daily_paper`;
+- reading: `get`, `model_ids`, `authors`, `lookup`, `redirect_for`, `daily_papers`,
+  `daily_paper`, `models_citing`.
+Legacy creation dates: pass `created_at=SENTINEL_CREATED_AT` or `SENTINEL_CREATED_AT_05`
+(times.py); synthetic worlds use both.
 """
 
 from __future__ import annotations
@@ -23,6 +45,7 @@ from datetime import datetime
 from operator import attrgetter
 
 from . import cards, synthetic
+from .hf_papers import DailyPaper
 from .times import SENTINEL_CREATED_AT, iso, utcnow  # noqa: F401  (re-exported)
 
 GATED_VALUES = (False, "auto", "manual")
@@ -60,7 +83,8 @@ class Model:
     """A model repo. Read its attributes freely; change it only through `HubWorld`."""
 
     __slots__ = ("id", "author", "name", "seq", "object_id", "created_at", "private", "gated", "disabled", "deleted",
-                 "downloads", "likes", "trending_score", "parameters", "arxiv", "commits", "version")
+                 "downloads", "likes", "trending_score", "parameters", "arxiv", "commits", "version", "hidden",
+                 "tags_cache")
 
     def __init__(self, model_id: str, seq: int, created_at: datetime):
         self.id = model_id
@@ -81,6 +105,9 @@ class Model:
         self.commits: list[Commit] = []
         # Bumped on every change; lets readers cache what they derive from the model.
         self.version = 0
+        # Fields the Hub leaves out of this repo's answers (see `HubWorld.hide_fields`).
+        self.hidden: frozenset[str] = frozenset()
+        self.tags_cache: tuple | None = None  # (version, sha, tags), kept by hf_api.derive_tags
 
     @property
     def head(self) -> Commit:
@@ -195,6 +222,8 @@ class HubWorld:
         self._by_author: dict[str, list[Model]] = {}
         self._seq = itertools.count(1)
         self._commit_counter = itertools.count(1)
+        self._redirects: dict[str, str] = {}  # old id -> current id, after `rename`
+        self._papers: dict[str, DailyPaper] = {}  # arXiv id -> daily paper
         # Bumped on every change anywhere; readers key caches of derived views on it.
         self.version = 0
 
@@ -361,6 +390,106 @@ class HubWorld:
             model.deleted = False
             self._touch(model)
 
+    def rename(self, old_id: str, new_id: str) -> None:
+        """Move a repo to a new id (a new name, or a new owner): same `_id`, sha, files, dates.
+
+        The listing shows the new id; `GET /api/models/<old id>` and `/<old id>/resolve/...`
+        answer 307 to the new id's path, as the Hub does for moved repos (huggingface_hub
+        follows such relative redirects: utils/_http.py, "follow a redirection to a renamed
+        repository"). A repo created later under the old id takes precedence.
+        """
+        _check_id(new_id)
+        with self.lock:
+            model = self._live(old_id)
+            existing = self._models.get(new_id)
+            if existing is not None and not existing.deleted:
+                raise ValueError(f"model already exists: {new_id}")
+            if existing is not None:
+                self._drop(existing)
+            del self._models[old_id]
+            old_author = model.author
+            model.id = new_id
+            model.author, model.name = new_id.split("/", 1)
+            self._models[new_id] = model
+            if model.author != old_author:
+                self._by_author[old_author].remove(model)
+                siblings = self._by_author.setdefault(model.author, [])
+                siblings.insert(bisect_right(siblings, model.seq, key=attrgetter("seq")), model)
+            for source, target in list(self._redirects.items()):
+                if target == old_id:
+                    self._redirects[source] = new_id
+            self._redirects[old_id] = new_id
+            self._redirects.pop(new_id, None)
+            self._touch(model)
+
+    def redirect_for(self, model_id: str) -> str | None:
+        """The id a moved repo lives under now, when `model_id` names no repo itself."""
+        with self.lock:
+            if model_id in self._models:
+                return None
+            return self._redirects.get(model_id)
+
+    def hide_fields(self, model_id: str, *names: str) -> None:
+        """Leave these properties out of every answer about the repo (info, listing, expand).
+
+        The Hub's answers do not always carry every field (an `expand` variant without
+        `gated`, repos without `cardData`): a client must treat "absent" as unknown.
+        """
+        with self.lock:
+            model = self._models[model_id]
+            model.hidden = model.hidden | frozenset(names)
+            self._touch(model)
+
+    def show_fields(self, model_id: str, *names: str) -> None:
+        """Undo `hide_fields` for `names` (all of them when none are given)."""
+        with self.lock:
+            model = self._models[model_id]
+            model.hidden = model.hidden - frozenset(names) if names else frozenset()
+            self._touch(model)
+
+    # -- daily papers -----------------------------------------------------------------------
+
+    def add_daily_paper(self, arxiv_id: str, *, title: str, summary: str = "", authors=(), upvotes: int = 0,
+                        date=None, published_at=None, submitted_by: str = "akhaliq", organization=None,
+                        github_repo: str | None = None, project_page: str | None = None,
+                        ai_summary: str | None = None, ai_keywords=(), num_comments: int = 0) -> DailyPaper:
+        """Feature a paper on the daily papers page of `date` (YYYY-MM-DD or a datetime;
+        default: now). `organization` is an org name (or a dict with name/fullname);
+        `published_at` is the arXiv publication time (default: the day before)."""
+        with self.lock:
+            paper = DailyPaper.make(arxiv_id, title=title, summary=summary, authors=authors, upvotes=upvotes,
+                                    date=date, now=self.clock(), published_at=published_at,
+                                    submitted_by=submitted_by, organization=organization,
+                                    github_repo=github_repo, project_page=project_page, ai_summary=ai_summary,
+                                    ai_keywords=ai_keywords, num_comments=num_comments,
+                                    seq=len(self._papers) + 1)
+            self._papers[paper.arxiv_id] = paper
+            self.version += 1
+            return paper
+
+    def set_paper_upvotes(self, arxiv_id: str, upvotes: int) -> None:
+        with self.lock:
+            self._papers[arxiv_id].upvotes = int(upvotes)
+            self.version += 1
+
+    def remove_daily_paper(self, arxiv_id: str) -> None:
+        with self.lock:
+            del self._papers[arxiv_id]
+            self.version += 1
+
+    def daily_papers(self) -> list[DailyPaper]:
+        with self.lock:
+            return list(self._papers.values())
+
+    def daily_paper(self, arxiv_id: str) -> DailyPaper | None:
+        with self.lock:
+            return self._papers.get(arxiv_id)
+
+    def models_citing(self, arxiv_id: str) -> list[Model]:
+        """Public models whose `arxiv:` tags name the paper, in creation order."""
+        with self.lock:
+            return [m for m in self._all if arxiv_id in m.arxiv and m.visible(False)]
+
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, model_id: str) -> Model:
@@ -388,34 +517,33 @@ class HubWorld:
             model = self._models.get(model_id)
             return model if model is not None and model.visible(authed) else None
 
-    def page(self, author, *, authed, after=None, limit, search=None):
-        """Creation-ordered page: (models, more_remain). `after` is the last seen `seq`.
+    def page(self, author, *, authed, after=None, limit, search=None, where=None):
+        """Creation-ordered page: (models, more_remain). `after` is the last seen `seq`;
+        `search` a substring of the id (case-insensitive); `where(model)` a further filter.
 
         Cost is O(log n + page) per call, so listing 100k models page by page stays linear.
         """
         with self.lock:
             models = self._all if author is None else self._by_author.get(author, [])
             start = 0 if after is None else bisect_right(models, after, key=attrgetter("seq"))
-            needle = search.lower() if search else None
+            keep = _matcher(authed, search, where)
             out: list[Model] = []
             i = start
             while i < len(models) and len(out) < limit:
                 model = models[i]
                 i += 1
-                if model.visible(authed) and (needle is None or needle in model.id.lower()):
+                if keep(model):
                     out.append(model)
-            more = any(
-                m.visible(authed) and (needle is None or needle in m.id.lower())
-                for m in itertools.islice(models, i, None)
-            )
+            more = any(keep(m) for m in itertools.islice(models, i, None))
             return out, more
 
-    def select(self, author, *, authed, search=None) -> list[Model]:
-        """Every visible model of `author` (all authors if None), in creation order."""
+    def select(self, author, *, authed, search=None, where=None) -> list[Model]:
+        """Every visible model of `author` (all authors if None) passing the filters, in
+        creation order."""
         with self.lock:
             models = self._all if author is None else self._by_author.get(author, [])
-            needle = search.lower() if search else None
-            return [m for m in models if m.visible(authed) and (needle is None or needle in m.id.lower())]
+            keep = _matcher(authed, search, where)
+            return [m for m in models if keep(m)]
 
     # -- bulk -------------------------------------------------------------------------------
 
@@ -443,7 +571,8 @@ class HubWorld:
         model.trending_score = spec.likes // 10
         model.gated = spec.gated
         model.parameters = spec.parameters
-        body = _default_body(spec.model_id, spec.card.get("pipeline_tag"), ())
+        model.arxiv = spec.arxiv
+        body = _default_body(spec.model_id, spec.card.get("pipeline_tag"), spec.arxiv)
         files = {README: cards.render_readme(spec.card, body).encode("utf-8"), "config.json": spec.config}
         model.commits.append(self._make_commit(model, spec.last_modified, files, spec.card, body, "initial commit"))
         return model.id
@@ -454,8 +583,18 @@ class HubWorld:
         model.version += 1
         self.version += 1
 
+    def _drop(self, model: Model) -> None:
+        """Forget a deleted repo entirely (its id is being reused by `rename`)."""
+        del self._models[model.id]
+        self._all.remove(model)
+        self._by_author[model.author].remove(model)
+
     def _new_model(self, model_id: str, created_at: datetime) -> Model:
         self.version += 1
+        existing = self._models.get(model_id)
+        if existing is not None:  # a deleted repo whose name is taken again
+            self._drop(existing)
+        self._redirects.pop(model_id, None)
         model = Model(model_id, next(self._seq), created_at)
         self._models[model_id] = model
         self._all.append(model)
@@ -476,6 +615,16 @@ class HubWorld:
         if model is None or model.deleted:
             raise KeyError(model_id)
         return model
+
+
+def _matcher(authed: bool, search: str | None, where):
+    needle = search.lower() if search else None
+
+    def keep(model: Model) -> bool:
+        return (model.visible(authed) and (needle is None or needle in model.id.lower())
+                and (where is None or where(model)))
+
+    return keep
 
 
 def _check_id(model_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Errors of the history layer.
+"""Errors of the history layer (below `crawler.exceptions.OpenwatchError`).
 
     HistoryError
      └── DatabaseUnusable   the database file cannot be used as it is (not retryable)
@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from crawler.exceptions import OpenwatchError
 
-class HistoryError(Exception):
+
+class HistoryError(OpenwatchError):
     """Base class of the history layer's errors."""
 
 

@@ -10,18 +10,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from crawler.events import event_from_row
-from crawler.normalize import VOLATILE
-
-
-def item_key(text: str) -> str:
-    """A bare `owner/name` means the Hugging Face model; a full key is kept as it is."""
-    text = text.strip()
-    for prefix in ("https://huggingface.co/", "http://huggingface.co/", "huggingface.co/"):
-        if text.startswith(prefix):
-            return "model:hf/" + "/".join(text.removeprefix(prefix).split("/")[:2])
-    if ":" in text.split("/", 1)[0]:
-        return text
-    return f"model:hf/{text}"
+from crawler.sources import item_key  # noqa: F401 - re-exported for the CLI
 
 
 def list_events(
@@ -48,8 +37,10 @@ def list_events(
             where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
             params += [v.lower() for v in values] if fold else values
     if item:
-        where.append("item = ?")
-        params.append(item)
+        keys = [resolve_key(db, item)]
+        keys += aliases(db, keys[0])
+        where.append(f"item in ({', '.join('?' for _ in keys)})")
+        params += keys
     sql = "select * from events" + (" where " + " and ".join(where) if where else "") + " order by seq desc"
     if limit:
         sql += f" limit {int(limit)}"
@@ -73,6 +64,44 @@ def known_names(db: sqlite_utils.Database) -> dict[str, set[str]]:
     return out
 
 
+def resolve_key(db: sqlite_utils.Database, key: str) -> str:
+    """The current key of an item that may have been renamed (`item_aliases`)."""
+    if db["item_aliases"].exists():
+        row = db.execute("select new_key from item_aliases where old_key = ?", [key]).fetchone()
+        if row:
+            return row[0]
+    return key
+
+
+def aliases(db: sqlite_utils.Database, key: str) -> list[str]:
+    """The keys an item had before it was renamed, oldest first."""
+    if not db["item_aliases"].exists():
+        return []
+    return [r[0] for r in db.execute("select old_key from item_aliases where new_key = ? order by renamed_at", [key])]
+
+
+def item_links(db: sqlite_utils.Database, key: str) -> list[dict[str, Any]]:
+    """Evidenced relations of an item, both ways: the other item's key, the relation as read
+    from this item's side (`cites_paper`, or `cites_paper (of)` for the other direction)."""
+    if not db["links"].exists():
+        return []
+    out = []
+    for src, dst, relation, evidence, first_seen in db.execute(
+        "select src, dst, relation, evidence, first_seen from links where src = ? or dst = ? order by id", [key, key]
+    ):
+        outgoing = src == key
+        out.append({"key": dst if outgoing else src, "relation": relation if outgoing else f"{relation} (of)",
+                    "evidence": evidence, "first_seen": first_seen})
+    return out
+
+
+def _quiet(key: str) -> frozenset[str]:
+    from crawler.sources import item_kind_for_key
+
+    found = item_kind_for_key(key)
+    return frozenset(found[1].quiet) if found else frozenset()
+
+
 def license_text(db: sqlite_utils.Database, sha256: str | None) -> str | None:
     if not sha256:
         return None
@@ -88,12 +117,15 @@ def history(db: sqlite_utils.Database, key: str, *, with_texts: bool = False) ->
     """
     out: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
+    key = resolve_key(db, key)
+    quiet = _quiet(key)
+    links = item_links(db, key)
     for row in db.query("select * from snapshots where key = ? order by id", [key]):
         fields = {k: v for k, v in json.loads(row["data"]).items() if k != "license_etags"}
         entry: dict[str, Any] = {"observed_at": row["observed_at"], **fields}
         changed = {}
         if previous is not None:
-            for name in sorted((set(previous) | set(fields)) - VOLATILE):
+            for name in sorted((set(previous) | set(fields)) - quiet):
                 if previous.get(name) != fields.get(name):
                     changed[name] = {"before": previous.get(name), "after": fields.get(name)}
         entry["changed"] = changed
@@ -110,6 +142,7 @@ def history(db: sqlite_utils.Database, key: str, *, with_texts: bool = False) ->
                                              f"{name} (before)", f"{name} (after)")
                     )
             entry["license_diffs"] = diffs
+        entry["links"] = [link for link in links if link["first_seen"] <= row["observed_at"]]
         if with_texts:
             entry["license_texts"] = {name: license_text(db, digest) for name, digest in files_now.items()}
         out.append(entry)
@@ -128,3 +161,54 @@ def watch_states(db: sqlite_utils.Database) -> dict[str, dict]:
     if not db["watch_state"].exists():
         return {}
     return {row["watch"]: row for row in db["watch_state"].rows}
+
+
+MODEL_SORTS = {"downloads": "downloads desc", "likes": "likes desc", "created": "created desc", "name": "key"}
+
+
+def list_models(
+    db: sqlite_utils.Database,
+    *,
+    countries: Iterable[str] = (),
+    orgs: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    openness: Iterable[str] = (),
+    sources: Iterable[str] = (),
+    sort: str = "downloads",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Tracked models now (not removed), with licence, openness, parameters and counters."""
+    where, params = ["kind = 'model'", "state != 'removed'"], []
+    for column, values, fold in (("country", countries, True), ("org", orgs, True),
+                                 ("license_category", categories, False), ("openness", openness, False),
+                                 ("source", sources, False)):
+        values = list(values)
+        if values:
+            marks = ", ".join("?" for _ in values)
+            where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
+            params += [v.lower() for v in values] if fold else values
+    sql = (
+        "select key, source, org, country, name, url, license, license_category, openness, gated, state,"
+        " json_extract(data, '$.parameters') as parameters, json_extract(data, '$.created_at') as created,"
+        " json_extract(counters, '$.downloads') as downloads, json_extract(counters, '$.likes') as likes,"
+        " first_seen, last_changed from items where " + " and ".join(where)
+        + f" order by {MODEL_SORTS[sort]}, key"
+    )
+    if limit:
+        sql += f" limit {int(limit)}"
+    out = []
+    for row in db.query(sql, params):
+        row["parameters_text"] = parameters_text(row["parameters"])
+        out.append(row)
+    return out
+
+
+def parameters_text(count: int | None) -> str | None:
+    """72_700_000_000 -> "72.7B", 494_000_000 -> "494M"."""
+    if not isinstance(count, int) or count <= 0:
+        return None
+    for size, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if count >= size:
+            value = count / size
+            return f"{value:.1f}".rstrip("0").rstrip(".") + unit if value < 100 else f"{value:.0f}{unit}"
+    return str(count)

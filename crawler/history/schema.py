@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
+
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -20,9 +20,7 @@ from crawler.history.exceptions import DatabaseUnusable
 BUSY_TIMEOUT_MS = 30_000
 
 
-def utcnow() -> str:
-    """Now as ISO 8601 UTC with `Z`, the one time format of the database."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from crawler.times import utcnow  # noqa: E402,F401 - the one time format, re-exported
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -192,10 +190,25 @@ def _m003_sources(db: sqlite_utils.Database) -> None:
     units.add_column("last_reconciled_at", str) # last complete listing of an incremental watch
 
 
+def _m004_unit_state(db: sqlite_utils.Database) -> None:
+    """What a spider must remember of a unit between crawls (ETags of conditional requests)."""
+    db["units"].add_column("state", str)  # JSON object
+
+
+def _m005_budgets(db: sqlite_utils.Database) -> None:
+    """The last known request quota of every server bucket a source uses (`openwatch status`)."""
+    db["budgets"].create(
+        {"source": str, "bucket": str, "remaining": int, "quota": int, "reset_at": str, "observed_at": str},
+        pk=("source", "bucket"),
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_delivery_claims", _m002_delivery_claims),
     ("003_sources", _m003_sources),
+    ("004_unit_state", _m004_unit_state),
+    ("005_budgets", _m005_budgets),
 ]
 
 

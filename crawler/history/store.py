@@ -1,7 +1,15 @@
-"""Items in, rows out: current state, snapshots on content change, events, deliveries.
+"""Batches in, rows out: current state, snapshots on content change, events, links, metrics.
 
-Every batch is one transaction (items + snapshots + events + deliveries), so a crash never
-leaves an event without its deliveries, nor a change recorded without its event.
+Generic over sources: what an item's fields are and what a change means comes from its item
+kind in the source registry (`crawler/sources/`). Every batch is one transaction; new events
+are handed to `on_events(db, events, now)` inside it (jobs wires that to the alerts outbox),
+so a crash never leaves an event without its deliveries, nor a change without its event.
+
+Per batch, the stored state of all its items is read in one indexed query. An item whose
+fingerprint (a cheap digest of the raw observation, volatile counters left out) is the
+stored one is unchanged: its counters are refreshed in bulk (and once a UTC day its
+`last_seen` and a `metrics` row), nothing else; only changed items are normalised and
+diffed. Writes are `executemany`.
 """
 
 from __future__ import annotations
@@ -11,18 +19,36 @@ import json
 import os
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlite_utils
 
-from crawler import diff
+from crawler.diff import Context, changed_fields, merge_known
 from crawler.events import event_to_row
-from crawler.history.schema import immediate, utcnow
-from crawler.items import ListingResult, ModelObservation, ModelProbe
+from crawler.history.schema import immediate
+from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
+from crawler.openness import openness
 from crawler.registry import Registry, default_registry
+from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
+from crawler.sources import ItemKind, source_for
+from crawler.times import iso, parse, utcnow
 
-REMOVAL_AFTER = 3  # consecutive not-found answers before `model.removed` (DESIGN.md rule 2)
+CHUNK = 900  # bound parameters per IN (...) query (SQLite's limit is 999 on old builds)
+ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
+                "license_category", "gated", "sha", "state", "missing_count", "content_hash", "first_seen",
+                "last_seen", "last_changed", "data", "fingerprint", "counters", "openness", "openness_evidence")
+_UPSERT_ITEM = (
+    f"insert into items ({', '.join(ITEM_COLUMNS)}) values ({', '.join('?' for _ in ITEM_COLUMNS)}) "
+    "on conflict(key) do update set " + ", ".join(f"{c} = excluded.{c}" for c in ITEM_COLUMNS if c != "key")
+)
+_INSERT_SNAPSHOT = ("insert into snapshots (key, observed_at, crawl_id, content_hash, data, changed)"
+                    " values (?, ?, ?, ?, ?, ?)")
+_UPSERT_METRIC = ("insert into metrics (key, day, downloads, likes, counters) values (?, ?, ?, ?, ?)"
+                  " on conflict(key, day) do update set downloads = excluded.downloads,"
+                  " likes = excluded.likes, counters = excluded.counters")
+
+OnEvents = Callable[[sqlite_utils.Database, list[dict], Any], None]
 
 
 @dataclass
@@ -32,31 +58,53 @@ class BatchResult:
     units_complete: list[str] = field(default_factory=list)
     units_incomplete: list[str] = field(default_factory=list)
     items: int = 0
+    changed: int = 0
+    touched: list[str] = field(default_factory=list)  # keys normalised and written this batch
+    levels: dict[str, str] = field(default_factory=dict)  # openness of the models written
+
+
+@dataclass
+class _Row:
+    key: str
+    state: str
+    fingerprint: str | None
+    content_hash: str | None
+    data: str | None
+    counters: str | None
+    missing_count: int
+    first_seen: str | None
+    last_seen: str | None
+    last_changed: str | None
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _chunks(values: list, size: int = CHUNK):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
 class Store:
-    """The history layer. Knows nothing of HTTP; takes items, writes rows."""
+    """The history layer. Knows nothing of HTTP nor of alerts; takes batches, writes rows."""
 
     def __init__(
         self,
         db: sqlite_utils.Database,
         *,
-        subscriptions: Iterable[Any] = (),
+        on_events: OnEvents | None = None,
         registry: Registry | None = None,
         clock: Callable[[], str] = utcnow,
-        hf_web: str = "https://huggingface.co",
-        short_listing_ratio: float = 0.5,
+        endpoints: Mapping[str, str] | None = None,
+        short_listing_ratio: float = SHORT_LISTING_RATIO,
         watch_units: dict[str, Iterable[str]] | None = None,
     ):
         self.db = db
-        self.subscriptions = tuple(subscriptions)
+        self.on_events = on_events
         self.registry = registry or default_registry()
         self.clock = clock
-        self.hf_web = hf_web.rstrip("/")
+        self.endpoints = dict(endpoints or {})
         self.short_listing_ratio = short_listing_ratio
         # unit -> the watches that cover it (an org may be in several watches)
         self.covering: dict[str, list[str]] = {}
@@ -67,235 +115,457 @@ class Store:
     # -- crawls -------------------------------------------------------------------------
 
     def start_crawl(self, watch: str, source: str, pid: int | None = None) -> int:
+        now = self.clock()
         with immediate(self.db):
-            table = self.db["crawls"]
-            table.insert(
-                {"watch": watch, "source": source, "started_at": self.clock(), "status": "running",
-                 "requests": 0, "items": 0, "events": 0, "errors": "[]", "pid": pid}
-            )
-            crawl_id = table.last_pk
-            self.db["watch_state"].upsert({"watch": watch, "last_started_at": self.clock()}, pk="watch")
+            cursor = self.db.execute(
+                "insert into crawls (watch, source, started_at, status, requests, items, events, errors, pid)"
+                " values (?, ?, ?, 'running', 0, 0, 0, '[]', ?)", [watch, source, now, pid])
+            crawl_id = cursor.lastrowid
+            self.db.execute("insert into watch_state (watch, last_started_at) values (?, ?)"
+                            " on conflict(watch) do update set last_started_at = excluded.last_started_at",
+                            [watch, now])
         return crawl_id
 
     def finish_crawl(self, crawl_id: int, status: str, *, requests: int, items: int, events: int,
                      errors: list[str]) -> None:
         with immediate(self.db):
-            self.db["crawls"].update(
-                crawl_id,
-                {"finished_at": self.clock(), "status": status, "requests": requests, "items": items,
-                 "events": events, "errors": json.dumps(errors[:50])},
-            )
+            self.db.execute(
+                "update crawls set finished_at = ?, status = ?, requests = ?, items = ?, events = ?, errors = ?"
+                " where id = ?", [self.clock(), status, requests, items, events, json.dumps(errors[:50]), crawl_id])
 
-    def interrupt_running(self, reason: str = "interrupted: the process ended mid-crawl") -> int:
-        """Crawls left `running` by a process that is gone become `failed` (never counted as
-        ok); a crawl still running in a live process (a manual `openwatch crawl`) is left."""
+    def fail_running(self, reason: str = "interrupted: the process ended mid-crawl", *,
+                     only_dead: bool = True, pid: int | None = None, watch: str | None = None) -> int:
+        """Crawls left `running` (by `pid`, of `watch`) become `failed` (never counted as ok).
+        With `only_dead`, a crawl still running in another live process (a manual
+        `openwatch crawl`) is left."""
         import psutil
 
         with immediate(self.db):
-            rows = [row for row in self.db["crawls"].rows_where("status = 'running'")
-                    if not (row["pid"] and row["pid"] != os.getpid() and psutil.pid_exists(row["pid"]))]
-            for row in rows:
-                errors = json.loads(row["errors"] or "[]") + [reason]
-                self.db["crawls"].update(row["id"], {"status": "failed", "finished_at": self.clock(),
-                                                     "errors": json.dumps(errors)})
+            where, params = "status = 'running'", []
+            for column, value in (("pid", pid), ("watch", watch)):
+                if value is not None:
+                    where, params = where + f" and {column} = ?", params + [value]
+            rows = [row for row in self.db.execute(f"select id, pid, errors from crawls where {where}", params)
+                    if not (only_dead and row[1] and row[1] != os.getpid() and psutil.pid_exists(row[1]))]
+            for crawl, _, errors in rows:
+                self.db.execute("update crawls set status = 'failed', finished_at = ?, errors = ? where id = ?",
+                                [self.clock(), json.dumps((json.loads(errors or "[]") + [reason])[-50:]), crawl])
         return len(rows)
+
+    interrupt_running = fail_running
+
+    def record_budget(self, source: str, budget: Mapping[str, Mapping[str, Any]]) -> None:
+        """What the servers last said of the quota of each bucket (`host bucket` -> numbers)."""
+        if not budget:
+            return
+        from datetime import timedelta
+
+        now = self.clock()
+        rows = [(source, bucket, b.get("remaining"), b.get("limit"),
+                 iso(parse(now) + timedelta(seconds=float(b.get("reset_in") or 0))), now)
+                for bucket, b in budget.items()]
+        with immediate(self.db):
+            self.db.conn.executemany(
+                "insert into budgets (source, bucket, remaining, quota, reset_at, observed_at) values (?, ?, ?, ?, ?, ?)"
+                " on conflict(source, bucket) do update set remaining = excluded.remaining, quota = excluded.quota,"
+                " reset_at = excluded.reset_at, observed_at = excluded.observed_at", rows)
 
     # -- what the spider needs to know of the past --------------------------------------
 
-    def prior_state(self, watch: str, units: Iterable[str]) -> dict[str, dict]:
+    def prior_state(self, watch: str, units: Iterable[str], *, files: bool = False) -> dict[str, dict]:
+        """Per unit: the last complete count, the watermark, the spider's saved state, and each
+        known item: by key (`sha`), or with `files` (hub models) by model id with the
+        LICENSE-file ETags, gating and read sha."""
         prior: dict[str, dict] = {}
         for unit in units:
             row = self.db.execute(
-                "select last_complete_count from units where watch = ? and unit = ?", [watch, unit]
-            ).fetchone()
-            models = {}
-            for key, sha, data in self.db.execute(
-                "select key, sha, data from items where kind = 'model' and unit = ? and state != 'removed'",
-                [unit],
-            ):
-                fields = json.loads(data)
-                models[fields["id"]] = {"sha": sha, "files": fields.get("license_etags") or {},
-                                        "gated": fields.get("gated") or False,
-                                        "read_sha": fields.get("license_read_sha", sha)}
-            prior[unit] = {"last_complete_count": row[0] if row else None, "models": models}
+                "select last_complete_count, watermark, last_reconciled_at, baselined_at, state from units"
+                " where watch = ? and unit = ?", [watch, unit]).fetchone()
+            known = {}
+            if files:
+                sql = ("select name, sha, json_extract(data, '$.license_etags'), gated,"
+                       " json_extract(data, '$.license_read_sha') from items where unit = ? and state != 'removed'")
+                for name, sha, etags, gated, read_sha in self.db.execute(sql, [unit]):
+                    known[name] = {"sha": sha, "files": json.loads(etags) if etags else {},
+                                   "gated": gated not in (None, "false"), "read_sha": read_sha or sha}
+            else:
+                for key, sha in self.db.execute(
+                        "select key, sha from items where unit = ? and state != 'removed'", [unit]):
+                    known[key] = {"sha": sha}
+            prior[unit] = {"last_complete_count": row[0] if row else None, "watermark": row[1] if row else None,
+                           "last_reconciled_at": row[2] if row else None,
+                           "baselined": bool(row and row[3]), "state": json.loads(row[4]) if row and row[4] else {},
+                           "models": known}
         return prior
 
     # -- ingest -------------------------------------------------------------------------
 
-    def ingest(self, batch: list[Any], crawl_id: int | None = None) -> BatchResult:
+    def ingest(self, batch: Batch, crawl_id: int | None = None) -> BatchResult:
         result = BatchResult()
-        baselined: dict[str, bool] = {}
-
-        def is_baselined(watch: str, unit: str) -> bool:
-            # Items are shared by every watch covering a unit, so is its baseline: a second
-            # watch on an org already baselined reports changes at once, never swallows them.
-            if unit not in baselined:
-                row = self.db.execute(
-                    "select 1 from units where unit = ? and baselined_at is not null limit 1", [unit]
-                ).fetchone()
-                baselined[unit] = row is not None
-            return baselined[unit]
-
+        source = source_for(batch.source)
+        now = self.clock()
         with immediate(self.db):
-            for item in batch:
-                if isinstance(item, ModelObservation):
-                    result.items += 1
-                    result.events += self._stamp(item, self._observe(item, crawl_id, is_baselined(item.watch, item.unit), result))
-                elif isinstance(item, ModelProbe):
-                    result.events += self._stamp(item, self._probe(item, is_baselined(item.watch, item.unit), result))
-                elif isinstance(item, ListingResult):
-                    self._listing(item, result)
-            new_events = self._insert_events(result.events, crawl_id)
-            if new_events and self.subscriptions:
-                from alerts.outbox import enqueue  # the outbox rows share this transaction
-
-                enqueue(self.db, new_events, self.subscriptions, _parse_time(self.clock()))
+            baselined = self._baselined(batch.unit)
+            keys = [o.key for o in batch.observations] + [o.renamed_from for o in batch.observations if o.renamed_from]
+            rows = self._rows(keys + [p.key for p in batch.probes])
+            pending: list[tuple[Observation, ItemKind, _Row | None]] = []
+            refresh: list[tuple] = []
+            metrics: list[tuple] = []
+            today = now[:10]
+            kinds = {k.name: k for k in source.item_kinds}
+            for obs in batch.observations:
+                kind = kinds[obs.kind]
+                row = rows.get(obs.key)
+                result.items += 1
+                if (row is not None and row.state == "active" and obs.files is None and not obs.renamed_from
+                        and row.fingerprint == kind.fingerprint(obs.raw)):
+                    counters = kind.counters(obs.raw)
+                    text = json.dumps(counters, sort_keys=True) if counters else None
+                    if text != row.counters or (row.last_seen or "")[:10] != today:
+                        refresh.append((text, now, obs.key))
+                        if counters:
+                            metrics.append(_metric(obs.key, today, counters))
+                    continue
+                pending.append((obs, kind, row))
+            if refresh:
+                self.db.conn.executemany("update items set counters = ?, last_seen = ? where key = ?", refresh)
+            events: list[dict] = []
+            if pending:
+                events += self._changed(batch, pending, rows, baselined, crawl_id, now, metrics, result)
+            if metrics:
+                self.db.conn.executemany(_UPSERT_METRIC, metrics)
+            for probe in batch.probes:
+                events += self._probe(batch, source, probe, rows.get(probe.key), baselined, result)
+            if batch.end is not None:
+                self._end(batch, batch.end, result)
+            levels = result.levels | self._openness(result.touched, now, crawl_id)
+            for event in events:
+                event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
+            self._aliases(events)
+            self._links(events)
+            self._diff_excerpts(events)
+            for event in events:
+                if event["item"] in levels and event["type"].startswith("model."):
+                    event["data"]["openness"] = levels[event["item"]]
+            new_events = self._insert_events(events, crawl_id)
+            if new_events and self.on_events:
+                self.on_events(self.db, new_events, parse(now))
         result.events = new_events
         return result
 
-    def _stamp(self, item, events: list[dict]) -> list[dict]:
-        """Every watch covering the item's unit hears of its events (subscription filters)."""
-        for event in events:
-            event["data"]["watches"] = sorted(set(self.covering.get(item.unit, [])) | {item.watch})
+    def _baselined(self, unit: str) -> bool:
+        # Items are shared by every watch covering a unit, so is its baseline: a second watch
+        # on an org already baselined reports changes at once, never swallows them.
+        return self.db.execute("select 1 from units where unit = ? and baselined_at is not null limit 1",
+                               [unit]).fetchone() is not None
+
+    def _rows(self, keys: list[str]) -> dict[str, _Row]:
+        out: dict[str, _Row] = {}
+        for part in _chunks(list(dict.fromkeys(keys))):
+            marks = ", ".join("?" for _ in part)
+            for values in self.db.execute(
+                "select key, state, fingerprint, content_hash, data, counters, missing_count, first_seen,"
+                f" last_seen, last_changed from items where key in ({marks})", part,
+            ):
+                out[values[0]] = _Row(*values)
+        return out
+
+    def _changed(self, batch: Batch, pending, rows, baselined: bool, crawl_id, now: str, metrics: list,
+                 result: BatchResult) -> list[dict]:
+        events: list[dict] = []
+        upserts, snapshots, links = [], [], []
+        for obs, kind, row in pending:
+            key = obs.key
+            if obs.renamed_from and obs.renamed_from != key:
+                old = rows.get(obs.renamed_from)
+                if old is not None and row is None:
+                    row = self._move(obs.renamed_from, key, old, now)
+            previous = json.loads(row.data) if row is not None and row.data else None
+            if previous is not None and kind.counter_fields:
+                previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
+            fields = merge_known(previous, kind.normalise(obs.raw))
+            if kind.has_files:
+                self._license_files(fields, obs, previous, now, result)
+            org = kind.org(fields)
+            country = self.registry.country(org)
+            evidence = None
+            if kind.name == "model":
+                # From the model's own fields; linked code may raise it (`_openness`, after links).
+                fields["openness"], evidence = openness(fields)
+                result.levels[key] = fields["openness"]
+            digest = content_hash(fields, kind.quiet)
+            counters = kind.counters(obs.raw)
+            seq = None
+            data_text = json.dumps(fields, sort_keys=True)
+            if row is None or row.content_hash != digest:
+                seq = 1 if row is None else self._next_seq(key)
+                changed = changed_fields(previous, fields, kind.quiet) if previous is not None else []
+                snapshots.append((key, now, crawl_id, digest, data_text, json.dumps(changed)))
+            item_links = kind.links(key, fields)
+            links += [((other, key) if rest[2:3] == ("in",) else (key, other)) + (rest[0], rest[1], now)
+                      for other, *rest in item_links]
+            if baselined:
+                ctx = Context(key=key, watch=batch.watch, url=kind.url(key, fields, self.endpoints), org=org,
+                              country=country, detected_at=now, seq=seq or self._next_seq(key) - 1,
+                              links=tuple(sorted({link[0] for link in item_links})))
+                if obs.renamed_from and obs.renamed_from != key and previous is not None:
+                    events += kind.renamed(ctx, obs.renamed_from, previous, fields)
+                if seq is not None:
+                    events += (kind.added(ctx, fields) if previous is None
+                               else kind.changed(ctx, _readable_before(previous, fields), fields))
+                if row is not None and row.state == "removed":
+                    n = self._count_events(kind.name + ".restored", key) + 1
+                    events += kind.restored(Context(**{**ctx.__dict__, "seq": n}), fields)
+            cols = kind.columns(key, fields)
+            upserts.append((
+                key, kind.name, batch.source, batch.watch, batch.unit, org, country, cols.get("name"),
+                kind.url(key, fields, self.endpoints), cols.get("license"), cols.get("license_category"),
+                cols.get("gated"), cols.get("sha"), "active", 0, digest,
+                (row.first_seen if row is not None else None) or now, now,
+                now if seq is not None else (row.last_changed if row is not None else now),
+                data_text, kind.fingerprint(obs.raw), json.dumps(counters, sort_keys=True) if counters else None,
+                fields.get("openness"), json.dumps(evidence) if evidence else None,
+            ))
+            if counters:
+                metrics.append(_metric(key, now[:10], counters))
+            result.changed += 1
+            result.touched.append(key)
+        self.db.conn.executemany(_UPSERT_ITEM, upserts)
+        if snapshots:
+            self.db.conn.executemany(_INSERT_SNAPSHOT, snapshots)
+        if links:
+            self.db.conn.executemany(
+                "insert or ignore into links (src, dst, relation, evidence, first_seen) values (?, ?, ?, ?, ?)", links)
         return events
 
-    def _country(self, org: str | None) -> str | None:
-        return self.registry.country(org)
+    def _openness(self, touched: list[str], now: str, crawl_id) -> dict[str, str]:
+        """Openness of every model the batch's evidence concerns (its own changed models, the
+        models a new release, paper or repo is linked to), stored with its evidence; a change of
+        level is a snapshot, so `history` shows it. A few queries per batch, not per model."""
+        from crawler.sources import item_kind_for_key
 
-    def _context(self, key: str, watch: str, fields: dict, seq: int) -> diff.Context:
-        return diff.Context(
-            key=key, watch=watch, url=f"{self.hf_web}/{fields.get('id')}", org=fields.get("org"),
-            country=self._country(fields.get("org")), detected_at=self.clock(), seq=seq,
-        )
+        levels: dict[str, str] = {}
+        has_code = self.db.execute(
+            "select 1 from links where relation in ('code_of', 'release_of') limit 1").fetchone() is not None
+        if not touched or not has_code:
+            return levels  # without linked code, `_changed` already decided from the model's own fields
+        models: set[str] = set()
+        for part in _chunks(touched, CHUNK // 4):
+            marks = ", ".join("?" for _ in part)
+            models |= {k for (k,) in self.db.execute(f"select key from items where key in ({marks}) and kind = 'model'", part)}
+            if has_code:
+                # A release announcing a model, a paper it cites, a repo that is a paper's code.
+                for sql in (f"select dst from links where src in ({marks}) and relation = 'announces'",
+                            f"select src from links where dst in ({marks}) and relation = 'cites_paper'",
+                            "select m.src from links m join links c on c.src = m.dst and c.relation = 'code_of'"
+                            f" where m.relation = 'cites_paper' and c.dst in ({marks})",
+                            "select a.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
+                            f" where a.relation = 'announces' and r.dst in ({marks})"):
+                    models |= {k for (k,) in self.db.execute(sql, part)}
+        for part in _chunks(sorted(models), CHUNK // 4):
+            marks = ", ".join("?" for _ in part)
+            code: dict[str, list[dict]] = {}
+            if has_code:
+                pairs = self.db.execute(
+                    f"select src, dst from links where src in ({marks}) and relation = 'code_of'"
+                    " union select m.src, c.dst from links m join links c on c.src = m.dst and c.relation = 'code_of'"
+                    f" where m.relation = 'cites_paper' and m.src in ({marks})"
+                    " union select a.dst, r.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
+                    f" where a.relation = 'announces' and a.dst in ({marks})", part * 3).fetchall()
+                repos = {k: json.loads(d) for k, d in self.db.execute(
+                    "select key, data from items where kind = 'repo' and key in (%s)"
+                    % ", ".join("?" for _ in pairs), [r for _, r in pairs])} if pairs else {}
+                for model, repo in pairs:
+                    if repo in repos:
+                        code.setdefault(model, []).append(repos[repo])
+            for key, data, current, _ in self.db.execute(
+                    f"select key, data, openness, content_hash from items where key in ({marks})", part).fetchall():
+                fields = json.loads(data or "{}")
+                level, evidence = openness(fields, code.get(key, ()))
+                levels[key] = level
+                if level == current:
+                    continue
+                fields["openness"] = level
+                found = item_kind_for_key(key)
+                digest = content_hash(fields, found[1].quiet if found else ())
+                text = json.dumps(fields, sort_keys=True)
+                self.db.execute("update items set openness = ?, openness_evidence = ?, data = ?, content_hash = ?"
+                                " where key = ?", [level, json.dumps(evidence), text, digest, key])
+                # A change of level is in history: in the snapshot this batch made of the item
+                # (the licence change that caused it, or the first sight), else one of its own.
+                same = self.db.execute("select id, changed from snapshots where key = ? and observed_at = ?"
+                                       " order by id desc limit 1", [key, now]).fetchone()
+                if same:
+                    changed = set(json.loads(same[1] or "[]")) | ({"openness"} if current is not None else set())
+                    self.db.execute("update snapshots set data = ?, content_hash = ?, changed = ? where id = ?",
+                                    [text, digest, json.dumps(sorted(changed)), same[0]])
+                elif current is not None:
+                    self.db.execute(_INSERT_SNAPSHOT, (key, now, crawl_id, digest, text, json.dumps(["openness"])))
+        return levels
 
-    def _license_files(self, item: ModelObservation, previous: dict | None, result: BatchResult):
+    def _move(self, old_key: str, new_key: str, old: _Row, now: str) -> _Row:
+        """A renamed item: one item whose key changes; its snapshots follow, the old key stays
+        an alias (`history <old id>` and subscriptions naming it still find it)."""
+        self.db.execute("update items set key = ? where key = ?", [new_key, old_key])
+        self.db.execute("update snapshots set key = ? where key = ?", [new_key, old_key])
+        self.db.execute("update links set src = ? where src = ?", [new_key, old_key])
+        self.db.execute("update item_aliases set new_key = ? where new_key = ?", [new_key, old_key])
+        self.db.execute("insert or replace into item_aliases (old_key, new_key, renamed_at) values (?, ?, ?)",
+                        [old_key, new_key, now])
+        self.db.execute("delete from item_aliases where old_key = ?", [new_key])
+        old.key = new_key
+        return old
+
+    def _next_seq(self, key: str) -> int:
+        return self.db.execute("select count(*) from snapshots where key = ?", [key]).fetchone()[0] + 1
+
+    def _license_files(self, fields: dict, obs: Observation, previous: dict | None, now: str,
+                       result: BatchResult) -> None:
         """Merge fetched LICENSE-like files into the last known hashes and ETags.
 
-        Returns (hashes, etags, read_sha): `read_sha` is the commit at which every file was
-        read (or known unreadable because the repo is gated); a transient error keeps the old
-        one, so the next crawl fetches again instead of losing the change. A file that could
-        not be read keeps its last hash: gating is its own event, an error is not a change.
-        A file the repo no longer lists is gone, gated or not (file lists stay visible).
+        `license_read_sha` is the commit at which every file was read (or known unreadable
+        because the repo is gated); a transient error keeps the old one, so the next crawl
+        fetches again instead of losing the change. A file that could not be read keeps its
+        last hash: gating is its own event, an error is not a change. A file the repo no
+        longer lists is gone, gated or not (file lists stay visible).
         """
         prev = previous or {}
         prev_files = dict(prev.get("license_files") or {})
         prev_etags = dict(prev.get("license_etags") or {})
         prev_read = prev.get("license_read_sha", prev.get("sha"))
-        if item.license_files is None:
-            return prev_files, prev_etags, prev_read
+        if obs.files is None:
+            fields.update(license_files=prev_files, license_etags=prev_etags, license_read_sha=prev_read)
+            return
         files, etags, complete = {}, {}, True
-        for name, got in sorted(item.license_files.items()):
+        for name, got in sorted(obs.files.items()):
             status = got.get("status")
             if status == "ok":
-                text = got.get("text") or ""
-                digest = _sha256(text)
+                body = got.get("text") or ""
+                digest = _sha256(body)
                 self.db.execute(
                     "insert or ignore into license_texts (sha256, size, first_seen, text_zlib) values (?, ?, ?, ?)",
-                    [digest, len(text), self.clock(), zlib.compress(text.encode("utf-8"))],
-                )
+                    [digest, len(body), now, zlib.compress(body.encode("utf-8"))])
                 files[name], etags[name] = digest, got.get("etag")
             elif name in prev_files:
                 files[name], etags[name] = prev_files[name], prev_etags.get(name)
             if status == "error":
                 complete = False
-                result.errors.append(f"{item.fields.get('id')}/{name}: {got.get('error')}")
-        return files, etags, (item.fields.get("sha") if complete else prev_read)
+                result.errors.append(f"{fields.get('id')}/{name}: {got.get('error')}")
+        fields.update(license_files=files, license_etags=etags,
+                      license_read_sha=fields.get("sha") if complete else prev_read)
 
-    def _observe(self, item: ModelObservation, crawl_id, baselined: bool, result: BatchResult) -> list[dict]:
-        key, fields = item.key, dict(item.fields)
-        row = self.db.execute("select state, data, content_hash from items where key = ?", [key]).fetchone()
-        previous = json.loads(row[1]) if row else None
-        files, etags, read_sha = self._license_files(item, previous, result)
-        fields["license_files"] = files
-        fields["license_etags"] = etags
-        fields["license_read_sha"] = read_sha
-        digest = content_hash(fields)
-        now = self.clock()
+    def _probe(self, batch: Batch, source, probe: Probe, row: _Row | None, baselined: bool,
+               result: BatchResult) -> list[dict]:
+        if probe.status != "not_found":
+            result.errors.append(f"{probe.key.split('/', 1)[-1]}: direct check failed: {probe.detail}")
+            return []
+        if row is None or row.state == "removed":
+            return []
+        kind = next((k for k in source.item_kinds if k.removable and probe.key.startswith(k.prefix)), None)
+        if kind is None:
+            return []
+        missing = (row.missing_count or 0) + 1
         events: list[dict] = []
-
-        seq = None
-        if row is None or row[2] != digest:
-            seq = self.db.execute("select count(*) from snapshots where key = ?", [key]).fetchone()[0] + 1
-            changed = diff.changed_fields(previous, fields)
-            self.db["snapshots"].insert(
-                {"key": key, "observed_at": now, "crawl_id": crawl_id, "content_hash": digest,
-                 "data": json.dumps(fields, sort_keys=True), "changed": json.dumps(changed)}
-            )
-            if baselined:
-                ctx = self._context(key, item.watch, fields, seq)
-                if previous is None:
-                    events.append(diff.added(ctx, fields))
-                else:
-                    events += diff.model_events(ctx, _readable_before(previous, fields), fields)
-
-        if row is not None and row[0] == "removed" and baselined:
-            n = self._count_events("model.restored", key) + 1
-            events.append(diff.restored(self._context(key, item.watch, fields, n), fields))
-
-        if row is not None and seq is None and row[0] == "active":
-            # Unchanged (the common case): refresh the counters, no snapshot, no event.
-            self.db.execute(
-                "update items set last_seen = ?, missing_count = 0, watch = ?, unit = ?, data = ? where key = ?",
-                [now, item.watch, item.unit, json.dumps(fields, sort_keys=True), key],
-            )
-            return events
-        self.db["items"].upsert(
-            {
-                "key": key, "kind": "model", "source": "huggingface", "watch": item.watch, "unit": item.unit,
-                "org": fields.get("org"), "country": self._country(fields.get("org")), "name": fields.get("id"),
-                "url": f"{self.hf_web}/{fields.get('id')}", "license": fields.get("license"),
-                "license_category": fields.get("license_category"),
-                "gated": str(fields.get("gated")).lower(), "sha": fields.get("sha"), "state": "active",
-                "missing_count": 0, "content_hash": digest, "last_seen": now,
-                "data": json.dumps(fields, sort_keys=True),
-                **({"last_changed": now} if seq else {}),
-                **({"first_seen": now} if row is None else {}),
-            },
-            pk="key",
-        )
-        return events
-
-    def _probe(self, item: ModelProbe, baselined: bool, result: BatchResult) -> list[dict]:
-        if item.status != "not_found":
-            result.errors.append(f"{item.model_id}: direct check failed: {item.detail}")
-            return []
-        row = self.db.execute("select state, missing_count, data from items where key = ?", [item.key]).fetchone()
-        if row is None or row[0] == "removed":
-            return []
-        missing = (row[1] or 0) + 1
-        events = []
         state = "missing"
         if missing >= REMOVAL_AFTER:
             state = "removed"
             if baselined:
-                fields = json.loads(row[2])
-                n = self._count_events("model.removed", item.key) + 1
-                detail = f"not found on {missing} consecutive checks"
-                events.append(diff.removed(self._context(item.key, item.watch, fields, n), fields, detail))
-        self.db["items"].update(item.key, {"state": state, "missing_count": missing})
+                fields = json.loads(row.data or "{}")
+                org = kind.org(fields)
+                ctx = Context(key=probe.key, watch=batch.watch, url=kind.url(probe.key, fields, self.endpoints),
+                              org=org, country=self.registry.country(org), detected_at=self.clock(),
+                              seq=self._count_events(kind.name + ".removed", probe.key) + 1)
+                events += kind.removed(ctx, fields, f"not found on {missing} consecutive checks")
+        self.db.execute("update items set state = ?, missing_count = ? where key = ?", [state, missing, probe.key])
         return events
 
-    def _listing(self, item: ListingResult, result: BatchResult) -> None:
+    def _end(self, batch: Batch, end: UnitEnd, result: BatchResult) -> None:
         row = self.db.execute(
             "select last_complete_count, baselined_at from units where watch = ? and unit = ?",
-            [item.watch, item.unit],
-        ).fetchone()
+            [batch.watch, batch.unit]).fetchone()
         last = row[0] if row else None
-        complete = item.complete
-        error = item.error
-        if complete and not item.confirmed and last and item.count < self.short_listing_ratio * last:
-            complete, error = False, f"suspiciously short listing: {item.count} items, last complete had {last}"
+        complete, error = end.complete, end.error
+        if complete and not end.incremental and not end.confirmed and last and end.count < self.short_listing_ratio * last:
+            complete, error = False, f"suspiciously short listing: {end.count} items, last complete had {last}"
         if not complete:
-            result.units_incomplete.append(item.unit)
-            result.errors.append(f"{item.unit}: {error or 'listing incomplete'}")
+            if end.state is not None and row:  # ETags of what was read are still good
+                self.db.execute("update units set state = ? where watch = ? and unit = ?",
+                                [json.dumps(end.state, sort_keys=True), batch.watch, batch.unit])
+            result.units_incomplete.append(batch.unit)
+            result.errors.append(f"{batch.unit}: {error or 'listing incomplete'}")
             return
-        result.units_complete.append(item.unit)
-        self.db["units"].upsert(
-            {"watch": item.watch, "unit": item.unit, "last_complete_count": item.count,
-             "last_complete_at": item.observed_at,
-             **({} if row and row[1] else {"baselined_at": item.observed_at})},
-            pk=("watch", "unit"),
-        )
+        result.units_complete.append(batch.unit)
+        values = {"watch": batch.watch, "unit": batch.unit}
+        if not end.incremental:
+            values |= {"last_complete_count": end.count, "last_complete_at": batch.observed_at,
+                       "last_reconciled_at": batch.observed_at}
+        if end.watermark:
+            values["watermark"] = end.watermark
+        if end.state is not None:
+            values["state"] = json.dumps(end.state, sort_keys=True)
+        if not (row and row[1]):
+            values["baselined_at"] = batch.observed_at
+        names = list(values)
+        updates = [f"{n} = excluded.{n}" for n in names if n not in ("watch", "unit")]
+        self.db.execute(
+            f"insert into units ({', '.join(names)}) values ({', '.join('?' for _ in names)})"
+            " on conflict(watch, unit) do " + ("update set " + ", ".join(updates) if updates else "nothing"),
+            [values[n] for n in names])
+
+    def _aliases(self, events: list[dict]) -> None:
+        """Events of a renamed item carry its old keys: subscriptions naming them still match."""
+        keys = sorted({e["item"] for e in events})
+        if not keys:
+            return
+        found: dict[str, list[str]] = {}
+        for part in _chunks(keys):
+            marks = ", ".join("?" for _ in part)
+            for old, new in self.db.execute(
+                    f"select old_key, new_key from item_aliases where new_key in ({marks})", part):
+                found.setdefault(new, []).append(old)
+        for event in events:
+            if event["item"] in found:
+                event["data"]["aliases"] = sorted(found[event["item"]])
+
+    def _diff_excerpts(self, events: list[dict]) -> None:
+        """A licence-file change carries the start of its unified diff: the evidence, in the alert."""
+        import difflib
+
+        for event in events:
+            if not event["type"].endswith("license_file_changed"):
+                continue
+            before = (event.get("before") or {}).get("license_files") or {}
+            after = (event.get("after") or {}).get("license_files") or {}
+            parts = []
+            for name in sorted(set(before) | set(after)):
+                old, new = (self._text(before.get(name)), self._text(after.get(name)))
+                parts += difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{name} (before)",
+                                              f"{name} (after)", n=1)
+            if parts:
+                event["data"]["diff"] = "".join(parts)[:2000]
+
+    def _text(self, digest: str | None) -> str:
+        if not digest:
+            return ""
+        row = self.db.execute("select text_zlib from license_texts where sha256 = ?", [digest]).fetchone()
+        return zlib.decompress(row[0]).decode("utf-8", "replace") if row else ""
+
+    def _links(self, events: list[dict]) -> None:
+        """Every event's `data.links`: the keys of the items linked to its item, either way."""
+        keys = sorted({e["item"] for e in events})
+        if not keys:
+            return
+        found: dict[str, set[str]] = {}
+        for part in _chunks(keys, CHUNK // 2):
+            marks = ", ".join("?" for _ in part)
+            for src, dst in self.db.execute(
+                    f"select src, dst from links where src in ({marks}) or dst in ({marks})", part + part):
+                found.setdefault(src, set()).add(dst)
+                found.setdefault(dst, set()).add(src)
+        for event in events:
+            linked = found.get(event["item"], set()) | set(event["data"].get("links") or ())
+            if linked:
+                event["data"]["links"] = sorted(linked)
 
     def _count_events(self, type: str, key: str) -> int:
         return self.db.execute("select count(*) from events where type = ? and item = ?", [type, key]).fetchone()[0]
@@ -335,7 +605,7 @@ class Store:
         return {"consecutive_failures": update.get("consecutive_failures", 0), "failing": failing}
 
     def emit(self, events: list[dict], crawl_id: int | None = None, *, failing: bool | None = None) -> list[dict]:
-        """Store events made outside a crawl batch (source health), with their deliveries.
+        """Store events made outside a crawl batch (source health), handed to `on_events`.
 
         `failing` also sets the watch's `failing` flag (the events' one watch) in the same
         transaction: a `source.failing` stored without the flag would never be followed by
@@ -349,10 +619,8 @@ class Store:
             (watch,) = watches
         with immediate(self.db):
             new = self._insert_events(events, crawl_id)
-            if new and self.subscriptions:
-                from alerts.outbox import enqueue
-
-                enqueue(self.db, new, self.subscriptions, _parse_time(self.clock()))
+            if new and self.on_events:
+                self.on_events(self.db, new, parse(self.clock()))
             if watch is not None:
                 self.db["watch_state"].upsert({"watch": watch, "failing": int(failing)}, pk="watch")
         return new
@@ -360,6 +628,10 @@ class Store:
     def set_failing(self, watch: str, failing: bool) -> None:
         with immediate(self.db):
             self.db["watch_state"].upsert({"watch": watch, "failing": int(failing)}, pk="watch")
+
+
+def _metric(key: str, day: str, counters: Mapping[str, int]) -> tuple:
+    return (key, day, counters.get("downloads"), counters.get("likes"), json.dumps(dict(counters), sort_keys=True))
 
 
 def _readable_before(previous: dict, fields: dict) -> dict:
@@ -371,9 +643,3 @@ def _readable_before(previous: dict, fields: dict) -> dict:
     for name, digest in (fields.get("license_files") or {}).items():
         files.setdefault(name, digest)
     return previous | {"license_files": files}
-
-
-def _parse_time(text: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,15 +1,25 @@
-"""One spider per source. `spider_for(source)` finds the class by its `source` attribute."""
+"""One spider per source (`crawler/sources/<kind>.py` names its spider), plus what they share.
+
+Scrapy finds every spider here by `name` (`scrapy list`); openwatch's runner takes the class
+from the source registry.
+"""
 
 from __future__ import annotations
 
+import re
 
-def spider_for(source: str):
-    from crawler.spiders.huggingface import HuggingFaceSpider
 
-    spiders = {cls.source: cls for cls in (HuggingFaceSpider,)}
-    try:
-        return spiders[source]
-    except KeyError:
-        raise LookupError(
-            f"source {source!r} has no spider yet; implemented: {', '.join(sorted(spiders))}"
-        ) from None
+def parse_units(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """`-a orgs=a,b` from the command line, or a list from the runner."""
+    items = value.split(",") if isinstance(value, str) else value
+    return [v.strip() for v in items if v and v.strip()]
+
+
+def next_link(response) -> str | None:
+    """`Link: <url>; rel="next"` (RFC 8288; GitHub's format, which the Hub uses for its cursor)."""
+    for value in response.headers.getlist("Link"):
+        for part in value.decode("latin-1").split(","):
+            match = re.match(r'\s*<([^>]+)>\s*;(.*)$', part)
+            if match and re.search(r'rel\s*=\s*"?next"?', match.group(2)):
+                return match.group(1)
+    return None

@@ -1,7 +1,8 @@
 """Hugging Face: every model of the watched orgs, their licence metadata and LICENSE-like files.
 
-Knows nothing of SQLite: what it must know of the past (last shas, ETags, known model ids,
-last complete count) comes in as the `prior` argument.
+Yields one `Batch` per listing page. Knows nothing of SQLite: what it must know of the past
+(last shas, ETags, known model ids, last complete count) comes in as the `prior` argument
+(or `prior_file`, a JSON file, for `scrapy crawl` and Scrapyd jobs).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,8 +18,11 @@ from urllib.parse import quote, urlencode
 import scrapy
 from scrapy.http import Request, Response
 
-from crawler.items import ListingResult, ModelObservation, ModelProbe
-from crawler.normalize import gating
+from crawler.items import Batch, Observation, Probe, UnitEnd
+from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
+from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
+from crawler.spiders import next_link, parse_units
+from crawler.times import utcnow
 
 # https://huggingface.co/docs/hub/api#get-apimodels : `expand` cannot be combined with `full`.
 EXPAND = (
@@ -27,25 +30,19 @@ EXPAND = (
     "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "siblings", "tags",
 )
 PAGE_SIZE = 1000
+INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few models changed
+HUB_WIDE_PAGE = 100
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
-PROBE_SAMPLE = 20  # direct checks tried first when a listing looks short
-
-
-def _gone(result) -> bool:
-    return isinstance(result, ModelProbe) and result.status == "not_found"
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+MODEL = HubModel()
 
 
 def license_files(raw: dict[str, Any]) -> list[str]:
     """Root files named LICENSE*, LICENCE*, COPYING*, USE_POLICY*, plus a `license_link`
     that points inside the repo (relative, or …/<repo>/blob|resolve/<rev>/<path>)."""
     names = []
-    for sibling in raw.get("siblings") or []:
-        name = sibling.get("rfilename") if isinstance(sibling, dict) else None
+    siblings = {s.get("rfilename") for s in raw.get("siblings") or [] if isinstance(s, dict)}
+    for name in siblings:
         if isinstance(name, str) and LICENSE_FILE.match(name):
             names.append(name)
     card = raw.get("cardData") if isinstance(raw.get("cardData"), dict) else {}
@@ -58,7 +55,6 @@ def license_files(raw: dict[str, Any]) -> list[str]:
             path = match.group(1)
         elif "://" not in link and not link.startswith(("/", "#")):
             path = link.removeprefix("./")
-        siblings = {s.get("rfilename") for s in raw.get("siblings") or [] if isinstance(s, dict)}
         if path and path in siblings and path not in names:
             names.append(path)
     return sorted(names)
@@ -74,24 +70,41 @@ class HuggingFaceSpider(scrapy.Spider):
         self,
         orgs: str | list[str] = "",
         watch: str = "adhoc",
-        prior: dict | None = None,
+        prior: dict | str | None = None,
         prior_file: str | None = None,
         endpoint: str | None = None,
         token: str | None = None,
+        reconcile_every: float | str | None = None,
+        search: str | None = None,
+        filter: str | list[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        self.orgs = [o.strip() for o in (orgs.split(",") if isinstance(orgs, str) else orgs) if o.strip()]
+        self.orgs = parse_units(orgs)
+        self.search = search or None
+        self.filter = parse_units(filter or "")
+        self.hub_wide = None
         if not self.orgs:
-            raise ValueError("huggingface spider needs orgs, e.g. -a orgs=deepseek-ai,Qwen")
+            if not (self.search or self.filter):
+                raise ValueError("huggingface spider needs orgs, e.g. -a orgs=deepseek-ai,Qwen (or search/filter)")
+            self.hub_wide = hub_wide_unit(self.search, self.filter)
+            self.orgs = [self.hub_wide]
+        # Incremental listings between reconciliations (None: every crawl reads everything).
+        self.reconcile_every = float(reconcile_every) if reconcile_every not in (None, "") else None
         self.units = self.orgs  # the watched units: one baseline and one listing result each
         self.watch = watch
+        if isinstance(prior, str):
+            prior = json.loads(prior)
         if prior is None and prior_file:
             prior = json.loads(Path(prior_file).read_text())
         self.prior: dict[str, dict] = prior or {}
         self._endpoint = endpoint
         self.token = token if token is not None else os.environ.get("HF_TOKEN") or None
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}
+        # New ids of an org already known are held to the org's end: one of them may be a
+        # known model renamed, which the direct check of the old id tells (never added + removed).
+        self.held: dict[str, list[Observation]] = {org: [] for org in self.orgs}
+        self.newest: dict[str, str] = {}  # the newest lastModified of a full listing: the watermark
 
     @property
     def endpoint(self) -> str:
@@ -114,144 +127,248 @@ class HuggingFaceSpider(scrapy.Spider):
         params = urlencode([("expand[]", e) for e in EXPAND])
         return f"{self.endpoint}/api/models/{quote(model_id)}?{params}"
 
+    def _known(self, org: str) -> dict[str, dict]:
+        return self.prior.get(org, {}).get("models", {})
+
+    def incremental_url(self, org: str) -> str:
+        """Newest commits first: stops at the watermark (https://huggingface.co/docs/hub/api)."""
+        params = [("author", org), ("sort", "lastModified"), ("direction", "-1"),
+                  ("limit", str(INCREMENTAL_PAGE))] + [("expand[]", e) for e in EXPAND]
+        return f"{self.endpoint}/api/models?{urlencode(params)}"
+
+    def hub_wide_url(self) -> str:
+        """New models across the whole Hub, newest first, matching `search` and `filter`."""
+        params = ([("search", self.search)] if self.search else []) + [("filter", f) for f in self.filter]
+        params += [("sort", "createdAt"), ("direction", "-1"), ("limit", str(HUB_WIDE_PAGE))]
+        params += [("expand[]", e) for e in EXPAND]
+        return f"{self.endpoint}/api/models?{urlencode(params)}"
+
+    def mode(self, org: str) -> str:
+        """`full` (a complete listing: baseline, reconciliation), `incremental` or `hub`."""
+        if self.hub_wide:
+            return "hub"
+        prior = self.prior.get(org, {})
+        if self.reconcile_every is None or not prior.get("baselined") or not prior.get("watermark"):
+            return "full"
+        last = prior.get("last_reconciled_at")
+        if not last:
+            return "full"
+        from crawler.times import parse
+
+        age = (parse(utcnow()) - parse(last)).total_seconds()
+        return "incremental" if age < self.reconcile_every else "full"
+
     async def start(self):
         for org in self.orgs:
-            yield Request(
-                self.listing_url(org),
-                headers=self._headers(),
-                callback=self.parse_listing,
-                errback=self.listing_failed,
-                cb_kwargs={"org": org},
-                dont_filter=True,
-            )
+            mode = self.mode(org)
+            if mode == "hub":
+                yield self._listing_request(self.hub_wide_url(), org, self.parse_newest, key="createdAt")
+            elif mode == "incremental":
+                yield self._listing_request(self.incremental_url(org), org, self.parse_newest, key="lastModified")
+            else:
+                yield self._listing_request(self.listing_url(org), org)
+
+    def _listing_request(self, url: str, org: str, callback=None, **kwargs) -> Request:
+        return Request(url, headers=self._headers(), callback=callback or self.parse_listing,
+                       errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True)
+
+    async def parse_newest(self, response: Response, org: str, key: str):
+        """An incremental listing (newest `key` first): read until the watermark, stop there.
+
+        It says nothing of models it did not reach, so nothing is removed from it; removals,
+        counters and settings (gating, visibility) are read by the next full listing
+        (`reconcile_every`). A hub-wide watch has no full listing: its first crawl records
+        the newest page as the baseline, later ones what was created since.
+        """
+        try:
+            page = self._page(response)
+        except ValueError as exc:
+            yield self._failed(org, str(exc))
+            return
+        watermark = self.prior.get(org, {}).get("watermark")
+        newest = watermark
+        observations, reached = [], False
+        for raw in page:
+            stamp = raw.get(key) if isinstance(raw.get(key), str) else None
+            if watermark and stamp and stamp <= watermark:
+                # Seen at the last cycle or older (the Hub's times are in milliseconds; a
+                # commit in the very millisecond of the watermark waits for reconciliation).
+                reached = True
+                break
+            self.seen[org].add(raw["id"])
+            observations.append(Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw))
+            if stamp and (newest is None or stamp > newest):
+                newest = stamp
+        requests = await self.fetch_files(observations, org)
+        batch = self._batch(org, observations=observations, requests=requests)
+        next_url = next_link(response)
+        if watermark and not reached and next_url and page:
+            yield batch
+            yield self._listing_request(response.urljoin(next_url), org, self.parse_newest, key=key)
+            return
+        if not watermark and not page:
+            batch.end = UnitEnd(complete=False, count=0, error="empty listing: not taken as a baseline")
+        else:
+            batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
+        yield batch
+
+    def _page(self, response: Response) -> list[dict]:
+        if response.status != 200:
+            raise ValueError(f"HTTP {response.status} from {response.url}")
+        try:
+            page = json.loads(response.body)
+        except ValueError as exc:
+            raise ValueError(f"unreadable listing page: {exc}") from None
+        if not isinstance(page, list):
+            raise ValueError("unreadable listing page: listing is not a JSON array")
+        return [m for m in page if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     # -- listing ------------------------------------------------------------------------
 
-    def _listing_result(self, org: str, complete: bool, error: str | None = None) -> ListingResult:
-        return ListingResult(
-            watch=self.watch, unit=org, source=self.source, complete=complete,
-            count=len(self.seen[org]), observed_at=utcnow(), error=error,
-        )
+    def _batch(self, org: str, **kwargs) -> Batch:
+        return Batch(watch=self.watch, source=self.source, unit=org, observed_at=utcnow(), **kwargs)
+
+    def _failed(self, org: str, error: str) -> Batch:
+        return self._batch(org, end=UnitEnd(complete=False, count=len(self.seen[org]), error=error[:300]))
 
     def listing_failed(self, failure):
         org = failure.request.cb_kwargs["org"]
         self.logger.warning("listing of %s failed: %s", org, failure.getErrorMessage())
-        yield self._listing_result(org, False, f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+        yield self._failed(org, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
 
     async def parse_listing(self, response: Response, org: str):
-        if response.status != 200:
-            yield self._listing_result(org, False, f"HTTP {response.status} from {response.url}")
-            return
         try:
-            page = json.loads(response.text)
-            if not isinstance(page, list):
-                raise ValueError("listing is not a JSON array")
+            page = self._page(response)
         except ValueError as exc:
-            yield self._listing_result(org, False, f"unreadable listing page: {exc}"[:300])
+            yield self._failed(org, str(exc))
             return
 
-        models = [m for m in page if isinstance(m, dict) and isinstance(m.get("id"), str)]
-        observations = await asyncio.gather(*(self.observe(m, org, "listing") for m in models))
-        for observation in observations:
-            self.seen[org].add(observation.raw["id"])
-            yield observation
+        known = self._known(org)
+        hold = bool(known)
+        ready: list[Observation] = []
+        for raw in page:
+            self.seen[org].add(raw["id"])
+            stamp = raw.get("lastModified")
+            if isinstance(stamp, str) and stamp > self.newest.get(org, ""):
+                self.newest[org] = stamp
+            observation = Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw)
+            if hold and raw["id"] not in known:
+                self.held[org].append(observation)
+            else:
+                ready.append(observation)
+        requests = await self.fetch_files(ready, org)
+        batch = self._batch(org, observations=ready, requests=requests)
 
-        next_url = self.next_link(response)
+        next_url = next_link(response)
         if next_url:
-            yield Request(
-                response.urljoin(next_url),
-                headers=self._headers(),
-                callback=self.parse_listing,
-                errback=self.listing_failed,
-                cb_kwargs={"org": org},
-                dont_filter=True,
-            )
+            yield batch
+            yield self._listing_request(response.urljoin(next_url), org)
             return
-
-        async for item in self.finish_org(org):
+        async for item in self.finish_org(org, batch):
             yield item
 
-    @staticmethod
-    def next_link(response: Response) -> str | None:
-        """`Link: <url>; rel="next"` (the GitHub format the Hub uses for its cursor)."""
-        for value in response.headers.getlist("Link"):
-            for part in value.decode("latin-1").split(","):
-                match = re.match(r'\s*<([^>]+)>\s*;(.*)$', part)
-                if match and re.search(r'rel\s*=\s*"?next"?', match.group(2)):
-                    return match.group(1)
-        return None
-
-    async def finish_org(self, org: str):
+    async def finish_org(self, org: str, last_page: Batch):
         """A complete listing: check directly each previously known model it no longer shows."""
         prior = self.prior.get(org, {})
         known = prior.get("models", {})
         last = prior.get("last_complete_count") or len(known)
-        ratio = self.crawler.settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", 0.5)
+        ratio = self.crawler.settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", SHORT_LISTING_RATIO)
         count = len(self.seen[org])
         missing = sorted(set(known) - self.seen[org])
         short = bool(last) and count < ratio * last
         if count == 0 and not last:
             # Never baseline on nothing: an empty first answer is more likely a fault than a lab.
-            yield self._listing_result(org, False, "empty listing: not taken as a baseline")
+            yield last_page
+            yield self._failed(org, "empty listing: not taken as a baseline")
             return
         if short:
             # Suspicious: trust it only if direct checks confirm every missing model is gone,
             # starting with a sample so a transient short answer costs few requests.
-            sample = await asyncio.gather(*(self.probe(m, org) for m in missing[:PROBE_SAMPLE]))
+            sample = await asyncio.gather(*(self.probe(m) for m in missing[:PROBE_SAMPLE]))
             rest = []
             if sample and all(_gone(r) for r in sample):
-                rest = await asyncio.gather(*(self.probe(m, org) for m in missing[PROBE_SAMPLE:]))
-            if not missing or not all(_gone(r) for r in [*sample, *rest]):
-                yield self._listing_result(
-                    org, False, f"suspiciously short listing: {count} models, last complete had {last}"
-                )
-                return
+                rest = await asyncio.gather(*(self.probe(m) for m in missing[PROBE_SAMPLE:]))
             results = [*sample, *rest]
+            if not missing or not all(_gone(r) for r in results):
+                # New models are still new: recorded now, whatever the listing's length says.
+                held = self.held[org]
+                last_page.requests += await self.fetch_files(held, org)
+                last_page.observations += held
+                yield last_page
+                yield self._failed(org, f"suspiciously short listing: {count} models, last complete had {last}")
+                return
         else:
-            results = await asyncio.gather(*(self.probe(model_id, org) for model_id in missing))
-        for result in results:
-            yield result
-        done = self._listing_result(org, True)
-        done.confirmed = short
-        yield done
+            results = await asyncio.gather(*(self.probe(model_id) for model_id in missing))
+        held = {o.raw["id"]: o for o in self.held[org]}
+        found: list[Observation] = []
+        probes: list[Probe] = []
+        for old_id, result in zip(missing, results):
+            if isinstance(result, Probe):
+                probes.append(result)
+                continue
+            new_id = result.raw["id"]
+            if new_id != old_id:
+                # The Hub redirected the old id: a rename (or transfer), one item moving.
+                observation = held.pop(new_id, None) or result
+                observation.renamed_from = MODEL.key(old_id)
+                found.append(observation)
+            else:
+                found.append(result)
+        found += held.values()
+        requests = await self.fetch_files([o for o in found if o.files is None], org) + len(missing)
+        last_page.observations += found
+        last_page.probes = probes
+        last_page.requests += requests
+        last_page.end = UnitEnd(complete=True, count=count, confirmed=short, watermark=self.newest.get(org))
+        yield last_page
 
-    async def probe(self, model_id: str, org: str):
+    async def probe(self, model_id: str) -> Probe | Observation:
+        """`/api/models/<id>`: gone (not found), still there, or moved (a redirect to another id)."""
+        key = MODEL.key(model_id)
         request = Request(self.model_url(model_id), headers=self._headers(), dont_filter=True)
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"
-            return ModelProbe(self.watch, org, model_id, "error", f"{type(exc).__name__}: {exc}"[:300], utcnow())
+            return Probe(key, "error", f"{type(exc).__name__}: {exc}"[:300])
         error_code = response.headers.get("X-Error-Code", b"").decode("latin-1")
         # Without a token the Hub answers 401 RepoNotFound for a missing (or private) repo,
         # with one 404: huggingface_hub.utils._http.hf_raise_for_status.
         if response.status in (401, 404) and error_code == "RepoNotFound":
-            return ModelProbe(self.watch, org, model_id, "not_found", f"HTTP {response.status} RepoNotFound", utcnow())
+            return Probe(key, "not_found", f"HTTP {response.status} RepoNotFound")
         if response.status == 200:
             try:
-                raw = json.loads(response.text)
+                raw = json.loads(response.body)
             except ValueError:
                 raw = None
-            if isinstance(raw, dict) and raw.get("id") == model_id:
-                return await self.observe(raw, org, "probe")
             if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-                # The Hub redirects a renamed or transferred repo: the old id is gone.
-                return ModelProbe(self.watch, org, model_id, "not_found", f"moved to {raw['id'][:200]}", utcnow())
-        return ModelProbe(self.watch, org, model_id, "error", f"HTTP {response.status} {error_code}".strip(), utcnow())
+                return Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw)
+        return Probe(key, "error", f"HTTP {response.status} {error_code}".strip())
 
-    # -- one model ----------------------------------------------------------------------
+    # -- LICENSE-like files ---------------------------------------------------------------
 
-    async def observe(self, raw: dict[str, Any], org: str, via: str) -> ModelObservation:
-        observation = ModelObservation(watch=self.watch, unit=org, raw=raw, observed_at=utcnow(), via=via)
-        known = self.prior.get(org, {}).get("models", {}).get(raw["id"])
-        ungated = bool(known and known.get("gated")) and gating(raw.get("gated")) is False
-        read_at = (known or {}).get("read_sha", (known or {}).get("sha"))
-        if known is not None and read_at == raw.get("sha") and not ungated:
-            return observation  # files read at this commit already (and still unreadable if gated)
-        etags = (known or {}).get("files", {})
-        names = license_files(raw)
-        results = await asyncio.gather(*(self.fetch_file(raw, name, etags.get(name)) for name in names))
-        observation.license_files = dict(zip(names, results))
-        return observation
+    def _needs_files(self, raw: dict[str, Any], org: str) -> bool:
+        known = self._known(org).get(raw["id"])
+        if known is None:
+            return True
+        ungated = bool(known.get("gated")) and gating(raw.get("gated")) is False
+        return known.get("read_sha", known.get("sha")) != raw.get("sha") or ungated
+
+    async def fetch_files(self, observations: list[Observation], org: str) -> int:
+        """Fetch the LICENSE-like files of the models whose commit moved since they were read."""
+        jobs = []
+        for observation in observations:
+            raw = observation.raw
+            if not self._needs_files(raw, org):
+                continue  # files read at this commit already (and still unreadable if gated)
+            etags = (self._known(org).get(raw["id"]) or {}).get("files", {})
+            names = license_files(raw)
+            observation.files = {}
+            for name in names:
+                jobs.append((observation, name, self.fetch_file(raw, name, etags.get(name))))
+        results = await asyncio.gather(*(job for _, _, job in jobs))
+        for (observation, name, _), got in zip(jobs, results):
+            observation.files[name] = got
+        return len(jobs)
 
     async def fetch_file(self, raw: dict[str, Any], name: str, etag: str | None) -> dict[str, Any]:
         revision = raw.get("sha") or "main"
@@ -274,3 +391,7 @@ class HuggingFaceSpider(scrapy.Spider):
         if response.status in (401, 403) and error_code == "GatedRepo":
             return {"status": "gated"}
         return {"status": "error", "error": f"HTTP {response.status} {error_code}".strip()}
+
+
+def _gone(result) -> bool:
+    return isinstance(result, Probe) and result.status == "not_found"

@@ -1,0 +1,181 @@
+"""Hugging Face Hub: every model of the watched orgs (`model:hf/<owner>/<name>`).
+
+Fields come from `/api/models?author=…&expand[]=…` (https://huggingface.co/docs/hub/api);
+LICENSE-like files from `/resolve/<sha>/<file>`. Pure except `prior` (a store query).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from crawler.licenses import normalize as normalize_license
+from crawler.normalize import integer, text, texts
+from crawler.sources import Source
+from crawler.sources._models import MODEL_EVENTS, ModelKind
+
+# Repos older than the field itself carry one of these createdAt values: "unknown", not new.
+# Both are seen in real answers (…:04.000Z on most, …:05.000Z on some).
+LEGACY_CREATED_AT = ("2022-03-02T23:29:04", "2022-03-02T23:29:05")
+# Tags whose prefix carries meaning: never dropped by the size cap.
+MEANINGFUL_TAG = re.compile(r"^(license|arxiv|base_model|dataset|doi):", re.IGNORECASE)
+MAX_TAGS = 200
+
+
+def gating(value: Any) -> str | bool:
+    """`false`, `"auto"` or `"manual"` (the Hub's values); an unexpected truthy value is "auto"."""
+    if value in (None, False, "false", "False", ""):
+        return False
+    if isinstance(value, str) and value.lower() in ("auto", "manual"):
+        return value.lower()
+    return "auto"
+
+
+def created_at(value: Any) -> str | None:
+    stamp = text(value, 40)
+    if not stamp or stamp.startswith(LEGACY_CREATED_AT):
+        return None
+    return stamp
+
+
+def _tags(raw_tags: Any) -> list[str]:
+    if not isinstance(raw_tags, list):
+        return []
+    every = [t for t in (text(v) for v in raw_tags) if t]
+    meaningful = [t for t in every if MEANINGFUL_TAG.match(t)]
+    rest = [t for t in every if not MEANINGFUL_TAG.match(t)]
+    return sorted(set(meaningful + rest[: max(0, MAX_TAGS - len(meaningful))]))
+
+
+def _prefixed(tags: list[str], prefix: str) -> list[str]:
+    return sorted({t.split(":", 1)[1] for t in tags if t.lower().startswith(prefix + ":") and ":" in t})
+
+
+def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The tracked fields of one model. A field the answer does not carry is left out: the
+    store keeps its last known value (an `expand` without `gated`, a model without
+    `cardData`), so unknown never reads as `false` or empty and never makes a change."""
+    model_id = text(raw.get("id"), 200) or ""
+    org, _, name = model_id.partition("/")
+    out: dict[str, Any] = {"id": model_id, "org": text(raw.get("author")) or org, "name": name}
+    has_card = isinstance(raw.get("cardData"), dict)
+    card = raw["cardData"] if has_card else {}
+    has_tags = isinstance(raw.get("tags"), list)
+    tags = _tags(raw.get("tags"))
+    if has_card or has_tags:
+        lic = normalize_license(
+            card.get("license"), license_name=text(card.get("license_name")),
+            license_link=text(card.get("license_link"), 500), tags=tags,
+        )
+        out |= {"license": lic.id, "license_name": lic.name, "license_category": lic.category}
+    if has_card:
+        out["license_link"] = text(card.get("license_link"), 500)
+        out["base_model"] = texts(card.get("base_model")) or _prefixed(tags, "base_model")
+        out["datasets"] = texts(card.get("datasets")) or _prefixed(tags, "dataset")
+    elif has_tags:
+        out["base_model"] = _prefixed(tags, "base_model")
+        out["datasets"] = _prefixed(tags, "dataset")
+    if has_tags:
+        out["tags"] = tags
+        out["arxiv"] = _prefixed(tags, "arxiv")
+    if "gated" in raw:
+        out["gated"] = gating(raw.get("gated"))
+    for field, key in (("private", "private"), ("disabled", "disabled")):
+        if key in raw:
+            out[field] = bool(raw.get(key))
+    if "sha" in raw:
+        out["sha"] = text(raw.get("sha"), 64)
+    if "lastModified" in raw:
+        out["last_modified"] = text(raw.get("lastModified"), 40)
+    if "createdAt" in raw:
+        out["created_at"] = created_at(raw.get("createdAt"))
+    if "pipeline_tag" in raw or has_card:
+        out["pipeline_tag"] = text(raw.get("pipeline_tag") or card.get("pipeline_tag"), 100)
+    if "library_name" in raw or has_card:
+        out["library"] = text(raw.get("library_name") or card.get("library_name"), 100)
+    if isinstance(raw.get("safetensors"), dict):
+        out["parameters"] = integer(raw["safetensors"].get("total"))
+    return out
+
+
+def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> str:
+    """The unit of a hub-wide watch: what it selects, e.g. `hub:search=qwen;filter=license:mit`."""
+    parts = ([f"search={search}"] if search else []) + [f"filter={f}" for f in sorted(filters)]
+    return "hub:" + ";".join(parts)
+
+
+DEFAULT_RECONCILE_EVERY = 86400.0
+
+
+class HubModel(ModelKind):
+    prefix = "model:hf/"
+    version = 2
+    endpoint = "huggingface"
+    web_default = "https://huggingface.co"
+
+    def fingerprint(self, raw: Mapping[str, Any]) -> str:
+        # Card, tags, files and sizes change only with a commit (a new sha and lastModified);
+        # gating and visibility are settings that change neither. Which keys the answer
+        # carried is part of it, so an `expand` variant is never read as "unchanged".
+        return "|".join((
+            str(self.version), str(raw.get("sha")), str(raw.get("lastModified")), str(raw.get("gated")),
+            str(raw.get("private")), str(raw.get("disabled")), str(raw.get("id")),
+            "".join("1" if k in raw else "0" for k in ("cardData", "tags", "safetensors", "createdAt")),
+        ))
+
+    def normalise(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return model_fields(raw)
+
+
+class HuggingFaceSource(Source):
+    """Hugging Face Hub models of the watched orgs: `orgs = ["deepseek-ai", "registry:CN"]`,
+    or hub-wide (no `orgs`): new models matching `search` and/or `filter` (tags such as
+    `license:apache-2.0`, `text-generation`, `base_model:…`).
+
+    Every model's licence (card, `license:` tag, LICENSE-like files), gating, commits,
+    downloads and likes; new, renamed, removed and restored models. Between complete
+    listings (`reconcile_every`, default 1d) each cycle reads only what changed since the last
+    (`sort=lastModified`, stopped at the watermark).
+    """
+
+    kind = "huggingface"
+    order = 0
+    keys = ("orgs", "search", "filter", "reconcile_every")
+    endpoints = {"huggingface": "https://huggingface.co"}
+    item_kinds = (HubModel(),)
+    events = MODEL_EVENTS
+    spider = "crawler.spiders.huggingface.HuggingFaceSpider"
+
+    @classmethod
+    def options(cls, read) -> dict[str, Any]:
+        hub_wide = read.has("search") or read.has("filter")
+        if not read.has("orgs") and not hub_wide:
+            raise read.missing("orgs", '["meta-llama", "registry:CN"] (or search / filter for a hub-wide watch)')
+        if read.has("orgs") and hub_wide:
+            raise read.error("search" if read.has("search") else "filter",
+                             "a watch of orgs cannot also search the whole Hub",
+                             "remove it, or make a second watch with search / filter and no orgs")
+        return {
+            "orgs": read.orgs("orgs") if read.has("orgs") else (),
+            "search": read.string("search", example='"qwen"') if read.has("search") else None,
+            "filter": tuple(read.string_list("filter", example='["license:apache-2.0"]')) if read.has("filter") else (),
+            "reconcile_every": read.duration("reconcile_every", default=DEFAULT_RECONCILE_EVERY, example='"1d"'),
+        }
+
+    @classmethod
+    def units(cls, options: Mapping[str, Any]) -> tuple[str, ...]:
+        if options.get("orgs"):
+            return tuple(options["orgs"])
+        return (hub_wide_unit(options.get("search"), options.get("filter") or ()),)
+
+    @classmethod
+    def spider_args(cls, watch, endpoints: Mapping[str, str], prior: dict) -> dict[str, Any]:
+        args = {"watch": watch.name, "prior": prior, "endpoint": endpoints.get("huggingface"),
+                "reconcile_every": watch.reconcile_every}
+        if watch.orgs:
+            return args | {"orgs": list(watch.orgs)}
+        return args | {"search": watch.search, "filter": list(watch.filter)}
+
+    @classmethod
+    def prior(cls, store, watch) -> dict:
+        return store.prior_state(watch.name, watch.units, files=True)

@@ -1,0 +1,77 @@
+"""Hugging Face daily papers (`/api/daily_papers?date=YYYY-MM-DD`): the last `days` days,
+one `Batch` per day, filtered by `orgs` and `min_upvotes`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import scrapy
+from scrapy.http import Request, Response
+
+from crawler.items import Batch, Observation, UnitEnd
+from crawler.sources import hf_papers as hp
+from crawler.sources._papers import PaperKind
+from crawler.spiders import parse_units
+from crawler.times import utcnow
+
+PAPER = PaperKind()
+
+
+class HfPapersSpider(scrapy.Spider):
+    name = "hf_papers"
+    source = "hf_papers"
+
+    def __init__(self, orgs="", min_upvotes: int | str = 0, days: int | str = 3, watch: str = "adhoc",
+                 prior: dict | str | None = None, endpoint: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.orgs = {o.lower() for o in parse_units(orgs)}
+        self.min_upvotes = int(min_upvotes)
+        self.days = int(days)
+        self.units = [hp.UNIT]
+        self.watch = watch
+        self.prior = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.endpoint = (endpoint or "https://huggingface.co").rstrip("/")
+        self.pending = self.days
+        self.papers: list[Observation] = []
+        self.errors: list[str] = []
+
+    async def start(self):
+        today = datetime.now(timezone.utc).date()
+        for back in range(self.days):
+            day = (today - timedelta(days=back)).isoformat()
+            yield Request(f"{self.endpoint}/api/daily_papers?date={day}", callback=self.parse_day,
+                          errback=self.failed, cb_kwargs={"day": day}, dont_filter=True,
+                          headers={"Accept": "application/json"})
+
+    def keep(self, paper: dict) -> bool:
+        if (paper.get("upvotes") or 0) < self.min_upvotes:
+            return False
+        return not self.orgs or str(paper.get("organization") or "").lower() in self.orgs
+
+    def failed(self, failure):
+        self.errors.append(f"{failure.request.url}: {type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+        yield from self.done()
+
+    def parse_day(self, response: Response, day: str):
+        if response.status != 200:
+            self.errors.append(f"HTTP {response.status} from daily papers of {day}")
+        else:
+            try:
+                papers = hp.parse_daily_papers(json.loads(response.body))
+            except Exception as exc:  # noqa: BLE001 - an unreadable day is an incomplete listing
+                self.errors.append(f"daily papers of {day}: {type(exc).__name__}: {exc}"[:300])
+            else:
+                self.papers += [Observation(key=PAPER.prefix + p["id"], kind="paper", raw=p)
+                                for p in papers if self.keep(p)]
+        yield from self.done()
+
+    def done(self):
+        self.pending -= 1
+        if self.pending:
+            return
+        end = UnitEnd(complete=not self.errors, count=len(self.papers), incremental=True,
+                      error="; ".join(self.errors)[:300] or None)
+        yield Batch(watch=self.watch, source=self.source, unit=hp.UNIT, observed_at=utcnow(),
+                    observations=self.papers, end=end)

@@ -35,6 +35,17 @@ def __getattr__(name: str):
 SCHEMA_VERSION = 1
 
 
+def event_types_matching(pattern: str) -> tuple[str, ...]:
+    """The event types `pattern` names: `*` (all), a family such as `model.*`, or one type;
+    empty if none. The one reading of patterns, for the config and the CLI."""
+    types = event_types()
+    if pattern == "*":
+        return types
+    if pattern.endswith(".*"):
+        return tuple(t for t in types if t.startswith(pattern[:-1]))
+    return (pattern,) if pattern in types else ()
+
+
 def event_id(dedupe_key: str) -> str:
     """Stable id derived from the dedupe key: a retried ingest produces the same id."""
     return "evt_" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:24]

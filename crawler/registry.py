@@ -10,6 +10,7 @@ alike on each (`Qwen` / `QwenLM`; `zai-org` / `ZhipuAI`, `internlm` /
 from __future__ import annotations
 
 import csv
+import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -63,6 +64,11 @@ class Registry:
     def country(self, name: str | None) -> str | None:
         org = self.lookup(name)
         return org.country if org else None
+
+    def suggest(self, name: str) -> str | None:
+        """The registry's org closest to a misspelled `name` (`deepseek` -> `deepseek-ai`), or None."""
+        close = difflib.get_close_matches(name.lower(), list(self._by_name), n=1, cutoff=0.6)
+        return self._by_name[close[0]].hf_org if close else None
 
     def countries(self) -> set[str]:
         return {org.country for org in self.orgs if org.country}

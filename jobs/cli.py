@@ -1,7 +1,10 @@
 """The `openwatch` command line (click). Errors are one line; `--debug` shows tracebacks.
 
 Exit codes: 0 ok (also when some crawls were partial), 1 failure (a watch failed entirely, or
-nothing could run), 2 usage or configuration error.
+nothing could run), 2 usage or configuration error. Output cut short by its reader
+(`openwatch events | head`) ends quietly with 0: the reader had what it asked for.
+
+Global options (`--config`, `--debug`, `--log-format`) go before or after the command.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class ConfigProblem(click.ClickException):
     exit_code = 2
 
 
+# Commands that only read the history: they load the config without its secrets (a
+# `${VAR}` of a subscription's URL or secret, or of [smtp] password, may be unset).
+QUERY_COMMANDS = frozenset({"events", "status", "history", "models", "report", "feed", "serve", "alerts list"})
+
+
 class App:
     """What every command needs, built lazily from the global options."""
 
@@ -41,12 +49,14 @@ class App:
         self.debug = debug
         self.log_format = log_format
         self._config = None
+        self._verified = False
 
     def config(self):
         if self._config is None:
             from jobs.config import find_config_path, load_config
 
-            self._config = load_config(find_config_path(self.config_path, os.environ), os.environ)
+            self._config = load_config(find_config_path(self.config_path, os.environ), os.environ,
+                                       secrets=_command_name() not in QUERY_COMMANDS)
         return self._config
 
     def db(self, *, readonly: bool = False):
@@ -55,7 +65,17 @@ class App:
         path = self.config().database
         if readonly and not Path(path).exists():
             raise Failure(f"{path}: no history yet; run \"openwatch crawl WATCH\" or \"openwatch run --once\" first")
+        if not readonly:
+            self.verify_database()
         return connect(path, readonly=readonly)
+
+    def verify_database(self) -> None:
+        """Before a command's first write: refuse a database that is damaged or cannot be written."""
+        if not self._verified:
+            from crawler.history.schema import verify
+
+            verify(self.config().database)
+            self._verified = True
 
     def setup_logging(self, level: str = "INFO") -> None:
         from jobs.runner import configure_logging
@@ -64,22 +84,71 @@ class App:
         configure_logging("DEBUG" if self.debug else level, fmt)
 
 
+def _command_name() -> str:
+    """The command being run, without the program: `events`, `alerts list`."""
+    ctx = click.get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _set_global(ctx, param, value):
+    """`openwatch crawl labs --log-format json`: a global option given after the command."""
+    if value is not None and value is not False:
+        setattr(ctx.find_object(App), param.name, value)
+
+
+# The global options again, on every command; given there they win over the group's.
+GLOBAL_OPTIONS = (
+    click.Option(["--config", "config_path"], type=click.Path(dir_okay=False), expose_value=False,
+                 callback=_set_global, is_eager=True, help="Config file (also before the command)."),
+    click.Option(["--debug"], is_flag=True, default=None, expose_value=False, callback=_set_global, is_eager=True,
+                 help="Show tracebacks and debug logs (also before the command)."),
+    click.Option(["--log-format", "log_format"], type=click.Choice(["text", "json"]), expose_value=False,
+                 callback=_set_global, is_eager=True, help="Log line format on stderr (also before the command)."),
+)
+
+
+class OpenwatchCommand(click.Command):
+    """A command that also takes the global options."""
+
+    def get_params(self, ctx):
+        own = {opt for param in self.params for opt in param.opts}
+        return super().get_params(ctx) + [p for p in GLOBAL_OPTIONS if not own & set(p.opts)]
+
+
 class OpenwatchGroup(click.Group):
     """Turns domain errors into one clear line; tracebacks only with --debug."""
 
+    command_class = OpenwatchCommand
+    group_class = type  # `alerts` is an OpenwatchGroup too
+
     def invoke(self, ctx):
+        import sqlite3
+
+        from crawler.history.schema import database_error
         from jobs.exceptions import ConfigError, OpenwatchError
 
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # before click's own handler, which exits 1
+            _reader_gone()
         except ConfigError as exc:
             _traceback_if_debug(ctx)
             raise ConfigProblem(str(exc)) from None
-        except OpenwatchError as exc:
+        except OpenwatchError as exc:  # HistoryError (an unusable database) included
             _traceback_if_debug(ctx)
             raise Failure(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # a query on a damaged or vanished database
+            _traceback_if_debug(ctx)
+            config = getattr(ctx.find_object(App), "_config", None)
+            if config is None:
+                raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+            raise Failure(str(database_error(exc, config.database))) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
             _traceback_if_debug(ctx)
             raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
@@ -97,7 +166,7 @@ def _debug(ctx) -> bool:
     return bool(ctx.obj and ctx.obj.debug) or "--debug" in sys.argv
 
 
-@click.group(cls=OpenwatchGroup)
+@click.group(cls=OpenwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: $OPENWATCH_CONFIG, else ./openwatch.toml).")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
@@ -116,6 +185,9 @@ def main() -> None:
     """Entry point: every error, usage errors included, is one line on stderr."""
     try:
         cli.main(prog_name="openwatch", standalone_mode=False)
+        sys.stdout.flush()  # a reader gone before the last buffered output: below, not at exit
+    except BrokenPipeError:
+        _reader_gone()
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
@@ -128,6 +200,15 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def _reader_gone() -> None:
+    """stdout's reader closed the pipe (`| head`): stop quietly, exit 0. What is still buffered
+    goes to /dev/null, so the interpreter's flush at exit does not fail again
+    (docs.python.org/3/library/signal.html#note-on-sigpipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 # -- init -----------------------------------------------------------------------------
@@ -172,13 +253,18 @@ def _crawl(app: App, watches) -> list:
     return run_in_reactor(main)
 
 
-def _report(outcomes) -> None:
+def _report(config, outcomes) -> None:
+    """Each crawl's result line, and under it (stderr) what went wrong, explained."""
+    from crawler.registry import default_registry
+    from jobs.summary import explain
+
     for o in outcomes:
         line = (f"{o.watch}: {o.status} - {o.items} items, {o.events} events, {o.requests} requests, "
                 f"{o.seconds:.1f}s")
         click.echo(line)
-        for error in o.errors[:5]:
-            click.echo(f"  {error}", err=True)
+        for problem in explain(o.errors, status=o.status, watch=config.watch(o.watch), endpoints=config.endpoints,
+                               registry=default_registry()):
+            click.echo(f"  {problem}", err=True)
 
 
 def _deliver(app: App, *, force: bool) -> None:
@@ -205,9 +291,10 @@ def crawl(app: App, watches):
     """
     config = app.config()
     selected = [config.watch(name) for name in watches]
+    app.verify_database()
     app.setup_logging()
     outcomes = _crawl(app, selected)
-    _report(outcomes)
+    _report(config, outcomes)
     if any(o.status == "failed" for o in outcomes):
         raise Failure("a watch failed entirely; see the errors above and `openwatch status`")
 
@@ -221,13 +308,14 @@ def run(app: App, once):
     Example: openwatch run          (or: openwatch run --once)
     """
     config = app.config()
+    app.verify_database()
     app.setup_logging()
     if once:
         watches = [w for w in config.watches if w.enabled]
         if not watches:
             raise Failure("no enabled watch in the config; add a [[watch]] and run again")
         outcomes = _crawl(app, watches)
-        _report(outcomes)
+        _report(config, outcomes)
         _deliver(app, force=False)
         if any(o.status == "failed" for o in outcomes):
             raise Failure("a watch failed entirely; see the errors above and `openwatch status`")
@@ -280,11 +368,12 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
 
 @cli.command()
 @click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
-@click.option("--type", "types", multiple=True, help="Event type, e.g. model.license_changed (repeatable).")
+@click.option("--type", "types", multiple=True,
+              help="Event type, or a family as in the config: model.license_changed, model.* (repeatable).")
 @click.option("--org", "orgs", multiple=True, help="Organisation, e.g. deepseek-ai (repeatable).")
 @click.option("--country", "countries", multiple=True, help="ISO country code, e.g. CN (repeatable).")
 @click.option("--watch", "watches", multiple=True, help="Watch name (repeatable).")
-@click.option("--limit", type=int, default=None, help="At most this many events.")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most this many events (0: all).")
 @output_options
 @click.pass_obj
 def events(app: App, since, types, orgs, countries, watches, limit, fmt):
@@ -292,25 +381,94 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
 
     Example: openwatch events --since 7d --type model.license_changed --country CN --json
     """
-    from crawler.events import EVENT_TYPES
     from crawler.history.queries import list_events
 
-    for t in types:
-        if t not in EVENT_TYPES:
-            raise ConfigProblem(f"--type {t!r} is not an event type; use one of: {', '.join(EVENT_TYPES)}")
+    types = _event_types(types)
     since = parse_since(since)
     db = app.db(readonly=True)
+    _check_filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
     rows = list_events(db, since=since, types=types, orgs=orgs, countries=countries,
                        watches=watches, limit=limit)
     flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
     emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
 
 
+def _event_types(patterns) -> list[str]:
+    """`--type` values as the config reads them (`model.*`, `*`); a usage error for one that
+    names no event type."""
+    from crawler.events import EVENT_TYPES, event_types_matching
+    from jobs.config import _did_you_mean
+
+    out: list[str] = []
+    for pattern in patterns:
+        matching = event_types_matching(pattern)
+        if not matching:
+            raise ConfigProblem(f"--type {json.dumps(pattern)} is not an event type; "
+                                + _did_you_mean(pattern, EVENT_TYPES, 'event types ("model.*" for a family)'))
+        out += [t for t in matching if t not in out]
+    return out
+
+
+def _check_filters(config, db, *, orgs=(), countries=(), watches=()) -> None:
+    """A filter value that nothing knows is a usage error, not an empty answer: a watch of the
+    config or the history; an org of the registry, the config or the history; a two-letter
+    country code of the registry or the history."""
+    from crawler.history.queries import known_names
+    from crawler.registry import default_registry
+
+    registry = default_registry()
+    seen: dict[str, set[str]] = {}
+
+    def history() -> dict[str, set[str]]:
+        if not seen:
+            seen.update(known_names(db))
+        return seen
+
+    for watch in watches:
+        names = {w.name for w in config.watches}
+        if watch not in names and watch not in history()["watches"]:
+            known = sorted(names | history()["watches"])
+            raise ConfigProblem(f"--watch {json.dumps(watch)}: no such watch; "
+                                + (f"known: {', '.join(known)}" if known else "the config has no [[watch]]"))
+    config_orgs = {org.lower() for w in config.watches for org in w.orgs}
+    for org in orgs:
+        if registry.lookup(org) or org.lower() in config_orgs or org.lower() in history()["orgs"]:
+            continue
+        close = registry.suggest(org)
+        raise ConfigProblem(f"--org {json.dumps(org)}: no such org is known (not in the registry, the history "
+                            "or the config); " + (f"did you mean {close}?" if close
+                                                  else "write the org as in its Hugging Face URL"))
+    for country in countries:
+        if not re.fullmatch(r"[A-Za-z]{2}", country):
+            close = _country_code(country)
+            raise ConfigProblem(f"--country {json.dumps(country)} is not an ISO 3166 alpha-2 country code; "
+                                + (f"did you mean {close}?" if close else "use two letters, e.g. CN, US, FR"))
+        known = registry.countries() | history()["countries"]
+        if country.upper() not in known:
+            raise ConfigProblem(f"--country {json.dumps(country)}: no org of that country is known; "
+                                f"known: {', '.join(sorted(known))}")
+
+
+def _country_code(name: str) -> str | None:
+    """ISO 3166 alpha-2 code for a country name or alpha-3 code (`China` -> `CN`), if pycountry knows it."""
+    import pycountry
+
+    try:
+        return pycountry.countries.lookup(name).alpha_2
+    except LookupError:
+        pass
+    try:
+        found = pycountry.countries.search_fuzzy(name)
+    except LookupError:
+        return None
+    return found[0].alpha_2 if len(found) == 1 else None
+
+
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE (default stdout).")
 @click.option("--since", help="Only events detected since: 7d, 12h, or a date.")
 @click.option("--type", "types", multiple=True, help="Event type (repeatable).")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True, help="At most this many (0: all).")
 @click.pass_obj
 def feed(app: App, output, since, types, limit):
     """Events as an Atom feed, newest first (for feed readers): each entry says what changed,
@@ -350,7 +508,7 @@ def report(app: App, output, since):
 
 @cli.command()
 @click.argument("key_or_repo_id")
-@click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot (with --json).")
+@click.option("--texts", is_flag=True, help="Include the full LICENSE texts of each snapshot.")
 @output_options
 @click.pass_obj
 def history(app: App, key_or_repo_id, texts, fmt):
@@ -369,9 +527,11 @@ def history(app: App, key_or_repo_id, texts, fmt):
     if not snapshots:
         raise Failure(f"{key}: not in the history; check the spelling (owner/name) or crawl its watch first")
     if fmt != "table":
+        columns = ["observed_at", "license", "gated", "sha", "changed"] + (["license_texts"] if texts else [])
         rows = [{"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
-                 "sha": s.get("sha"), "changed": s["changed"]} for s in snapshots]
-        emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"], json_rows=snapshots)
+                 "sha": s.get("sha"), "changed": s["changed"], "license_texts": s.get("license_texts")}
+                for s in snapshots]
+        emit(rows, fmt, columns, json_rows=snapshots)
         return
     rows = []
     for s in snapshots:
@@ -382,6 +542,8 @@ def history(app: App, key_or_repo_id, texts, fmt):
     for s in snapshots:
         for name, text in (s.get("license_diffs") or {}).items():
             click.echo(f"\n{s['observed_at']} {name}:\n{text}")
+        for name, text in (s.get("license_texts") or {}).items():
+            click.echo(f"\n{s['observed_at']} {name}:\n{text if text is not None else '(text not stored)'}")
     evs = list_events(db, item=key)
     if evs:
         click.echo("\nevents:")

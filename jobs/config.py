@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from crawler.events import default_subscribed, event_types
+from crawler.events import default_subscribed, event_types, event_types_matching
 from crawler.sources import all_sources, item_key, key_prefixes
 from crawler.identity import PROJECT_URL, user_agent  # noqa: F401 - PROJECT_URL re-exported
 from crawler.licenses import CATEGORIES
@@ -224,6 +224,22 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class MissingSecret:
+    """A secret whose `${VAR}` is unset, in a config loaded for queries (`secrets=False`).
+
+    Not a string, so it cannot be sent by mistake; `str()` shows the reference (`status`
+    lists it as a subscription's target); `error` is the `ConfigError` naming the variable,
+    raised by `Config.require_secrets()` before anything is sent.
+    """
+
+    variable: str
+    error: ConfigError = field(compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return f"${{{self.variable}}} (not set)"
+
+
+@dataclass(frozen=True)
 class Smtp:
     """The mail server email subscriptions go through (`timeout` in seconds)."""
 
@@ -232,7 +248,7 @@ class Smtp:
     starttls: bool
     ssl: bool
     username: str
-    password: str = field(repr=False)
+    password: str | MissingSecret = field(repr=False)
     sender: str
     timeout: float
 
@@ -259,6 +275,12 @@ class Config:
     smtp: Smtp | None
     daemon: DaemonSettings
     feed_path: Path | None = None  # an Atom feed of events kept up to date after each crawl
+    missing_secrets: tuple[MissingSecret, ...] = ()  # only when loaded with `secrets=False`
+
+    def require_secrets(self) -> None:
+        """Raise the `ConfigError` of the first secret whose variable is unset (before sending)."""
+        if self.missing_secrets:
+            raise self.missing_secrets[0].error
 
     def watch(self, name: str) -> Watch:
         """The watch called `name`; else `UnknownNameError`, a `KeyError` and a `ConfigError`."""
@@ -315,6 +337,16 @@ def redact(value: Any) -> str:
     text = "" if value is None else str(value)
     return redact_secret(text) if text else text
 
+def is_secret(at: tuple) -> bool:
+    """Whether key path `at` holds a secret: [smtp] password, a subscription's url or secret.
+
+    Only sending needs these; a config loaded with `secrets=False` may leave them unset.
+    """
+    if at == ("smtp", "password"):
+        return True
+    return len(at) == 3 and at[0] == "subscription" and isinstance(at[1], int) and at[2] in ("url", "secret")
+
+
 def default_user_agent() -> str:
     """`openwatch/<version> (+<project URL>)`: who we are, for the sources' operators."""
     return user_agent()
@@ -337,12 +369,16 @@ def load_config(
     path: str | os.PathLike[str],
     environ: Mapping[str, str] | None = None,
     registry: Registry | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
     """Read and validate the configuration at `path`; `ConfigError` (one line) if it is not valid.
 
     `environ` (default: the process environment) supplies `${VAR}`, `HF_ENDPOINT` and
     `OPENWATCH_ALLOW_SHORT_INTERVALS`; `registry` (default: the shipped one) expands
-    `registry:XX` org selectors.
+    `registry:XX` org selectors. `secrets=False` is for commands that only query the history:
+    an unset variable in a secret (see `is_secret`) becomes a `MissingSecret` instead of an
+    error; call `Config.require_secrets()` before sending anything with such a config.
     """
     path = Path(path)
     shown = str(path)
@@ -379,7 +415,10 @@ def load_config(
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, shown) from exc
-    return _Loader(path, shown, text, environ, registry).load(document)
+    config = _Loader(path, shown, text, environ, registry).load(document)
+    if secrets:
+        config.require_secrets()
+    return config
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,6 +527,7 @@ class _Loader:
         self.environ = environ
         self.registry = registry
         self.allow_short = environ.get(SHORT_INTERVALS_ENV, "") == "1"
+        self.missing_secrets: list[MissingSecret] = []
 
     def error(
         self, at: tuple, problem: str, fix: str | None = None, *, line: Any = _MISSING
@@ -536,11 +576,17 @@ class _Loader:
             smtp=smtp,
             daemon=self.daemon(document.get("daemon", {})),
             feed_path=feed_path,
+            missing_secrets=tuple(self.missing_secrets),
         )
 
     def substitute(self, value: Any, at: tuple) -> Any:
-        """`${VAR}` in every string replaced from the environment; `$${` writes a literal `${`."""
+        """`${VAR}` in every string replaced from the environment; `$${` writes a literal `${`.
+
+        An unset variable is an error, except in a secret (`is_secret`): that becomes a
+        `MissingSecret`, and an error only when the secrets are required.
+        """
         if isinstance(value, str):
+            unset: list[str] = []
 
             def replace(match: re.Match) -> str:
                 escaped, name, closed = match.groups()
@@ -553,15 +599,23 @@ class _Loader:
                         'write ${NAME} (letters, digits, "_"), or $${ for a literal "${"',
                     )
                 if name not in self.environ:
-                    raise self.error(
-                        at,
-                        f"environment variable {name} is not set",
-                        f"set {name} in openwatch's environment "
-                        "(secrets live there, not in the file)",
-                    )
+                    unset.append(name)
+                    return ""
                 return self.environ[name]
 
-            return _REFERENCE.sub(replace, value)
+            text = _REFERENCE.sub(replace, value)
+            if not unset:
+                return text
+            error = self.error(
+                at,
+                f"environment variable {unset[0]} is not set",
+                f"set {unset[0]} in openwatch's environment (secrets live there, not in the file)",
+            )
+            if not is_secret(at):
+                raise error
+            secret = MissingSecret(unset[0], error)
+            self.missing_secrets.append(secret)
+            return secret
         if isinstance(value, list):
             return [self.substitute(item, at + (i,)) for i, item in enumerate(value)]
         if isinstance(value, dict):
@@ -816,7 +870,7 @@ class _Loader:
                 else '"https://example.org/hooks/openwatch"'
             )
             url = self.string(table, at, "url", secret=True, example=example)
-            if not _is_http_url(url):
+            if not isinstance(url, MissingSecret) and not _is_http_url(url):
                 raise self.error(
                     at + ("url",),
                     f"{redact(url)} is not an http(s) URL",
@@ -825,7 +879,7 @@ class _Loader:
             options["url"] = url
         if channel == "apprise":
             url = self.string(table, at, "url", secret=True, example='"${APPRISE_URL}"')
-            if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+            if not isinstance(url, MissingSecret) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", url):
                 raise self.error(
                     at + ("url",),
                     f"{redact(url)} is not an Apprise URL",
@@ -868,10 +922,12 @@ class _Loader:
             options=MappingProxyType(options),
         )
 
-    def webhook_secret(self, table: dict, at: tuple) -> str:
+    def webhook_secret(self, table: dict, at: tuple) -> str | MissingSecret:
         secret = self.string(
             table, at, "secret", secret=True, example='"${OPENWATCH_WEBHOOK_SECRET}"'
         )
+        if isinstance(secret, MissingSecret):
+            return secret
         if not secret.startswith("whsec_"):
             raise self.error(
                 at + ("secret",),
@@ -897,12 +953,9 @@ class _Loader:
         names = self.string_list(table, at, "events", example='["model.added", "model.removed"]')
         out: set[str] = set()
         for i, name in enumerate(names):
-            if name == "*":
-                out.update(types)
-            elif name.endswith(".*") and any(t.startswith(name[:-1]) for t in types):
-                out.update(t for t in types if t.startswith(name[:-1]))
-            elif name in types:
-                out.add(name)
+            matching = event_types_matching(name)
+            if matching:
+                out.update(matching)
             else:
                 raise self.error(
                     at + ("events", i),
@@ -1078,6 +1131,8 @@ class _Loader:
         secret: bool = False,
     ) -> str:
         value = self.get(table, at, key, default, example)
+        if secret and isinstance(value, MissingSecret):
+            return value  # checked once it is known: `Config.require_secrets()`
         if not isinstance(value, str):
             raise self.wrong_type(value, at + (key,), "a string", example, secret)
         if not value.strip() and not empty and key in table:

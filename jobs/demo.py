@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -118,11 +119,20 @@ def split_by_country(model_ids: list[str], registry) -> dict[str, list[str]]:
 
 
 def demo_config(folder: Path, *, hub: str, http: str, smtp_port: int, orgs: dict[str, list[str]],
-                every: float) -> Path:
-    """A complete openwatch.toml pointing at the local emulator and receivers."""
-    seconds = f"{every:g}s"
-    lines = ['# Written by `openwatch demo`: everything points at loopback servers.',
-             'database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hub)}", ""]
+                every: float, kept: bool = False) -> Path:
+    """A complete openwatch.toml pointing at the local emulator and receivers.
+
+    `kept`: the file left for the user after the demo, which every command must load as it
+    is: intervals at openwatch's minimum (the demo's daemon ran with short intervals allowed).
+    """
+    from jobs.config import MIN_EVERY
+
+    seconds = f"{max(every, MIN_EVERY) if kept else every:g}s"
+    header = ['# Written by `openwatch demo`: everything points at loopback servers.']
+    if kept:
+        header = ["# Left by `openwatch demo` for queries (events, status, history): its hub emulator and",
+                  "# receivers are gone, so `openwatch run` on this file would only record failures."]
+    lines = [*header, 'database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hub)}", ""]
     for name, country in (("us-labs", "US"), ("cn-labs", "CN")):
         lines += ["[[watch]]", f'name = "{name}"', 'source = "huggingface"', f"orgs = {json.dumps(orgs[country])}",
                   f'every = "{seconds}"', 'timeout = "60s"', 'jitter = "0s"',
@@ -266,6 +276,7 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
     http = HttpReceiver(echo=arrivals.http)
     smtp = SmtpReceiver(echo=arrivals.mail)
     daemon = None
+    config = None
     problems: list[str] = []
     code = 1
     try:
@@ -361,9 +372,15 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
     ok = code == 0 and not problems
     if keep or not ok:
         db = folder / "openwatch.db"
-        screen.line(f"kept {folder} (database {db.name}, config openwatch.toml, daemon.log); try:")
-        screen.line(f"  openwatch --config {folder / 'openwatch.toml'} events")
-        screen.line(f"  sqlite3 {db} \"select detected_at, type, summary from events order by seq\"")
+        if config is not None:
+            config = demo_config(folder, hub=hub, http=http.base_url, smtp_port=smtp.port, orgs=orgs, every=every,
+                                 kept=True)
+        if config is None:
+            screen.line(f"kept {folder} (daemon.log)")
+        else:
+            screen.line(f"kept {folder} (database {db.name}, config openwatch.toml, daemon.log); try:")
+            for command in suggestions(folder):
+                screen.line(f"  {command}")
     else:
         shutil.rmtree(folder, ignore_errors=True)
     if ok:
@@ -371,6 +388,30 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
         return 0
     screen.line("demo failed: " + "; ".join(problems), fg="red", bold=True)
     return 1
+
+
+def openwatch_command(argv0: str | None = None) -> str:
+    """openwatch as the user can run it again, for a shell: `openwatch` where PATH finds the
+    executable they ran, else its absolute path (a venv not activated, `make demo`), else
+    `python -m jobs` with this interpreter."""
+    exe = Path(argv0 if argv0 is not None else sys.argv[0])
+    if exe.name.startswith("openwatch") and exe.exists():
+        found = shutil.which(exe.name)
+        if found and Path(found).resolve() == exe.resolve():
+            return exe.name
+        return shlex.quote(str(exe.absolute()))
+    return f"{shlex.quote(sys.executable)} -m jobs"
+
+
+def suggestions(folder: Path) -> list[str]:
+    """Commands to explore what the demo left in `folder`, each runnable as printed."""
+    config = shlex.quote(str(folder / "openwatch.toml"))
+    ow = f"{openwatch_command()} --config {config}"
+    commands = [f"{ow} events", f"{ow} history {RELICENSED}", f"{ow} status"]
+    if shutil.which("sqlite3"):
+        commands.append(f"sqlite3 {shlex.quote(str(folder / 'openwatch.db'))} "
+                        "\"select detected_at, type, summary from events order by seq\"")
+    return commands
 
 
 class _Abort(Exception):

@@ -613,6 +613,7 @@ class Daemon:
         self._dispatching: asyncio.Future | None = None
         self._stopping: asyncio.Event | None = None
         self._cut: asyncio.Event | None = None
+        self._cut_counted: set[str] = set()
 
     # -- before the loop -----------------------------------------------------------------------
 
@@ -687,6 +688,10 @@ class Daemon:
         if self.config.subscriptions:
             logger.info("deliveries: %d subscription(s), checked every %s", len(self.config.subscriptions),
                         format_duration(self.config.daemon.dispatch_every))
+        if not any(getattr(sub, "enabled", True) for sub in self.config.subscriptions):
+            logger.warning("%s: no [[subscription]]%s: events are recorded but nobody hears of them; add one "
+                           "(openwatch alerts channels lists the channels), or query with openwatch events",
+                           self.config.path, " enabled" if self.config.subscriptions else "")
 
     def request_stop(self, signame: str = "stop") -> None:
         if self._stopping is None:
@@ -716,13 +721,25 @@ class Daemon:
                     name for name, task in self._running.items() if task in pending)))
                 for task in pending:
                     task.cancel()
-                await asyncio.wait(pending, timeout=self.cut_wait)
+                # Cancelled crawls close their engine (Scrapy waits for downloads in flight): up to
+                # `cut_wait`, unless a second signal said to stop at once (the README's promise).
+                cut_deadline = loop.time() + self.cut_wait
+                while pending and not self._cut.is_set() and loop.time() < cut_deadline:
+                    await self._wait_first(pending, cut_deadline)
+                    pending = {t for t in pending if not t.done()}
+                await asyncio.sleep(0)  # crawls that stopped at the cancel record it themselves
                 stuck = [w for w in self.watches if self._running.get(w.name) in pending
                          and not self._running[w.name].done()]
                 if stuck:
-                    logger.warning("%s still stopping %.0fs after the cut: recorded as cut",
-                                   ", ".join(w.name for w in stuck), self.cut_wait)
+                    if self._cut.is_set():
+                        logger.warning("%s cut at once (second signal): recorded as cut",
+                                       ", ".join(w.name for w in stuck))
+                    else:
+                        logger.warning("%s still stopping %.0fs after the cut: recorded as cut",
+                                       ", ".join(w.name for w in stuck), self.cut_wait)
                     await self.crawls.abandon(stuck)
+                    for watch in stuck:
+                        self._count_cut(watch)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # cancels a dispatch job awaiting its round
         await self._final_dispatch()
@@ -785,20 +802,51 @@ class Daemon:
             if not recorded:
                 await asyncio.to_thread(record_outcome, self.config, watch, outcome)
             line = outcome_line(outcome)
+            problems = self._problems(watch, outcome)
             if outcome.status == "failed":
                 self.stats.failed += 1
-                logger.warning("%s; %s", line, _one_line(outcome.errors[-1]) if outcome.errors else "no error")
+                logger.warning("%s; %s", line, _one_line(problems or "no error recorded"))
+                self._log_next_run(watch)
+            elif problems:
+                logger.info("%s; %s", line, _one_line(problems))
             else:
                 logger.info("%s", line)
         except asyncio.CancelledError:
             if self._stopping is None or not self._stopping.is_set():
                 raise
             logger.warning("crawl %s: cut at shutdown", watch.name)
+            self._count_cut(watch)
         except Exception:  # a bug or a database problem in one job must not stop the daemon
             self.stats.job_errors += 1
             logger.exception("crawl %s: the job failed; the daemon goes on", watch.name)
         finally:
             self._running.pop(watch.name, None)
+
+    def _problems(self, watch, outcome) -> str:
+        """The crawl's errors as the reader can act on them (`jobs.summary`), in one line."""
+        from crawler.registry import default_registry
+        from jobs.summary import explain, headline
+
+        return headline(explain(outcome.errors, status=outcome.status, watch=watch,
+                                endpoints=getattr(self.config, "endpoints", None), registry=default_registry()))
+
+    def _log_next_run(self, watch) -> None:
+        """After a failure, when the next try is: a silent half hour reads as a dead daemon."""
+        from jobs.config import format_duration
+
+        job = self.scheduler.get_job(f"watch:{watch.name}") if self.scheduler is not None else None
+        when = getattr(job, "next_run_time", None)
+        if when is None or (self._stopping is not None and self._stopping.is_set()):
+            return
+        wait = max(0.0, (when - self.clock()).total_seconds())
+        logger.info("next crawl of %s at %s (in %s)", watch.name, iso(when), format_duration(round(wait / 60) * 60))
+
+    def _count_cut(self, watch) -> None:
+        """A crawl cut at shutdown is recorded `failed`: the stop summary counts it so, once."""
+        if watch.name not in self._cut_counted:
+            self._cut_counted.add(watch.name)
+            self.stats.crawls += 1
+            self.stats.failed += 1
 
     async def dispatch_job(self) -> None:
         """One round of deliveries (in a thread: SMTP and HTTP block). Cancelled at shutdown,

@@ -60,6 +60,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
                 **_reconciliation(watch, reconciled, now),
                 "last_error": errors[-1] if errors else None,
+                "errors": errors,  # every error of the last crawl (summaries show the first few)
             }
         )
     budgets = []

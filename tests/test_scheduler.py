@@ -556,7 +556,8 @@ def test_stop_cuts_crawls_still_running_after_the_grace_period(tmp_path, caplog)
         return await asyncio.wait_for(run, timeout=10)
 
     assert asyncio.run(scenario()) == 0
-    assert crawls.running == {"a": 0} and daemon.stats.crawls == 0
+    # The cut crawl is recorded `failed`, and the stop summary counts it so (issue 10).
+    assert crawls.running == {"a": 0} and (daemon.stats.crawls, daemon.stats.failed) == (1, 1)
     assert dispatch.finished >= 1 and caplog.text.count("deliveries (final)") == 1  # flushed even so
     assert isinstance(dispatch.transports[0], Transport) and set(map(id, dispatch.transports)) == {id(daemon.transport)}
     assert daemon.transport.http is None  # closed

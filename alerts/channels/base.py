@@ -69,7 +69,9 @@ class Channel:
     def target(self, sub: "Subscription") -> str:
         """Where messages go, safe to show (`https://hooks.slack.com/…`)."""
         url = sub.options.get("url")
-        return redact_url(str(url)) if url else ""
+        if url is not None and not isinstance(url, str):
+            return str(url)  # a secret not loaded (`jobs.config.MissingSecret`): names its variable
+        return redact_url(url) if url else ""
 
     def secrets(self, sub: "Subscription") -> list[str]:
         """Every string that must never be shown in full: this subscription's URL and secrets,

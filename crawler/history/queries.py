@@ -47,6 +47,23 @@ def list_events(
     return [event_from_row(row) for row in db.query(sql, params)]
 
 
+def known_names(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """Watches, orgs (lower-cased) and countries (upper-cased) the history has seen: what a
+    filter of `events` may name besides the config and the registry."""
+    out: dict[str, set[str]] = {"watches": set(), "orgs": set(), "countries": set()}
+    for table, columns in (("events", ("watch", "org", "country")), ("items", ("watch", "org", "country"))):
+        if not db[table].exists():
+            continue
+        for watch, org, country in db.execute(f"select distinct {', '.join(columns)} from {table}"):
+            if watch:
+                out["watches"].add(watch)
+            if org:
+                out["orgs"].add(org.lower())
+            if country:
+                out["countries"].add(country.upper())
+    return out
+
+
 def resolve_key(db: sqlite_utils.Database, key: str) -> str:
     """The current key of an item that may have been renamed (`item_aliases`)."""
     if db["item_aliases"].exists():

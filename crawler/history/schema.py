@@ -16,6 +16,8 @@ from typing import Callable, Iterator
 
 import sqlite_utils
 
+from crawler.history.exceptions import DatabaseUnusable
+
 BUSY_TIMEOUT_MS = 30_000
 # The database says what is watched, who is subscribed and what each receiver answered: the
 # operator's business, not every local user's (SECURITY.md, "Local users").
@@ -216,8 +218,29 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
-    """Open the history database (creating and migrating it unless `readonly`)."""
+    """Open the history database (creating and migrating it unless `readonly`).
+
+    A file that cannot be used, and every SQLite error while opening it, is a
+    `DatabaseUnusable` naming the path, the problem and the fix.
+    """
     path = Path(path)
+    check_file(path, readonly=readonly)
+    db = None
+    try:
+        db = _connect(path, readonly=readonly)
+        if readonly and not db["_migrations"].exists():
+            raise DatabaseUnusable(path, "an SQLite database, but not an openwatch history (no _migrations table)",
+                                   POINT_ELSEWHERE)
+        return db
+    except (sqlite3.Error, DatabaseUnusable) as exc:
+        if db is not None:
+            db.close()
+        if isinstance(exc, DatabaseUnusable):
+            raise
+        raise database_error(exc, path, readonly=readonly) from exc
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
     if readonly:
         if not path.exists():
             raise FileNotFoundError(path)
@@ -295,3 +318,117 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+# ---------------------------------------------------------------------------------------------
+# Is the file usable? Each answer names the path, what is wrong and the fix, in one line.
+
+POINT_ELSEWHERE = "point `database` in openwatch.toml at the history database"
+FILL_IT = 'run "openwatch run --once" or "openwatch crawl WATCH" to fill it'
+
+
+def check_file(path: Path, *, readonly: bool = False) -> None:
+    """Refuse, before SQLite touches it, a file that `connect` could not use (`DatabaseUnusable`).
+
+    A 0-byte file is a new, empty database to SQLite: writers create the tables in it, readers
+    are told that there is no history yet. Only `stat` and `access`: opening and closing the
+    file here would drop the POSIX locks this process's other connections hold on it
+    (sqlite.org/howtocorrupt.html, 2.2); SQLite itself says when it is not a database.
+    """
+    if path.is_dir():
+        raise DatabaseUnusable(path, "is a folder, not a database file", POINT_ELSEWHERE)
+    if not path.exists():
+        if readonly:
+            raise DatabaseUnusable(path, "no history yet", FILL_IT.replace("to fill it", "first"))
+        folder = _existing_parent(path)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise _unwritable_folder(path, folder, "cannot be created")
+        return
+    if not os.access(path, os.R_OK):
+        raise DatabaseUnusable(path, "cannot be read (permission denied)",
+                               f"make it readable (chmod u+r {path}) or run openwatch as the user who owns it")
+    if readonly and path.stat().st_size == 0:
+        raise DatabaseUnusable(path, "empty file (0 bytes), no history in it yet", FILL_IT)
+    if not readonly:
+        if not os.access(path, os.W_OK):
+            raise _read_only(path)
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise _unwritable_folder(path, path.parent, "cannot be written")
+
+
+def verify(path: str | Path) -> None:
+    """Refuse to write to a damaged database: `check_file`, then SQLite's `quick_check`.
+
+    `quick_check` reads every page (about 0.7 s per GB), so it runs once per command that
+    writes, before its first write, not on every `connect`. A missing or empty file passes.
+    """
+    path = Path(path)
+    check_file(path, readonly=False)
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise database_error(exc, path) from exc
+    if rows != [("ok",)]:
+        raise _damaged(path, " ".join(str(r[0]) for r in rows))
+
+
+def database_error(exc: sqlite3.Error, path: str | Path, *, readonly: bool = False) -> DatabaseUnusable:
+    """The one-line `DatabaseUnusable` for an SQLite error raised while using the file at `path`."""
+    path = Path(path)
+    text = str(exc)
+    lowered = text.lower()
+    if "malformed" in lowered or "corrupt" in lowered:
+        return _damaged(path, text)
+    if "file is not a database" in lowered:
+        return DatabaseUnusable(path, "not an SQLite database (SQLite: file is not a database)",
+                                f"move it away, or {POINT_ELSEWHERE}")
+    if "readonly" in lowered or "read-only" in lowered:
+        if not readonly and path.exists() and not os.access(path, os.W_OK):
+            return _read_only(path)
+        return _unwritable_folder(path, path.parent, "cannot be written")
+    if "unable to open" in lowered:
+        folder = path.parent if path.parent.exists() else _existing_parent(path)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return _unwritable_folder(path, folder, "cannot be opened")
+        return DatabaseUnusable(path, f"cannot be opened ({text})", "check the path and its permissions")
+    if "locked" in lowered or "busy" in lowered:
+        return DatabaseUnusable(path, f"is locked by another process ({text})",
+                                "wait for it, or stop the process that holds it (openwatch status shows the daemon)")
+    if "full" in lowered:
+        return DatabaseUnusable(path, f"cannot grow: {text}", "free space on its disk")
+    if "i/o" in lowered:
+        return DatabaseUnusable(path, f"cannot be read or written ({text})", "check the disk it is on")
+    return DatabaseUnusable(path, f"SQLite error: {text}", "run with --debug for the traceback")
+
+
+def _existing_parent(path: Path) -> Path:
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _damaged(path: Path, detail: str) -> DatabaseUnusable:
+    detail = " ".join(detail.split())
+    detail = detail if len(detail) <= 120 else detail[:119] + "…"
+    return DatabaseUnusable(
+        path, f"the database is damaged ({detail})",
+        f"restore it from a backup, or salvage what is left: sqlite3 {path} .recover | sqlite3 recovered.db, "
+        "then point `database` in openwatch.toml at recovered.db")
+
+
+def _read_only(path: Path) -> DatabaseUnusable:
+    return DatabaseUnusable(path, "read-only file, openwatch cannot write to it",
+                            f"make it writable (chmod u+w {path}) or run openwatch as the user who owns it")
+
+
+def _unwritable_folder(path: Path, folder: Path, what: str) -> DatabaseUnusable:
+    return DatabaseUnusable(
+        path, f"{what}: the folder {folder} is not writable (the database and its -wal and -shm files live there)",
+        "make the folder writable, or point `database` in openwatch.toml at a writable place")

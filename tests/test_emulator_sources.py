@@ -348,6 +348,10 @@ def test_arxiv_feed_has_the_2026_structure(emu, arxiv):
     assert e.arxiv_doi == "10.1038/s41586-025-09422-z"
     assert {link.get("title") for link in e.links} == {None, "pdf", "doi"}
     assert e.link == f"{emu.url}/arxiv/abs/2501.12948v1"
+    page = httpx.get(e.link, trust_env=False)
+    assert page.status_code == 200 and "Reinforcement Learning" in page.text
+    pdf = next(link.href for link in e.links if link.get("title") == "pdf")
+    assert httpx.get(pdf, trust_env=False).content.startswith(b"%PDF-")
     if SAMPLES is not None:
         recorded = json.loads((SAMPLES / "arxiv_api_id_list_2026_recorded.json").read_text())["body"]
         sample = ElementTree.fromstring(recorded.encode())

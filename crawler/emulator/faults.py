@@ -53,7 +53,7 @@ class _DefaultStatus(int):
 
 
 DEFAULT_STATUS = _DefaultStatus(500)
-RATE_LIMIT_QUOTA = 1000  # requests per window in the 429 helper's RateLimit-Policy
+RATE_LIMIT_QUOTA = 500  # the anonymous plan's API quota, in the 429 helper's RateLimit-Policy
 RATE_LIMIT_WINDOW = 300  # HF quotas are over 5-minute fixed windows (huggingface.co/docs/hub/rate-limits)
 TEN_MB = 10 * 1024 * 1024
 

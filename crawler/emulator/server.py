@@ -12,6 +12,9 @@ Services are mounted at path prefixes of one port, so each is a base URL of its 
 | ModelScope (`/api/v1/models/...`) | `emu.url + "/modelscope"` | modelscope.py |
 | RSS / Atom feeds | `emu.url + "/feeds/<name>"` | feeds.py |
 
+A Hugging Face owner named like a prefix (`github`, `arxiv`, ...) is shadowed by that
+service; no real lab is.
+
 Each service has its world, scriptable from tests while the server reads it:
 `emu.world` (Hugging Face, a `HubWorld`; also `emu.hf`), `emu.github` (`GitHubWorld`),
 `emu.arxiv` (`ArxivWorld`), `emu.feeds` (`FeedWorld`), `emu.modelscope`

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -72,16 +73,17 @@ class Spec:
     arxiv: tuple = ()
 
 
-def long_card(total: int = 70, seed: int | str = 0) -> dict:
+def long_card(total: int = 70, seed: int | str = 0, own: int = 9) -> dict:
     """Card keys (`tags`, `language`, `datasets`) giving a model about `total` Hub tags with
     the default library/pipeline/licence, e.g. `add_model(id, card_extra=long_card(70))`.
 
-    The Hub adds ~8 tags of its own (library, `safetensors`, model type, task, `license:`,
-    compatibility flags, `region:us`); the rest come from the card, languages first, then
-    datasets, which derive to tags after them (hf_api.derive_tags keeps the Hub's order).
+    `own` is how many tags the Hub adds itself (library, `safetensors`, model type, task,
+    `license:`, compatibility flags, `region:us`: 9 for a transformers text-generation model
+    with weights) plus any `arxiv:` / `base_model:` ones; the rest come from the card,
+    languages first, then datasets, which derive to tags after them (hf_api.derive_tags keeps
+    the Hub's order).
     """
     rng = random.Random(f"long-card:{seed}")
-    own = 8
     datasets = [f"{rng.choice(('HuggingFaceFW', 'allenai', 'open-r1', 'nvidia'))}/{name}"
                 for name in rng.sample(("fineweb-edu", "dolma", "OpenR1-Math-220k", "Nemotron-CC", "tulu-3-sft-mixture",
                                         "OpenThoughts-114k"), 3)]
@@ -155,17 +157,23 @@ def model_specs(n: int, author: str, seed: int, now: datetime, taken=lambda _id:
             card["license_name"] = license_name
         card["pipeline_tag"] = task
         card["library_name"] = library
-        # A second generator keyed on the id, so these choices leave the main sequence (and
-        # the ids, licences and dates it gives) as they were before they existed.
-        extra = random.Random(f"{model_id}:{seed}")
+        # Draws keyed on the id (a CRC, cheap at 100k models), so these choices leave the main
+        # sequence (and the ids, licences and dates it gives) as they were before they existed.
+        draw = zlib.crc32(f"{model_id}:{seed}".encode())
         arxiv: tuple = ()
-        if extra.random() < 0.03:
-            card.update(long_card(extra.randint(60, 80), seed=model_id))
+        if draw % 100 < 3:
+            extra = random.Random(draw)
             arxiv = (f"{extra.randint(2301, 2509)}.{extra.randint(1, 19999):05d}",)
+            relations = len(arxiv)  # tags the relations below add beyond the card's own
             if task == "text-generation":
-                card["base_model"] = f"{author}/{rng.choice(FAMILIES)}-{size}-Base"
+                card["base_model"] = f"{author}/{FAMILIES[draw % len(FAMILIES)]}-{size}-Base"
+                relations += 2  # base_model:<id> and base_model:finetune:<id>
+            # The Hub's own tags: library, model type, task, licence, region, safetensors (when
+            # weights are counted, decided below: at most one off), compatibility flags.
+            own = 6 + (3 if (library, task) == ("transformers", "text-generation") else library == "transformers")
+            card.update(long_card(extra.randint(61, 79), seed=model_id, own=own + relations))
         if rng.random() < 0.05:
-            created = LEGACY_CREATED_ATS[extra.random() < 0.5]
+            created = LEGACY_CREATED_ATS[(draw >> 8) & 1]
         else:
             created = epoch + timedelta(seconds=rng.random() * span)
         modified = min(created + timedelta(days=rng.expovariate(1 / 30)), now)

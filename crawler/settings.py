@@ -36,27 +36,40 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.IngestPipeline": 900,
 }
-# Components openwatch does not use are off: each costs start-up time on every crawl, and two
-# open ports. Scrapy 2.19's RemoteControl starts an HTTP server that executes code (and
-# imports aiohttp); the telnet console is a Python shell. JSON APIs set no cookies and have
-# no meta refresh; robots.txt is off above.
-EXTENSIONS = {
-    "scrapy.extensions.remote_control.RemoteControl": None,
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.memdebug.MemoryDebugger": None,
-    "scrapy.extensions.spiderstate.SpiderState": None,
-    "scrapy.extensions.throttle.AutoThrottle": None,
+# Components openwatch does not use are not loaded at all: each costs start-up time on every
+# crawl, and two open ports. Scrapy 2.19's RemoteControl starts an HTTP server that executes
+# code (and imports aiohttp); the telnet console is a Python shell; cookies pull in tldextract
+# and requests. Setting a component to None in EXTENSIONS still imports it (measured:
+# bench/RESULTS.md, "Fixed costs"), so the *_BASE dicts list only what is used. JSON APIs set
+# no cookies and have no meta refresh; robots.txt is off above; there is no HTTP auth.
+EXTENSIONS_BASE = {
+    "scrapy.extensions.corestats.CoreStats": 0,
+    "scrapy.extensions.logcount.LogCount": 0,
+    "scrapy.extensions.memusage.MemoryUsage": 0,
+    "scrapy.extensions.closespider.CloseSpider": 0,
+    "scrapy.extensions.feedexport.FeedExporter": 0,   # `scrapy crawl … -O items.jl`, Scrapyd items
+    "scrapy.extensions.logstats.LogStats": 0,
 }
-_unused_middlewares = (
-    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
-    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware",
-    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware",
-    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware",
-)
-DOWNLOADER_MIDDLEWARES.update({name: None for name in _unused_middlewares})
+DOWNLOADER_MIDDLEWARES_BASE = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": 50,
+    "scrapy.downloadermiddlewares.downloadtimeout.DownloadTimeoutMiddleware": 350,
+    "scrapy.downloadermiddlewares.defaultheaders.DefaultHeadersMiddleware": 400,
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": 500,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": 600,   # HF 307 / GitHub 301 renames
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": 750,  # users behind a proxy
+    "scrapy.downloadermiddlewares.stats.DownloaderStats": 850,
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": 900,  # arXiv's daily cache
+}
+SPIDER_MIDDLEWARES_BASE = {
+    "scrapy.spidermiddlewares.start.StartSpiderMiddleware": 25,
+    "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware": 50,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": 700,  # RedirectMiddleware expects it
+}
 COOKIES_ENABLED = False
 # Belt and braces for the two ports (SECURITY.md, "Other users of the machine"): besides
-# EXTENSIONS above, their own switches. RemoteControl's /execute runs any Python it is sent and
+# EXTENSIONS_BASE above (which leaves them out), their own switches. RemoteControl's /execute runs any Python it is sent and
 # writes its bearer token to a job file in the user's state directory; tested by
 # tests/test_secrets_exposure.py (no listening socket in a crawl).
 TELNETCONSOLE_ENABLED = False

@@ -22,7 +22,8 @@ from crawler.events import make_event
 from crawler.history.schema import immediate
 
 if TYPE_CHECKING:
-    from jobs.config import Config, Subscription
+    from alerts.types import Subscription
+    from jobs.config import Config
 
 STATUSES = ("sent", "pending", "failed", "dead", "suppressed")
 

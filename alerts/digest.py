@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jobs.config import Subscription
+    from alerts.types import Subscription
 
 
 def is_digest(sub: "Subscription") -> bool:

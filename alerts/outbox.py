@@ -29,7 +29,8 @@ from crawler.events import event_from_row
 from crawler.history.schema import immediate
 
 if TYPE_CHECKING:
-    from jobs.config import Config, Subscription
+    from alerts.types import Subscription
+    from jobs.config import Config
 
 log = logging.getLogger("openwatch.alerts")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:  # jobs.config may import the channel registry: no import cycle at runtime
-    from jobs.config import Subscription
+    from alerts.types import Subscription
 
 SOURCE_EVENTS = frozenset({"source.failing", "source.recovered"})
 

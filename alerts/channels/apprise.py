@@ -12,7 +12,7 @@ from alerts.redaction import install_log_redaction, redact_url
 from alerts.render import Rendered
 
 if TYPE_CHECKING:
-    from jobs.config import Subscription
+    from alerts.types import Subscription
 
 MISSING_EXTRA = 'apprise channel needs the extra: pip install "openwatch[apprise]"'
 

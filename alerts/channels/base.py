@@ -15,7 +15,8 @@ from alerts.render import Rendered
 from alerts.transport import Transport, parse_retry_after, user_agent
 
 if TYPE_CHECKING:
-    from jobs.config import Config, Subscription
+    from alerts.types import Subscription
+    from jobs.config import Config
 
 
 # Subscription options that hold secrets, whatever the channel (URLs carry tokens).

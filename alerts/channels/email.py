@@ -19,7 +19,7 @@ from alerts.redaction import scrub
 from alerts.render import Rendered
 
 if TYPE_CHECKING:
-    from jobs.config import Smtp, Subscription
+    from alerts.types import Smtp, Subscription
 
 
 # Headers are not folded (RFC 5322 allows 998 characters; subjects are capped at 200): Python

@@ -12,7 +12,7 @@ from alerts.exceptions import RateLimited
 from alerts.render import Rendered
 
 if TYPE_CHECKING:
-    from jobs.config import Subscription
+    from alerts.types import Subscription
 
 
 class SlackChannel(Channel):

@@ -14,7 +14,7 @@ from alerts.exceptions import ChannelConfigError
 from alerts.render import Rendered
 
 if TYPE_CHECKING:
-    from jobs.config import Subscription
+    from alerts.types import Subscription
 
 
 class WebhookChannel(Channel):

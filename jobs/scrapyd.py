@@ -85,6 +85,8 @@ MAX_ARG_BYTES = 100_000         # one `key=value` of ours; the rest is headroom
 MAX_ARGS_BYTES = 1_000_000      # all of a job's arguments and settings (ARG_MAX is ~2 MB with the environment)
 # Scrapyd's own schedule.json parameters: a spider argument cannot have these names.
 RESERVED_ARGS = ("project", "spider", "_version", "jobid", "priority", "setting")
+# Arguments show in listjobs.json and in `ps` on the worker: secrets go in its environment.
+SECRET_ARG = re.compile(r"token|password|secret|api_?key", re.IGNORECASE)
 # A worker never writes the history database: only the one ingest process does.
 FORBIDDEN_SETTINGS = ("OPENWATCH_DATABASE", "OPENWATCH_CONFIG")
 
@@ -556,8 +558,8 @@ def encode_spider_args(spider_args: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Spider arguments as Scrapyd passes them (`-a key=value`, strings only).
 
     A list or tuple becomes comma-separated (`orgs=Qwen,deepseek-ai`), a dict JSON, a bool
-    `true`/`false`, None is left out. ValueError for a reserved name or an argument that
-    could not be passed (see MAX_ARG_BYTES).
+    `true`/`false`, None is left out. ValueError for a reserved name, or a secret (a token
+    given as an argument is readable by anyone who can list the server's jobs).
     """
     encoded = []
     for key, value in spider_args.items():
@@ -566,6 +568,9 @@ def encode_spider_args(spider_args: Mapping[str, Any]) -> list[tuple[str, str]]:
                              f"use a name other than {', '.join(RESERVED_ARGS)}")
         if value is None:
             continue
+        if SECRET_ARG.search(key):
+            raise ValueError(f"spider argument {key!r} would show in listjobs.json and ps on the worker: "
+                             "set the secret (e.g. HF_TOKEN) in the Scrapyd service's environment instead")
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, (list, tuple)):

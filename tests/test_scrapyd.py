@@ -210,6 +210,10 @@ def test_spider_arguments_as_scrapyd_passes_them():
     for reserved in ("project", "spider", "jobid", "setting", "_version", "priority", "bad-name"):
         with pytest.raises(ValueError, match="cannot be passed through Scrapyd"):
             encode_spider_args({reserved: "x"})
+    for secret in ("token", "hf_token", "password", "api_key"):
+        with pytest.raises(ValueError, match="in the Scrapyd service's environment"):
+            encode_spider_args({secret: "hf_xxx"})
+    assert encode_spider_args({"token": None}) == []
 
 
 def test_argument_sizes_are_checked_before_scheduling():

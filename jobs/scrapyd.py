@@ -49,6 +49,7 @@ import gzip
 import inspect
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -996,6 +997,95 @@ async def crawl_via_scrapyd(
                                job_settings=job_settings)
     finally:
         own.close()
+
+
+# -- one watch's crawl, ingested here ---------------------------------------------------
+
+
+async def crawl_watch_via_scrapyd(config, watch, *, pool: ScrapydPool):
+    """`jobs.runner.crawl_watch`, with the crawl running as a Scrapyd job: the prior state
+    is read here and served by URL, each batch the job wrote is ingested here, in order, one
+    transaction each (the one writer). Returns a `CrawlOutcome`; never raises for a crawl
+    failure. Its status follows the pipeline's rule: ok when the job finished and every unit
+    ended complete, partial when some did, else failed."""
+    from crawler.items import Batch
+    from crawler.sources import SourceError, source_for
+    from jobs.runner import CrawlOutcome, open_store
+
+    started = time.monotonic()
+    outcome = CrawlOutcome(watch=watch.name, status="failed")
+    store = await asyncio.to_thread(open_store, config)
+    try:
+        crawl_id = await asyncio.to_thread(store.start_crawl, watch.name, watch.source, os.getpid())
+        outcome.crawl_id = crawl_id
+        try:
+            source = source_for(watch.source)
+            spider = source.spider_class().name
+            prior = await asyncio.to_thread(source.prior, store, watch)
+        except (SourceError, ImportError) as exc:
+            outcome.errors.append(str(exc)[:MAX_ERROR])
+            await asyncio.to_thread(store.finish_crawl, crawl_id, "failed", requests=0, items=0, events=0,
+                                    errors=outcome.errors)
+            return outcome
+        args = dict(source.spider_args(watch, config.endpoints, prior))
+        prior = args.pop("prior", prior)
+        job_settings = {
+            **source.settings,
+            "USER_AGENT": config.daemon.user_agent,
+            "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+        }
+        if config.endpoints.get("huggingface"):
+            job_settings["OPENWATCH_HF_ENDPOINT"] = config.endpoints.get("huggingface")
+        expected = set(watch.units)
+        complete: set[str] = set()
+        errors: list[str] = []
+
+        async def on_items(dicts: list[dict]) -> None:
+            for data in dicts:
+                try:
+                    batch = Batch.from_dict(data)
+                except (KeyError, TypeError, ValueError) as exc:
+                    errors.append(f"unreadable batch from the job: {type(exc).__name__}: {exc}"[:MAX_ERROR])
+                    continue
+                if batch.watch != watch.name or batch.unit not in expected or batch.source != watch.source:
+                    errors.append(f"a batch for {batch.watch}/{batch.unit} is not this watch's: ignored"[:MAX_ERROR])
+                    continue
+                result = await asyncio.to_thread(store.ingest, batch, crawl_id)
+                outcome.items += result.items
+                outcome.events += len(result.events)
+                errors.extend(result.errors)
+                complete.update(result.units_complete)
+                for event in result.events:
+                    logger.info("event %s %s", event["type"], event["summary"])
+
+        try:
+            job = await pool.crawl(spider, args, timeout=watch.timeout, on_items=on_items, prior=prior,
+                                   job_settings=job_settings)
+        except asyncio.CancelledError:  # the daemon is stopping: close the crawl's row, let it through
+            await asyncio.shield(asyncio.to_thread(
+                store.finish_crawl, crawl_id, "partial" if complete else "failed", requests=0, items=outcome.items,
+                events=outcome.events, errors=[*errors, "cut: the daemon stopped before the crawl finished"]))
+            raise
+        except Exception as exc:  # ingest failed (the job itself never raises): the crawl failed
+            job = JobOutcome(errors=[f"ingest failed: {type(exc).__name__}: {exc}"[:MAX_ERROR]])
+            logger.exception("ingest of %s failed", watch.name)
+        outcome.requests = job.requests
+        outcome.errors = job.errors + errors
+        if job.status == "ok" and complete >= expected and not outcome.errors:
+            outcome.status = "ok"
+        elif complete:
+            outcome.status = "partial"
+        missing = sorted(expected - complete)
+        if missing and job.status == "ok" and not any(m in " ".join(outcome.errors) for m in missing):
+            outcome.errors.append(f"no complete listing for: {', '.join(missing)}")
+        await asyncio.to_thread(store.finish_crawl, crawl_id, outcome.status, requests=outcome.requests,
+                                items=outcome.items, events=outcome.events, errors=outcome.errors)
+        if job.job:
+            logger.info("crawl of %s: job %s on %s: %s", watch.name, job.job, job.server, outcome.status)
+    finally:
+        store.db.close()
+        outcome.seconds = time.monotonic() - started
+    return outcome
 
 
 # -- the CLI command (registered by jobs/cli.py) ----------------------------------------

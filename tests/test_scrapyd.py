@@ -31,16 +31,27 @@ from jobs.scrapyd import (
     build_egg,
     check_arg_sizes,
     crawl_via_scrapyd,
+    crawl_watch_via_scrapyd,
     deploy,
     deploy_command,
     encode_spider_args,
     parse_job_log,
     parse_scrapyd_section,
 )
-from tests.conftest import ROOT
+from jobs.config import load_config
+from tests.conftest import CLI, ROOT, write_config
 from tests.scrapyd_support import ScrapydServer, bare_python, worker_environ
 
 ORGS = ["meta-llama", "deepseek-ai"]
+
+
+def _spiders() -> list[str]:
+    from crawler.sources import all_sources
+
+    return sorted(source.spider_class().name for source in all_sources().values())
+
+
+SPIDERS = _spiders()  # every source's spider: all of them must be in the egg
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -116,27 +127,27 @@ def local_crawl(tmp_path: Path, emulator, orgs=ORGS) -> list[dict]:
     return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
 
-def kind(item: dict) -> str:
-    return "end" if "complete" in item else "probe" if "model_id" in item else "model"
+def comparable(batches: list[dict]) -> list[str]:
+    """Batches modulo the time each was observed at, in a stable order."""
+    return sorted(json.dumps({k: v for k, v in batch.items() if k != "observed_at"}, sort_keys=True)
+                  for batch in batches)
 
 
-def comparable(items: list[dict]) -> list[str]:
-    """Items modulo the time each was observed at, in a stable order."""
-    return sorted(json.dumps({k: v for k, v in item.items() if k != "observed_at"}, sort_keys=True)
-                  for item in items)
+def observations(batches: list[dict]) -> dict[str, str]:
+    return {o["key"]: json.dumps(o, sort_keys=True) for batch in batches for o in batch["observations"]}
 
 
-def ends(items: list[dict]) -> dict[str, bool]:
-    return {item["unit"]: item["complete"] for item in items if kind(item) == "end"}
+def ends(batches: list[dict]) -> dict[str, bool]:
+    return {batch["unit"]: batch["end"]["complete"] for batch in batches if batch.get("end")}
 
 
-def assert_units_end_last(items: list[dict]) -> None:
-    """The store relies on it: a unit's end-of-unit item comes after all of its models."""
+def assert_units_end_last(batches: list[dict]) -> None:
+    """The store relies on it: a unit's end comes with or after all of its observations."""
     ended: set[str] = set()
-    for item in items:
-        assert item["unit"] not in ended, f"{item['unit']} has items after its end"
-        if kind(item) == "end":
-            ended.add(item["unit"])
+    for batch in batches:
+        assert batch["unit"] not in ended, f"{batch['unit']} has batches after its end"
+        if batch.get("end"):
+            ended.add(batch["unit"])
 
 
 # -- the [scrapyd] section ----------------------------------------------------------------
@@ -283,13 +294,13 @@ def test_egg_runs_where_openwatch_is_not_installed(worker_python, egg):
          "from scrapy.cmdline import execute; execute(['scrapy', 'list'])", str(egg)],
         capture_output=True, text=True, env={**env, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}, cwd=egg.parent,
     )
-    assert listed.stdout.split() == ["huggingface"], listed.stderr
+    assert listed.stdout.split() == SPIDERS, listed.stderr
 
 
 def test_deploy_uploads_a_version_to_the_server(server, egg):
     results = deploy(settings_for(server), egg=egg, version="20261201T000000Z-test")
     assert [(r.url, r.ok, r.version, r.spiders, r.error) for r in results] == [
-        (server.url, True, "20261201T000000Z-test", 1, None)]
+        (server.url, True, "20261201T000000Z-test", len(SPIDERS), None)]
     versions = httpx.get(f"{server.url}/listversions.json", params={"project": "openwatch"}, trust_env=False).json()
     assert "20261201T000000Z-test" in versions["versions"]
 
@@ -312,7 +323,7 @@ def test_deploy_command(server, egg, tmp_path):
 
     cli.add_command(deploy_command)
     result = CliRunner().invoke(cli, ["deploy", "--egg", str(egg), "--version", "v2"])
-    assert (result.exit_code, result.output) == (0, f"{server.url}: openwatch v2 (1 spiders)\n")
+    assert (result.exit_code, result.output) == (0, f"{server.url}: openwatch v2 ({len(SPIDERS)} spiders)\n")
 
     built = tmp_path / "openwatch.egg"
     result = CliRunner().invoke(cli, ["deploy", "--build-egg", str(built)])
@@ -339,14 +350,15 @@ def test_crawl_through_scrapyd_gives_the_items_of_a_local_crawl(server, emulator
     outcome, items = crawl(settings, emulator)
     assert (outcome.status, outcome.errors, outcome.finish_reason, outcome.server) == (
         "ok", [], "finished", server.url)
-    assert outcome.items == len(items) == 11  # 9 models + 2 end-of-unit items
     assert outcome.requests > 0 and outcome.log_url.startswith(f"{server.url}/logs/openwatch/huggingface/")
     local = local_crawl(tmp_path, emulator)
+    assert outcome.items == len(items) == len(local)
     assert comparable(items) == comparable(local)
+    assert len(observations(items)) == 9
     assert ends(items) == ends(local) == {"meta-llama": True, "deepseek-ai": True}
     assert_units_end_last(items)
 
-    # One change, found exactly as a local crawl finds it.
+    # One change: the job's items differ from the first crawl's exactly where a local crawl's do.
     emulator.world.relicense("deepseek-ai/DeepSeek-Model-3", "apache-2.0", license_text="Apache License 2.0")
     outcome2, after = crawl(settings, emulator)
     local_after = local_crawl(tmp_path, emulator)
@@ -354,21 +366,50 @@ def test_crawl_through_scrapyd_gives_the_items_of_a_local_crawl(server, emulator
     assert comparable(after) == comparable(local_after)
 
     def changed(before, now):
-        old = set(comparable(before))
-        return sorted({json.loads(i).get("raw", {}).get("id") for i in comparable(now) if i not in old})
+        old, new = observations(before), observations(now)
+        return sorted(key for key in new if old.get(key) != new[key])
 
-    assert changed(items, after) == changed(local, local_after) == ["deepseek-ai/DeepSeek-Model-3"]
+    assert changed(items, after) == changed(local, local_after) == ["model:hf/deepseek-ai/DeepSeek-Model-3"]
+
+
+def test_a_watch_through_scrapyd_finds_a_change_as_a_local_crawl_does(server, emulator, tmp_path):
+    """The whole path: prior state from the history, the job, its batches ingested here."""
+    seed(emulator.world)
+    watches = [{"name": "labs", "source": "huggingface", "orgs": ORGS, "every": "1h"}]
+    (tmp_path / "remote").mkdir()
+    (tmp_path / "local").mkdir()
+    remote_path = write_config(tmp_path / "remote" / "openwatch.toml", hf=emulator.url, watches=watches)
+    local = CLI(write_config(tmp_path / "local" / "openwatch.toml", hf=emulator.url, watches=watches))
+    config = load_config(remote_path, os.environ)
+    pool = ScrapydPool(settings_for(server))
+    try:
+        first = run(crawl_watch_via_scrapyd(config, config.watch("labs"), pool=pool))
+        local("crawl", "labs")
+        emulator.world.relicense("deepseek-ai/DeepSeek-Model-3", "apache-2.0", license_text="Apache License 2.0")
+        second = run(crawl_watch_via_scrapyd(config, config.watch("labs"), pool=pool))
+        local("crawl", "labs")
+    finally:
+        pool.close()
+    assert (first.status, first.events, first.errors) == ("ok", 0, [])
+    assert (second.status, second.errors) == ("ok", [])
+    remote_events = CLI(remote_path).json("events")
+    local_events = local.json("events")
+    assert second.events == len(remote_events) > 0
+    assert [(e["type"], e["item"], e["summary"]) for e in remote_events] == [
+        (e["type"], e["item"], e["summary"]) for e in local_events]
+    assert {e["item"] for e in remote_events} == {"model:hf/deepseek-ai/DeepSeek-Model-3"}
 
 
 def test_items_are_handed_over_in_order_and_in_bounded_lists(server, emulator, monkeypatch):
     seed(emulator.world)
-    monkeypatch.setattr(scrapyd, "ITEMS_PER_CALL", 4)
+    monkeypatch.setattr(scrapyd, "ITEMS_PER_CALL", 2)
     got = Collector()
     outcome = run(crawl_via_scrapyd(settings_for(server), "huggingface",
                                     {"orgs": ORGS, "watch": "labs", "endpoint": emulator.url},
                                     timeout=120, on_items=got))
     assert outcome.status == "ok"
-    assert [len(call) for call in got.calls] == [4, 4, 3]
+    sizes = [len(call) for call in got.calls]
+    assert sum(sizes) == outcome.items and sizes == [2] * (outcome.items // 2) + [1] * (outcome.items % 2)
     assert_units_end_last(got.items)
 
 
@@ -576,33 +617,22 @@ def test_prior_server_serves_each_document_until_withdrawn():
         server.close()
 
 
-def prior_from(items: list[dict]) -> dict:
-    """What Store.prior_state would give after ingesting `items`."""
-    prior: dict[str, dict] = {}
-    for item in items:
-        unit = prior.setdefault(item["unit"], {"last_complete_count": None, "models": {}})
-        if kind(item) == "model":
-            files = {name: f.get("etag") for name, f in (item.get("license_files") or {}).items() if f.get("etag")}
-            unit["models"][item["raw"]["id"]] = {"sha": item["raw"]["sha"], "files": files,
-                                                 "gated": item["raw"].get("gated") or False,
-                                                 "read_sha": item["raw"]["sha"]}
-        elif kind(item) == "end" and item["complete"]:
-            unit["last_complete_count"] = item["count"]
-    return prior
-
-
-@pytest.mark.xfail(strict=True, reason="the spider takes prior/prior_file, not yet prior_url (lead's redesign)")
-def test_the_prior_reaches_the_spider_by_url(server, emulator):
+@pytest.mark.xfail(strict=True, reason="spiders take prior (a dict or JSON) or prior_file, not yet prior_url")
+def test_the_prior_reaches_the_spider_by_url(server, emulator, tmp_path):
     seed(emulator.world)
-    settings = settings_for(server)
-    first, items = crawl(settings, emulator)
-    assert first.status == "ok"
+    path = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                        watches=[{"name": "labs", "source": "huggingface", "orgs": ORGS, "every": "1h"}])
+    config = load_config(path, os.environ)
+    pool = ScrapydPool(settings_for(server))
 
     def file_reads():
         return sum(1 for r in emulator.requests.log if "/resolve/" in r.path)
 
-    before = file_reads()
-    assert before > 0
-    second, _ = crawl(settings, emulator, prior=prior_from(items))
-    assert second.status == "ok"
-    assert file_reads() == before  # LICENSE files read at these shas already
+    try:
+        assert run(crawl_watch_via_scrapyd(config, config.watch("labs"), pool=pool)).status == "ok"
+        before = file_reads()
+        assert before > 0
+        assert run(crawl_watch_via_scrapyd(config, config.watch("labs"), pool=pool)).status == "ok"
+    finally:
+        pool.close()
+    assert file_reads() == before  # LICENSE files read at these shas already: the spider knew

@@ -4,8 +4,10 @@ project egg, `openwatch deploy`, and one crawl through a server.
     settings = parse_scrapyd_section({"url": ["http://w1:6800", "http://w2:6800"]})
     deploy(settings)                                   # addversion.json on every server
     pool = ScrapydPool(settings)                       # one per daemon: spreads and rotates
-    outcome = await pool.crawl("huggingface", {"orgs": ["Qwen"], "watch": "labs"},
-                               timeout=600, on_items=ingest, prior=prior_state)
+    outcome = await crawl_watch_via_scrapyd(config, watch, pool=pool)   # a CrawlOutcome
+    # or, below the history: a JobOutcome, the job's JSON objects handed to on_items in order
+    job = await pool.crawl("huggingface", {"orgs": ["Qwen"], "watch": "labs"},
+                           timeout=600, on_items=ingest, prior=prior_state)
     pool.close()
 
 What Scrapyd does, and what follows here (Scrapyd 1.6 source, `scrapyd/launcher.py`,
@@ -772,7 +774,9 @@ class ScrapydPool:
                 try:
                     return client, await client.schedule(spider, jobid, args, job_settings)
                 except ScrapydError as exc:
-                    errors.append(str(exc))
+                    hint = "; run `openwatch deploy`" if f"project '{self.settings.project}' not found" in str(exc) \
+                        or "spider '" in str(exc) else ""
+                    errors.append(f"{exc}{hint}")
             return None
 
     async def crawl(

@@ -737,3 +737,12 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
     table = [{**r, "parameters": r["parameters_text"], "name": r["name"]} for r in rows]
     emit(table, fmt, ["name", "source", "country", "license", "license_category", "openness", "parameters",
                       "downloads", "likes", "created"], json_rows=rows)
+
+
+def _register_deploy() -> None:
+    from jobs.scrapyd import deploy_command
+
+    cli.add_command(deploy_command)
+
+
+_register_deploy()

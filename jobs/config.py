@@ -75,7 +75,7 @@ CHANNEL_KEYS = {
 }
 SMTP_KEYS = ("host", "port", "starttls", "ssl", "username", "password", "sender", "timeout")
 DAEMON_KEYS = ("dispatch_every", "shutdown_grace", "log_format", "user_agent")
-TOP_KEYS = ("database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon")
+TOP_KEYS = ("database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon", "scrapyd")
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _HF_ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -171,6 +171,7 @@ class Config:
     smtp: Smtp | None
     daemon: DaemonSettings
     feed_path: Path | None = None  # an Atom feed of events kept up to date after each crawl
+    scrapyd: Any = None            # jobs.scrapyd.ScrapydSettings: crawls run as Scrapyd jobs
     missing_secrets: tuple[MissingSecret, ...] = ()  # only when loaded with `secrets=False`
 
     def require_secrets(self) -> None:
@@ -473,7 +474,20 @@ class _Loader:
             daemon=self.daemon(document.get("daemon", {})),
             feed_path=feed_path,
             missing_secrets=tuple(self.missing_secrets),
+            scrapyd=self.scrapyd(document["scrapyd"]) if "scrapyd" in document else None,
         )
+
+    def scrapyd(self, table: Any):
+        from jobs.scrapyd import ScrapydSettingError, parse_scrapyd_section
+
+        at = ("scrapyd",)
+        if isinstance(table, list):
+            raise self.error(at, "is a list of tables ([[scrapyd]])", "write [scrapyd] once")
+        self.require_table(table, at)
+        try:
+            return parse_scrapyd_section(table)
+        except ScrapydSettingError as exc:
+            raise self.error(at + tuple(exc.at), exc.problem, exc.fix) from None
 
     def substitute(self, value: Any, at: tuple) -> Any:
         """`${VAR}` in every string replaced from the environment; `$${` writes a literal `${`.

@@ -114,8 +114,22 @@ def _prior(config, watch) -> dict:
         store.db.close()
 
 
-async def crawl_watch(config, watch, *, log_level: str = "WARNING") -> CrawlOutcome:
-    """Run one crawl of `watch`; never raises for crawl failures, returns the outcome."""
+async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None) -> CrawlOutcome:
+    """Run one crawl of `watch`; never raises for crawl failures, returns the outcome.
+
+    With a `[scrapyd]` section the crawl runs as a Scrapyd job and its batches are ingested
+    here (`jobs/scrapyd.py`); `pool` is the process's `ScrapydPool` (one is made for this crawl
+    when none is given)."""
+    if getattr(config, "scrapyd", None) is not None:
+        from jobs.scrapyd import ScrapydPool, crawl_watch_via_scrapyd
+
+        own = pool is None
+        pool = pool or ScrapydPool(config.scrapyd)
+        try:
+            return await crawl_watch_via_scrapyd(config, watch, pool=pool)
+        finally:
+            if own:
+                pool.close()
     from scrapy.crawler import AsyncCrawlerRunner
 
     from crawler.sources import SourceError, source_for

@@ -378,13 +378,18 @@ class InProcessCrawls:
     def __init__(self, config, *, debug: bool = False, log_format: str = "text"):
         self.config = config
         self.log_level = "DEBUG" if debug else "WARNING"
+        self.pool = None  # one ScrapydPool for the daemon's life when crawls run on Scrapyd
 
     async def crawl(self, watch):
         """Returns `(outcome, health_recorded)`."""
         from jobs.runner import crawl_watch
 
+        if getattr(self.config, "scrapyd", None) is not None and self.pool is None:
+            from jobs.scrapyd import ScrapydPool
+
+            self.pool = ScrapydPool(self.config.scrapyd)
         try:
-            return await crawl_watch(self.config, watch, log_level=self.log_level), False
+            return await crawl_watch(self.config, watch, log_level=self.log_level, pool=self.pool), False
         except asyncio.CancelledError:
             # Cut at shutdown: the crawl's row must not stay `running`.
             await asyncio.shield(asyncio.to_thread(self._fail, watch))

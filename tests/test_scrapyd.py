@@ -622,7 +622,6 @@ def test_prior_server_serves_each_document_until_withdrawn():
         server.close()
 
 
-@pytest.mark.xfail(strict=True, reason="spiders take prior (a dict or JSON) or prior_file, not yet prior_url")
 def test_the_prior_reaches_the_spider_by_url(server, emulator, tmp_path):
     seed(emulator.world)
     path = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
@@ -641,3 +640,24 @@ def test_the_prior_reaches_the_spider_by_url(server, emulator, tmp_path):
     finally:
         pool.close()
     assert file_reads() == before  # LICENSE files read at these shas already: the spider knew
+
+
+def test_the_real_cli_deploys_and_crawls_through_scrapyd(server, emulator, tmp_path):
+    """`openwatch deploy`, then `openwatch crawl` with a [scrapyd] section: the same baseline
+    and the same one event as a local crawl, ingested in this process."""
+    seed(emulator.world)
+    path = write_config(tmp_path / "openwatch.toml", hf=emulator.url,
+                        watches=[{"name": "labs", "source": "huggingface", "orgs": ORGS, "every": "1h"}])
+    path.write_text(path.read_text().replace(
+        "[endpoints]", f'[scrapyd]\nurl = "{server.url}"\npoll_interval = 0.2\n\n[endpoints]'))
+    ow = CLI(path)
+    deployed = ow("deploy", "--version", "cli-test")
+    assert f"{server.url}: openwatch cli-test" in deployed.stdout
+    ow("crawl", "labs")
+    assert ow.json("events") == []
+    emulator.world.relicense("deepseek-ai/DeepSeek-Model-3", "cc-by-nc-4.0")
+    ow("crawl", "labs")
+    (event,) = ow.json("events")
+    assert event["type"] == "model.license_changed" and event["data"]["direction"] == "more_restrictive"
+    status = ow.json("status")
+    assert status["watches"][0]["result"] == "ok"

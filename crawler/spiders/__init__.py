@@ -6,7 +6,25 @@ from the source registry.
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
+from pathlib import Path
+
+
+def read_prior(prior=None, prior_file: str | None = None, prior_url: str | None = None) -> dict:
+    """What the spider knows of the past: given (a dict, or JSON from the command line), a
+    JSON file (`scrapy crawl`), or a URL (Scrapyd jobs: the ingesting process serves it).
+    An unreadable URL raises: a crawl without its past would skip the removal guards."""
+    if isinstance(prior, str):
+        prior = json.loads(prior)
+    if prior is None and prior_file:
+        prior = json.loads(Path(prior_file).read_text())
+    if prior is None and prior_url:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+        with opener.open(prior_url, timeout=60) as response:
+            prior = json.load(response)
+    return prior or {}
 
 
 def parse_units(value: str | list[str] | tuple[str, ...]) -> list[str]:

@@ -8,7 +8,6 @@ total says otherwise (an arXiv flake) is retried, never read as "no papers".
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import scrapy
@@ -16,6 +15,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import arxiv as ax
+from crawler.spiders import read_prior
 from crawler.times import utcnow
 
 PAGE = 100
@@ -28,7 +28,8 @@ class ArxivSpider(scrapy.Spider):
     name = "arxiv"
     source = "arxiv"
 
-    def __init__(self, query: str = "", categories="", watch: str = "adhoc", prior: dict | str | None = None,
+    def __init__(self, query: str = "", categories="", watch: str = "adhoc", prior: dict | str | None = None, prior_file: str | None = None,
+                 prior_url: str | None = None,
                  endpoint: str | None = None, max_results: int | str = 200, **kwargs: Any):
         super().__init__(**kwargs)
         if not query:
@@ -38,7 +39,7 @@ class ArxivSpider(scrapy.Spider):
                            if c and c.strip()]
         self.units = [query]
         self.watch = watch
-        self.prior = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.prior = read_prior(prior, prior_file, prior_url)
         self.endpoint = (endpoint or "https://export.arxiv.org").rstrip("/")
         self.max_results = int(max_results)
         self.known = set(self.prior.get(query, {}).get("models", {}))

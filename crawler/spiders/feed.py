@@ -6,7 +6,6 @@ not parsed. A malformed feed is read as far as feedparser gets, and the crawl is
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import scrapy
@@ -14,7 +13,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import feed as fd
-from crawler.spiders import parse_units
+from crawler.spiders import parse_units, read_prior
 from crawler.times import utcnow
 
 
@@ -24,14 +23,15 @@ class FeedSpider(scrapy.Spider):
     name = "feed"
     source = "feed"
 
-    def __init__(self, urls="", watch: str = "adhoc", prior: dict | str | None = None, **kwargs: Any):
+    def __init__(self, urls="", watch: str = "adhoc", prior: dict | str | None = None, prior_file: str | None = None,
+                 prior_url: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.urls = parse_units(urls)
         if not self.urls:
             raise ValueError("feed spider needs urls, e.g. -a urls=https://example.org/index.xml")
         self.units = self.urls
         self.watch = watch
-        self.prior = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.prior = read_prior(prior, prior_file, prior_url)
 
     async def start(self):
         for url in self.urls:

@@ -21,7 +21,7 @@ from scrapy.http import Request, Response
 from crawler.exceptions import OpenwatchError
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import github as gh
-from crawler.spiders import parse_units
+from crawler.spiders import parse_units, read_prior
 from crawler.times import utcnow
 
 PER_PAGE = 100
@@ -37,7 +37,8 @@ class GitHubSpider(scrapy.Spider):
     name = "github"
     source = "github"
 
-    def __init__(self, repos="", orgs="", watch: str = "adhoc", prior: dict | str | None = None,
+    def __init__(self, repos="", orgs="", watch: str = "adhoc", prior: dict | str | None = None, prior_file: str | None = None,
+                 prior_url: str | None = None,
                  api: str | None = None, web: str | None = None, token: str | None = None,
                  max_wait: float | str = 300.0, **kwargs: Any):
         super().__init__(**kwargs)
@@ -47,7 +48,7 @@ class GitHubSpider(scrapy.Spider):
             raise ValueError("github spider needs repos or orgs, e.g. -a repos=openai/gpt-oss")
         self.units = self.repos + self.orgs
         self.watch = watch
-        self.prior: dict[str, dict] = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.prior = read_prior(prior, prior_file, prior_url)
         self.api = (api or "https://api.github.com").rstrip("/")
         self.web = (web or "https://github.com").rstrip("/")
         self.token = token if token is not None else os.environ.get("GITHUB_TOKEN") or None

@@ -13,7 +13,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import hf_papers as hp
 from crawler.sources._papers import PaperKind
-from crawler.spiders import parse_units
+from crawler.spiders import parse_units, read_prior
 from crawler.times import utcnow
 
 PAPER = PaperKind()
@@ -24,14 +24,15 @@ class HfPapersSpider(scrapy.Spider):
     source = "hf_papers"
 
     def __init__(self, orgs="", min_upvotes: int | str = 0, days: int | str = 3, watch: str = "adhoc",
-                 prior: dict | str | None = None, endpoint: str | None = None, **kwargs: Any):
+                 prior: dict | str | None = None, prior_file: str | None = None,
+                 prior_url: str | None = None, endpoint: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.orgs = {o.lower() for o in parse_units(orgs)}
         self.min_upvotes = int(min_upvotes)
         self.days = int(days)
         self.units = [hp.UNIT]
         self.watch = watch
-        self.prior = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.prior = read_prior(prior, prior_file, prior_url)
         self.endpoint = (endpoint or "https://huggingface.co").rstrip("/")
         self.pending = self.days
         self.papers: list[Observation] = []

@@ -2,7 +2,7 @@
 
 Yields one `Batch` per listing page. Knows nothing of SQLite: what it must know of the past
 (last shas, ETags, known model ids, last complete count) comes in as the `prior` argument
-(or `prior_file`, a JSON file, for `scrapy crawl` and Scrapyd jobs).
+(or `prior_file`, a JSON file, for `scrapy crawl`; or `prior_url` for Scrapyd jobs).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,7 +20,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
-from crawler.spiders import next_link, parse_units
+from crawler.spiders import next_link, parse_units, read_prior
 from crawler.times import utcnow
 
 # https://huggingface.co/docs/hub/api#get-apimodels : `expand` cannot be combined with `full`.
@@ -72,6 +71,7 @@ class HuggingFaceSpider(scrapy.Spider):
         watch: str = "adhoc",
         prior: dict | str | None = None,
         prior_file: str | None = None,
+        prior_url: str | None = None,
         endpoint: str | None = None,
         token: str | None = None,
         reconcile_every: float | str | None = None,
@@ -93,11 +93,7 @@ class HuggingFaceSpider(scrapy.Spider):
         self.reconcile_every = float(reconcile_every) if reconcile_every not in (None, "") else None
         self.units = self.orgs  # the watched units: one baseline and one listing result each
         self.watch = watch
-        if isinstance(prior, str):
-            prior = json.loads(prior)
-        if prior is None and prior_file:
-            prior = json.loads(Path(prior_file).read_text())
-        self.prior: dict[str, dict] = prior or {}
+        self.prior: dict[str, dict] = read_prior(prior, prior_file, prior_url)
         self._endpoint = endpoint
         self.token = token if token is not None else os.environ.get("HF_TOKEN") or None
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}

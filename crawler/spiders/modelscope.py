@@ -19,7 +19,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources import modelscope as ms
-from crawler.spiders import parse_units
+from crawler.spiders import parse_units, read_prior
 from crawler.times import utcnow
 
 PAGE_SIZE = 100
@@ -30,7 +30,8 @@ class ModelScopeSpider(scrapy.Spider):
     name = "modelscope"
     source = "modelscope"
 
-    def __init__(self, orgs="", watch: str = "adhoc", prior: dict | str | None = None,
+    def __init__(self, orgs="", watch: str = "adhoc", prior: dict | str | None = None, prior_file: str | None = None,
+                 prior_url: str | None = None,
                  endpoint: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.orgs = parse_units(orgs)
@@ -38,7 +39,7 @@ class ModelScopeSpider(scrapy.Spider):
             raise ValueError("modelscope spider needs orgs, e.g. -a orgs=Qwen")
         self.units = self.orgs
         self.watch = watch
-        self.prior = json.loads(prior) if isinstance(prior, str) else (prior or {})
+        self.prior = read_prior(prior, prior_file, prior_url)
         self.endpoint = (endpoint or "https://modelscope.cn").rstrip("/")
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}
 

@@ -84,7 +84,7 @@ class IngestPipeline:
 
             source = source_for(spider.source)
             spider.prior = self.store.prior_state(spider.watch, spider.units, files=any(
-                kind.has_files for kind in source.item_kinds))
+                kind.has_files for kind in source.item_kinds), source=spider.source)
 
     async def process_item(self, item, spider=None):
         if isinstance(item, Batch):

@@ -430,7 +430,7 @@ def _check_filters(config, db, *, orgs=(), countries=(), watches=()) -> None:
             known = sorted(names | history()["watches"])
             raise ConfigProblem(f"--watch {json.dumps(watch)}: no such watch; "
                                 + (f"known: {', '.join(known)}" if known else "the config has no [[watch]]"))
-    config_orgs = {org.lower() for w in config.watches for org in w.orgs}
+    config_orgs = {org.lower() for w in config.watches for org in (w.options.get("orgs") or ())}
     for org in orgs:
         if registry.lookup(org) or org.lower() in config_orgs or org.lower() in history()["orgs"]:
             continue

@@ -33,7 +33,8 @@ DEMO_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLXRoZS1vcGVud2F0Y2gtZGVtbw=="
 EVERY = 3.0           # seconds between crawls of a watch, at speed 1
 STEP_TIMEOUT = 45.0   # seconds a scripted change may take to show up, at speed 1
 EXPECTED = ("model.added", "model.license_changed", "model.gating_changed", "model.removed",
-            "source.failing", "source.recovered")
+            "source.failing", "source.recovered",
+            "release.published", "repo.license_changed", "paper.published", "post.published")
 
 NEW_MODEL = "deepseek-ai/DeepSeek-V4"
 RELICENSED = "meta-llama/Llama-3.2-1B"
@@ -119,7 +120,8 @@ def split_by_country(model_ids: list[str], registry) -> dict[str, list[str]]:
 
 
 def demo_config(folder: Path, *, hub: str, http: str, smtp_port: int, orgs: dict[str, list[str]],
-                every: float, kept: bool = False) -> Path:
+                every: float, kept: bool = False, endpoints: dict | None = None,
+                sources: dict | None = None) -> Path:
     """A complete openwatch.toml pointing at the local emulator and receivers.
 
     `kept`: the file left for the user after the demo, which every command must load as it
@@ -132,7 +134,12 @@ def demo_config(folder: Path, *, hub: str, http: str, smtp_port: int, orgs: dict
     if kept:
         header = ["# Left by `openwatch demo` for queries (events, status, history): its hub emulator and",
                   "# receivers are gone, so `openwatch run` on this file would only record failures."]
-    lines = [*header, 'database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hub)}", ""]
+    lines = [*header, 'database = "openwatch.db"', "", "[endpoints]", f"huggingface = {json.dumps(hub)}"]
+    lines += [f"{key} = {json.dumps(url)}" for key, url in (endpoints or {}).items() if key != "huggingface"] + [""]
+    for name, source, keys in _source_watches(hub, sources or {}):
+        lines += ["[[watch]]", f'name = "{name}"', f'source = "{source}"',
+                  *(f"{k} = {json.dumps(v)}" for k, v in keys.items()),
+                  f'every = "{seconds}"', 'timeout = "60s"', 'jitter = "0s"', ""]
     for name, country in (("us-labs", "US"), ("cn-labs", "CN")):
         lines += ["[[watch]]", f'name = "{name}"', 'source = "huggingface"', f"orgs = {json.dumps(orgs[country])}",
                   f'every = "{seconds}"', 'timeout = "60s"', 'jitter = "0s"',
@@ -256,11 +263,29 @@ def wait_for(condition: Callable[[], bool], timeout: float, daemon: DaemonProces
 # The script
 
 
+def _source_watches(hub: str, sources: dict) -> list[tuple[str, str, dict]]:
+    """The demo's watches of the other sources, over what `seed_demo_sources` put there."""
+    if not sources:
+        return []
+    owners = sorted({m.split("/", 1)[0] for m in sources.get("modelscope", ())})
+    return [
+        ("lab-releases", "github", {"repos": list(sources.get("github", ()))}),
+        ("papers", "arxiv", {"query": "all:model OR all:language OR all:open", "max_results": 50,
+                             "cache": "0s"}),  # every crawl asks: the demo's papers arrive in seconds
+        ("daily-papers", "hf_papers", {"min_upvotes": 10}),
+        ("lab-blogs", "feed", {"urls": [f"{hub}/feeds/{name}" for name in sources.get("feeds", ())]}),
+        ("cn-modelscope", "modelscope", {"orgs": owners}),
+    ]
+
+
+DEMO_SOURCE_EVENTS = ("release.published", "repo.license_changed", "paper.published", "post.published")
+
+
 def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out=None) -> int:
     """Play the scripted timeline; 0 if every kind of alert arrived, 1 otherwise."""
     from alerts.receivers import HttpReceiver, SmtpReceiver
     from crawler.emulator import Fault, HubEmulator, HubWorld, seed_demo_world
-    from crawler.emulator.demo_world import APACHE, MIT
+    from crawler.emulator.demo_world import APACHE, MIT, apply_demo_source_changes, seed_demo_sources
     from crawler.registry import default_registry
 
     screen = Screen(out)
@@ -277,13 +302,16 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
     smtp = SmtpReceiver(echo=arrivals.mail)
     daemon = None
     config = None
+    sources: dict = {}
     problems: list[str] = []
     code = 1
     try:
         hub = emulator.start()
         http.start()
         smtp.start()
-        config = demo_config(folder, hub=hub, http=http.base_url, smtp_port=smtp.port, orgs=orgs, every=every)
+        sources = seed_demo_sources(emulator)
+        config = demo_config(folder, hub=hub, http=http.base_url, smtp_port=smtp.port, orgs=orgs, every=every,
+                             endpoints=emulator.endpoints(), sources=sources)
         history = History(folder / "openwatch.db")
         count = sum(1 for m in seeded if m.split("/", 1)[0] in orgs["US"] + orgs["CN"])
         screen.line(f"openwatch demo: {count} models from {len(orgs['US'])} US labs ({', '.join(orgs['US'])}) "
@@ -308,6 +336,9 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
         if not expect("both watches baselined", lambda: history.crawls("us-labs", ("ok",)) >= 1
                       and history.crawls("cn-labs", ("ok",)) >= 1):
             raise _Abort
+        source_watches = [name for name, _, _ in _source_watches(hub, sources)]
+        expect("the other sources baselined (GitHub, arXiv, daily papers, feeds, ModelScope)",
+               lambda: all(history.crawls(name, ("ok", "partial")) >= 1 for name in source_watches))
         items = history.query("select count(*) from items")[0][0]
         screen.ok(f"{items} models recorded, {history.query('select count(*) from events')[0][0]} events")
 
@@ -315,6 +346,13 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
         world.add_model(NEW_MODEL, license="mit", downloads=0, parameters=671_000_000_000,
                         files={"LICENSE": MIT.format(year=2026, holder="DeepSeek")})
         expect("model.added alert delivered", delivered("model.added"))
+
+        screen.step("2b. Elsewhere: a GitHub release naming a model, a repo relicensed, a paper, a blog post, "
+                    "a ModelScope model")
+        for change in apply_demo_source_changes(emulator):
+            screen.line(f"  {change}")
+        for type_ in DEMO_SOURCE_EVENTS:
+            expect(f"{type_} alert delivered", delivered(type_))
 
         screen.step(f"3. Meta relicenses {RELICENSED} from llama3.2 to Apache-2.0")
         world.relicense(RELICENSED, "apache-2.0", license_text=APACHE)
@@ -374,7 +412,7 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
         db = folder / "openwatch.db"
         if config is not None:
             config = demo_config(folder, hub=hub, http=http.base_url, smtp_port=smtp.port, orgs=orgs, every=every,
-                                 kept=True)
+                                 kept=True, endpoints=emulator.endpoints(), sources=sources)
         if config is None:
             screen.line(f"kept {folder} (daemon.log)")
         else:

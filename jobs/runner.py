@@ -148,7 +148,8 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None) -
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
     crawler.openwatch_on_events = outbox(config.subscriptions)
-    crawler.openwatch_watch_units = {w.name: w.units for w in config.watches}
+    # The watches covering this crawl's units: of the same source (units are named per source).
+    crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}
     crawler.openwatch_endpoints = dict(config.endpoints)
     task = runner.crawl(crawler, **source.spider_args(watch, config.endpoints, prior))
     timed_out = False

@@ -241,3 +241,21 @@ def test_arxiv_answers_are_cached_for_a_day(tmp_path, emulator):
     asked = emulator.requests.count("/arxiv/api/query")
     ow("crawl", "papers")
     assert emulator.requests.count("/arxiv/api/query") == asked and last_crawl(ow)[0] == "ok"
+
+
+def test_an_org_on_two_hubs_is_two_units_each_with_its_own_baseline(tmp_path, emulator):
+    """`Qwen` on Hugging Face and `Qwen` on ModelScope: the second hub's first crawl is a
+    silent baseline too, and neither hub's direct checks ask the other for its models."""
+    emulator.world.add_model("Qwen/Qwen3-8B", license="apache-2.0")
+    emulator.modelscope.add_model("Qwen/Qwen3-8B", license="Apache License 2.0")
+    emulator.modelscope.add_model("Qwen/Qwen3-MS-Only", license="Apache License 2.0")
+    ow = config(tmp_path, emulator, {"name": "hf", "source": "huggingface", "orgs": ["Qwen"], "every": "1h"},
+                {"name": "ms", "source": "modelscope", "orgs": ["Qwen"], "every": "1h"})
+    ow("crawl", "hf")
+    ow("crawl", "ms")
+    ow("crawl", "hf")
+    ow("crawl", "ms")
+    assert ow.json("events") == []
+    assert last_crawl(ow)[0] == "ok"
+    assert rows(ow, "select source, count(*) from items group by source order by source") == [
+        ("huggingface", 1), ("modelscope", 2)]

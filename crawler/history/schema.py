@@ -208,12 +208,24 @@ def _m005_budgets(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_unit_source(db: sqlite_utils.Database) -> None:
+    """A unit's name is only unique within its source: the org `Qwen` on Hugging Face and the
+    owner `Qwen` on ModelScope are two units, each with its own baseline."""
+    db["units"].add_column("source", str)
+    db.execute("update units set source = (select c.source from crawls c where c.watch = units.watch"
+               " order by c.id desc limit 1)")
+    db.execute("update units set source = 'huggingface' where source is null")
+    db["units"].create_index(["unit", "source"])
+    db["items"].create_index(["unit", "source"])
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_delivery_claims", _m002_delivery_claims),
     ("003_sources", _m003_sources),
     ("004_unit_state", _m004_unit_state),
     ("005_budgets", _m005_budgets),
+    ("006_unit_source", _m006_unit_source),
 ]
 
 

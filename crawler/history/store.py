@@ -172,7 +172,8 @@ class Store:
 
     # -- what the spider needs to know of the past --------------------------------------
 
-    def prior_state(self, watch: str, units: Iterable[str], *, files: bool = False) -> dict[str, dict]:
+    def prior_state(self, watch: str, units: Iterable[str], *, files: bool = False,
+                    source: str | None = None) -> dict[str, dict]:
         """Per unit: the last complete count, the watermark, the spider's saved state, and each
         known item: by key (`sha`), or with `files` (hub models) by model id with the
         LICENSE-file ETags, gating and read sha."""
@@ -184,13 +185,15 @@ class Store:
             known = {}
             if files:
                 sql = ("select name, sha, json_extract(data, '$.license_etags'), gated,"
-                       " json_extract(data, '$.license_read_sha') from items where unit = ? and state != 'removed'")
-                for name, sha, etags, gated, read_sha in self.db.execute(sql, [unit]):
+                       " json_extract(data, '$.license_read_sha') from items where unit = ? and state != 'removed'"
+                       " and (? is null or source = ?)")
+                for name, sha, etags, gated, read_sha in self.db.execute(sql, [unit, source, source]):
                     known[name] = {"sha": sha, "files": json.loads(etags) if etags else {},
                                    "gated": gated not in (None, "false"), "read_sha": read_sha or sha}
             else:
                 for key, sha in self.db.execute(
-                        "select key, sha from items where unit = ? and state != 'removed'", [unit]):
+                        "select key, sha from items where unit = ? and state != 'removed'"
+                        " and (? is null or source = ?)", [unit, source, source]):
                     known[key] = {"sha": sha}
             prior[unit] = {"last_complete_count": row[0] if row else None, "watermark": row[1] if row else None,
                            "last_reconciled_at": row[2] if row else None,
@@ -205,7 +208,7 @@ class Store:
         source = source_for(batch.source)
         now = self.clock()
         with immediate(self.db):
-            baselined = self._baselined(batch.unit)
+            baselined = self._baselined(batch.unit, batch.source)
             keys = [o.key for o in batch.observations] + [o.renamed_from for o in batch.observations if o.renamed_from]
             rows = self._rows(keys + [p.key for p in batch.probes])
             pending: list[tuple[Observation, ItemKind, _Row | None]] = []
@@ -253,11 +256,12 @@ class Store:
         result.events = new_events
         return result
 
-    def _baselined(self, unit: str) -> bool:
+    def _baselined(self, unit: str, source: str) -> bool:
         # Items are shared by every watch covering a unit, so is its baseline: a second watch
-        # on an org already baselined reports changes at once, never swallows them.
-        return self.db.execute("select 1 from units where unit = ? and baselined_at is not null limit 1",
-                               [unit]).fetchone() is not None
+        # on an org already baselined reports changes at once, never swallows them. A unit is
+        # named within its source (`Qwen` on Hugging Face is not `Qwen` on ModelScope).
+        return self.db.execute("select 1 from units where unit = ? and source = ? and baselined_at is not null"
+                               " limit 1", [unit, source]).fetchone() is not None
 
     def _rows(self, keys: list[str]) -> dict[str, _Row]:
         out: dict[str, _Row] = {}
@@ -495,7 +499,7 @@ class Store:
             result.errors.append(f"{batch.unit}: {error or 'listing incomplete'}")
             return
         result.units_complete.append(batch.unit)
-        values = {"watch": batch.watch, "unit": batch.unit}
+        values = {"watch": batch.watch, "unit": batch.unit, "source": batch.source}
         if not end.incremental:
             values |= {"last_complete_count": end.count, "last_complete_at": batch.observed_at,
                        "last_reconciled_at": batch.observed_at}

@@ -197,7 +197,7 @@ class Source:
     @classmethod
     def prior(cls, store, watch) -> dict:
         """What the spider must know of the past (from the history store), per unit."""
-        return store.prior_state(watch.name, watch.units)
+        return store.prior_state(watch.name, watch.units, source=cls.kind)
 
     # -- items --------------------------------------------------------------------------
 

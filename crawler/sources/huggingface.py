@@ -179,4 +179,4 @@ class HuggingFaceSource(Source):
 
     @classmethod
     def prior(cls, store, watch) -> dict:
-        return store.prior_state(watch.name, watch.units, files=True)
+        return store.prior_state(watch.name, watch.units, files=True, source=cls.kind)

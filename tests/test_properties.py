@@ -254,6 +254,7 @@ DOCUMENT = st.fixed_dictionaries(
     {},
     optional={
         "database": toml_values,
+        "feed_path": st.one_of(st.just("events.xml"), toml_values),
         "endpoints": st.one_of(table_of(tuple(DEFAULT_ENDPOINTS)), toml_values),
         "watch": st.one_of(st.lists(WATCH_TABLE, max_size=3), toml_values),
         "smtp": st.one_of(table_of(SMTP_KEYS), toml_values),
@@ -282,7 +283,7 @@ ENVIRON = {
     "HOME_X": "/home/x",
 }
 # Every key path of VALID, for replacing one value at a time.
-PATHS = [("database",), ("endpoints", "huggingface"), ("watch",), ("smtp",), ("subscription",), ("daemon",)]
+PATHS = [("database",), ("feed_path",), ("endpoints", "huggingface"), ("watch",), ("smtp",), ("subscription",), ("daemon",)]
 PATHS += [("watch", 0, key) for key in (*WATCH_KEYS, *(k for keys in SOURCE_KEYS.values() for k in keys))]
 PATHS += [("subscription", i, key) for i in range(3) for key in (*SUBSCRIPTION_KEYS, "url", "secret", "to")]
 PATHS += [("smtp", key) for key in SMTP_KEYS] + [("daemon", key) for key in DAEMON_KEYS]
@@ -379,6 +380,6 @@ def test_any_environment_loads_or_is_one_line_naming_the_file(folder, environ):
 
 def test_top_level_keys_are_the_documented_ones():
     # The generators above cover every section the loader knows; a new one needs a generator.
-    assert set(TOP_KEYS) == {"database", "endpoints", "watch", "smtp", "subscription", "daemon"}
+    assert set(TOP_KEYS) == {"database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon"}
 
 

@@ -7,7 +7,10 @@
   crawler the CLI builds, above every other priority. Dict settings (EXTENSIONS,
   DOWNLOADER_MIDDLEWARES, …) are merged into the crawler's value, so `{"EXTENSIONS":
   {"scrapy.extensions.remote_control.RemoteControl": null}}` turns one component off and keeps
-  the project's own. Nothing in crawler/settings.py is edited.
+  the project's own. In a `*_BASE` setting a null removes the key from Scrapy's base dict: in
+  Scrapy 2.19 a component set to None in EXTENSIONS / *_MIDDLEWARES is still imported (its
+  class is loaded to deduplicate keys), one left out of the base dict is not. Nothing in
+  crawler/settings.py is edited.
 - `OPENWATCH_BENCH_PROFILE`: cProfile every thread (the main one and each thread started
   later: ingest workers, the reactor's pool) and write the merged stats to that path at exit.
   With `OPENWATCH_BENCH_PROFILE_FROM=crawler` the main thread is profiled from the moment the
@@ -39,6 +42,8 @@ def _override_settings(raw: str) -> None:
             if isinstance(value, dict):
                 merged = self.settings.getdict(key)
                 merged.update(value)
+                if key.endswith("_BASE"):
+                    merged = {k: v for k, v in merged.items() if v is not None}
                 value = merged
             self.settings.set(key, value, priority=OVERRIDE_PRIORITY)
 

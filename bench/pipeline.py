@@ -79,22 +79,28 @@ UNUSED_DOWNLOADER_MW = [DMW + n for n in ("offsite.OffsiteMiddleware", "robotstx
                                           "httpproxy.HttpProxyMiddleware", "httpcache.HttpCacheMiddleware")]
 UNUSED_SPIDER_MW = [SMW + n for n in ("referer.RefererMiddleware", "urllength.UrlLengthMiddleware",
                                       "depth.DepthMiddleware", "metacopy.MetaCopyDetectionMiddleware")]
+RC, TELNET, COOKIES = EXT + "remote_control.RemoteControl", EXT + "telnet.TelnetConsole", DMW + "cookies.CookiesMiddleware"
+# Two ways to turn a component off. Set to None in EXTENSIONS / *_MIDDLEWARES (the documented
+# way): Scrapy 2.19 still imports its class (get_component_priority_dict_with_base loads every
+# key of the override dict to deduplicate). Left out of the *_BASE dict: never imported.
 FIXED_VARIANTS: list[tuple[str, dict]] = [
     ("as shipped", {}),
     ("REMOTE_CONTROL_ENABLED = False", {"REMOTE_CONTROL_ENABLED": False}),
-    ("RemoteControl extension removed", {"EXTENSIONS": {EXT + "remote_control.RemoteControl": None}}),
-    ("TelnetConsole extension removed", {"EXTENSIONS": {EXT + "telnet.TelnetConsole": None}}),
-    ("CookiesMiddleware removed", {"DOWNLOADER_MIDDLEWARES": {DMW + "cookies.CookiesMiddleware": None}}),
-    ("7 other unused extensions removed", {"EXTENSIONS": dict.fromkeys(UNUSED_EXTENSIONS)}),
-    ("6 unused downloader middlewares removed", {"DOWNLOADER_MIDDLEWARES": dict.fromkeys(UNUSED_DOWNLOADER_MW)}),
-    ("4 unused spider middlewares removed", {"SPIDER_MIDDLEWARES": dict.fromkeys(UNUSED_SPIDER_MW)}),
+    ("RemoteControl: None in EXTENSIONS", {"EXTENSIONS": {RC: None}}),
+    ("RemoteControl left out of EXTENSIONS_BASE", {"EXTENSIONS_BASE": {RC: None}}),
+    ("TelnetConsole left out of EXTENSIONS_BASE", {"EXTENSIONS_BASE": {TELNET: None}}),
+    ("CookiesMiddleware: None in DOWNLOADER_MIDDLEWARES", {"DOWNLOADER_MIDDLEWARES": {COOKIES: None}}),
+    ("CookiesMiddleware left out of DOWNLOADER_MIDDLEWARES_BASE", {"DOWNLOADER_MIDDLEWARES_BASE": {COOKIES: None}}),
+    ("7 other unused extensions left out of the base", {"EXTENSIONS_BASE": dict.fromkeys(UNUSED_EXTENSIONS)}),
+    ("6 unused downloader middlewares left out of the base",
+     {"DOWNLOADER_MIDDLEWARES_BASE": dict.fromkeys(UNUSED_DOWNLOADER_MW)}),
+    ("4 unused spider middlewares left out of the base", {"SPIDER_MIDDLEWARES_BASE": dict.fromkeys(UNUSED_SPIDER_MW)}),
+    ("all of the above left out of the bases", {
+        "EXTENSIONS_BASE": dict.fromkeys([RC, TELNET, *UNUSED_EXTENSIONS]),
+        "DOWNLOADER_MIDDLEWARES_BASE": dict.fromkeys([COOKIES, *UNUSED_DOWNLOADER_MW]),
+        "SPIDER_MIDDLEWARES_BASE": dict.fromkeys(UNUSED_SPIDER_MW),
+    }),
 ]
-FIXED_VARIANTS.append(("all of the above removed", {
-    "EXTENSIONS": dict.fromkeys([EXT + "remote_control.RemoteControl", EXT + "telnet.TelnetConsole",
-                                 *UNUSED_EXTENSIONS]),
-    "DOWNLOADER_MIDDLEWARES": dict.fromkeys([DMW + "cookies.CookiesMiddleware", *UNUSED_DOWNLOADER_MW]),
-    "SPIDER_MIDDLEWARES": dict.fromkeys(UNUSED_SPIDER_MW),
-}))
 WATCHED_IMPORTS = ("scrapy", "twisted", "aiohttp", "tldextract", "apscheduler", "alerts", "jinja2", "apprise",
                    "sqlite_utils", "httpx", "psutil", "feedparser", "click")
 
@@ -507,16 +513,34 @@ def fixed_step(hub: Hub, tmp: Path, repeat: int, timeout: float) -> dict:
         for name, settings in FIXED_VARIANTS:
             results[name].append(crawl(hub, scenario, timeout, via_wrapper=True,
                                        env_extra={"OPENWATCH_BENCH_SCRAPY_SETTINGS": json.dumps(settings)}))
+    # What each variant imports: module counts are exact, whatever else runs on the machine.
+    wrapper = [sys.executable, "-X", "importtime", BENCH / "_cli.py", "--config", scenario.config, "crawl", WATCH]
+    imports = {name: importtime(wrapper, scenario.folder, timeout,
+                                {"OPENWATCH_BENCH_SCRAPY_SETTINGS": json.dumps(settings)}, keep_names=True)
+               for name, settings in FIXED_VARIANTS}
+    shipped_self_us = imports["as shipped"].pop("names")
+    shipped_modules = set(shipped_self_us)
     rows = []
     for name, runs in results.items():
+        imp = imports.get(name)
+        names = set(imp.pop("names", None) or shipped_modules) if imp else shipped_modules
+        avoided = sorted({n.split(".", 1)[0] for n in shipped_modules - names}
+                         - {n.split(".", 1)[0] for n in names})
         rows.append({"variant": name, "first_request": median(c.first_request for c in runs),
+                     "first_request_min": min(c.first_request for c in runs),
                      "startup": median(c.startup for c in runs), "wall": median(c.wall for c in runs),
-                     "cpu": median(c.cpu for c in runs), "rss": median(c.rss for c in runs)})
+                     "cpu": median(c.cpu for c in runs), "cpu_min": min(c.cpu for c in runs),
+                     "rss": median(c.rss for c in runs),
+                     "modules": imp["modules"] if imp else None, "import_ms": imp["total_us"] / 1000 if imp else None,
+                     "modules_avoided": len(shipped_modules - names), "packages_avoided": avoided,
+                     "avoided_import_ms": sum(shipped_self_us[n] for n in shipped_modules - names) / 1000})
     reference = next(r for r in rows if r["variant"] == "as shipped")
     for r in rows:
         r["saves_first_request"] = reference["first_request"] - r["first_request"]
+        r["saves_first_request_min"] = reference["first_request_min"] - r["first_request_min"]
         r["saves_wall"] = reference["wall"] - r["wall"]
         r["saves_cpu"] = reference["cpu"] - r["cpu"]
+        r["saves_cpu_min"] = reference["cpu_min"] - r["cpu_min"]
     python_start = median(run_process([sys.executable, "-c", "pass"], env=child_env(), cwd=tmp, timeout=60).wall
                           for _ in range(repeat))
     import_cli = median(run_process([sys.executable, "-c", "import jobs.cli"], env=child_env(), cwd=tmp,
@@ -533,8 +557,8 @@ def fixed_step(hub: Hub, tmp: Path, repeat: int, timeout: float) -> dict:
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
 
 
-def importtime(cmd: list, cwd: Path, timeout: float) -> dict:
-    proc = run_process(cmd, env=child_env(home=cwd / "home"), cwd=cwd, timeout=timeout)
+def importtime(cmd: list, cwd: Path, timeout: float, env_extra: dict | None = None, keep_names: bool = False) -> dict:
+    proc = run_process(cmd, env=child_env(env_extra, home=cwd / "home"), cwd=cwd, timeout=timeout)
     modules = []
     for line in proc.err.splitlines():
         match = IMPORT_LINE.match(line)
@@ -546,9 +570,12 @@ def importtime(cmd: list, cwd: Path, timeout: float) -> dict:
         by_package[package] = by_package.get(package, 0) + self_us
     top_level = sorted(((name, cum) for name, _, cum, depth in modules if depth <= 1), key=lambda t: -t[1])
     imported = {name.split(".", 1)[0] for name, *_ in modules}
-    return {"total_us": sum(m[1] for m in modules), "modules": len(modules),
-            "by_package": sorted(by_package.items(), key=lambda kv: -kv[1]), "top_level": top_level,
-            "watched": {name: name in imported for name in WATCHED_IMPORTS}}
+    result = {"total_us": sum(m[1] for m in modules), "modules": len(modules),
+              "by_package": sorted(by_package.items(), key=lambda kv: -kv[1])[:25], "top_level": top_level[:25],
+              "watched": {name: name in imported for name in WATCHED_IMPORTS}}
+    if keep_names:
+        result["names"] = {m[0]: m[1] for m in modules}  # module -> self µs
+    return result
 
 
 def profile_step(hub: Hub, scenario: Scenario, timeout: float) -> dict:
@@ -693,16 +720,31 @@ def target(value: float, limit: float, *, at_most: bool = True) -> str:
     return f"missed by {value / limit:.1f}x" if at_most else f"missed: {limit / value:.1f}x too slow"
 
 
-def report(m: dict, r: dict, argv: list[str], label: str) -> str:
-    out = [f"## {label} (commit {m['commit']}{', with local changes' if m['dirty'] else ''}, {m['date']})", ""]
+def report(meta: dict, r: dict, label: str) -> str:
+    """`meta`: step -> {"machine", "argv"} of the run that measured it (steps may come from several runs)."""
+    runs = []
+    for step in STEPS:
+        if step in meta and meta[step] not in [run for run, _ in runs]:
+            runs.append((meta[step], []))
+        for run, steps in runs:
+            if step in meta and run == meta[step]:
+                steps.append(step)
+    m = runs[-1][0]["machine"]
+    dates = sorted({run["machine"]["date"] for run, _ in runs})
+    out = [f"## {label} (commit {m['commit']}{', with local changes' if m['dirty'] else ''}, {', '.join(dates)})", ""]
     v = m["versions"]
     out += [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']:.1f} GiB RAM, {m['os']}; {m['python']}, "
             f"SQLite {m['sqlite']}; openwatch {v['openwatch']}, Scrapy {v['scrapy']}, Twisted {v['twisted']}, "
             f"httpx {v['httpx']}, sqlite-utils {v['sqlite-utils']}, urlwatch {v['urlwatch']}, "
-            f"requests {v['requests']}. Load average (1, 5, 15 min) at start {m['load']}, at end "
-            f"{m.get('load_end', '?')} (other work on the machine shows here; ratios are measured interleaved "
-            "to share it). Bytecode caching on in the children.", "",
-            f"Command: `python bench/pipeline.py {' '.join(argv)}`".replace("  ", " "), ""]
+            f"requests {v['requests']}. Bytecode caching on in the children. Other work on the machine shows in "
+            "the load average (1, 5, 15 min); ratios are measured interleaved so both sides share it.", ""]
+    for run, steps in runs:
+        rm = run["machine"]
+        command = " ".join(["python bench/pipeline.py", *run["argv"]])
+        out.append(f"- `{command}`"
+                   + f" ({', '.join(steps)}): {rm['date']}, load {rm['load']} at start, {rm.get('load_end', '?')} "
+                   "at end")
+    out.append("")
 
     targets = []
     if "steady" in r:
@@ -822,20 +864,28 @@ def steady_section(title: str, s: dict) -> list[str]:
 
 def fixed_section(f: dict) -> list[str]:
     out = ["### 5. Fixed costs: process start to first request", "",
-           f"A crawl of 1 org of 10 models (steady), {f['repeat']} rounds round-robin, medians. Every variant but the "
-           "first runs through bench/_cli.py, which applies the settings above every other priority (dict "
-           "settings merged) without editing crawler/settings.py. \"saves\" = as shipped minus the variant.", "",
-           "| variant | to first request | saves | process CPU | saves | process wall | saves | peak RSS |",
-           "|---|---|---|---|---|---|---|---|"]
+           f"A steady crawl of 1 org of 10 models, {f['repeat']} rounds round-robin (every variant once per round). "
+           "Every variant but the first runs through bench/_cli.py, which applies the settings above every other "
+           "priority (dict settings merged) without editing crawler/settings.py. \"saves\" = as shipped minus the "
+           "variant; times as median / best of the rounds (on a busy machine the best is the steadier estimate); "
+           "modules from one `-X importtime` run of each variant (exact).", "",
+           "| variant | to first request (median / best) | saves (median / best) | process CPU (median / best) | "
+           "saves (median / best) | modules imported | not imported (their import time in the shipped run) | "
+           "packages no longer imported |", "|---|---|---|---|---|---|---|---|"]
     for row in f["rows"]:
         ref = row["variant"].startswith(("as shipped", "real CLI"))
 
-        def saved(key):
-            return "" if ref else f"{row[key] * 1000:+.0f} ms"
+        def ms(key):
+            return f"{row[key] * 1000:.0f}"
 
-        out.append(f"| {row['variant']} | {row['first_request'] * 1000:.0f} ms | {saved('saves_first_request')} | "
-                   f"{row['cpu'] * 1000:.0f} ms | {saved('saves_cpu')} | {row['wall'] * 1000:.0f} ms | "
-                   f"{saved('saves_wall')} | {mib(row['rss']):.0f} MiB |")
+        def saved(key):
+            return "" if ref else f"{row[key] * 1000:+.0f} / {row[key + '_min'] * 1000:+.0f} ms"
+
+        modules = "" if row["modules"] is None else f"{row['modules']}"
+        avoided = "" if ref else f"{row['modules_avoided']} ({row['avoided_import_ms']:.0f} ms)"
+        out.append(f"| {row['variant']} | {ms('first_request')} / {ms('first_request_min')} ms | "
+                   f"{saved('saves_first_request')} | {ms('cpu')} / {ms('cpu_min')} ms | {saved('saves_cpu')} | "
+                   f"{modules} | {avoided} | {', '.join(row['packages_avoided'])} |")
     out += ["", f"For scale: `python -c pass` {f['python_start'] * 1000:.0f} ms, `python -c \"import jobs.cli\"` "
             f"{f['import_cli_wall'] * 1000:.0f} ms (wall).", ""]
     for title, key in (("`python -X importtime -c \"import jobs.cli\"`", "imports_cli"),
@@ -986,12 +1036,37 @@ def main(argv: list[str] | None = None) -> int:
                 world.ids.clear()
     m["load_end"] = load()
     note(f"# done in {time.perf_counter() - begun:.0f}s")
-    text = report(m, results, argv, label)
+    meta = {step: {"machine": m, "argv": argv} for step in STEPS if step in results}
+    if not args.no_write:
+        meta, results = merge_raw(label, meta, results)
+    text = report(meta, results, label)
     print("\n" + text)
     if not args.no_write:
         write_results(text, label)
-        note(f"# wrote {RESULTS.relative_to(ROOT)} (section {label!r})")
+        note(f"# wrote {RESULTS.relative_to(ROOT)} (section {label!r}) and {raw_path(label).relative_to(ROOT)}")
     return 0
+
+
+def raw_path(label: str) -> Path:
+    return BENCH / "results" / (re.sub(r"[^\w.-]+", "-", label).strip("-") + ".json")
+
+
+def merge_raw(label: str, meta: dict, results: dict) -> tuple[dict, dict]:
+    """Keep the steps of earlier runs under this label (same code commit) that this run did not
+    measure, so `--only fixed` redoes one part; write the raw numbers next to RESULTS.md."""
+    path = raw_path(label)
+    if path.exists():
+        old = json.loads(path.read_text())
+        commits = {run["machine"]["commit"] for run in old["meta"].values()}
+        current = next(iter(meta.values()))["machine"]["commit"] if meta else None
+        if commits == {current}:
+            meta = {**old["meta"], **meta}
+            results = {**old["results"], **results}
+        else:
+            note(f"# {path.name} holds commit(s) {', '.join(sorted(commits))}, this run {current}: replaced")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"label": label, "meta": meta, "results": results}, indent=1) + "\n")
+    return meta, results
 
 
 if __name__ == "__main__":

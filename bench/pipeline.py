@@ -121,9 +121,9 @@ class Hub:
         self.arrivals: list[tuple[float, str, str, int]] = []
         record = self.emu.requests.record
 
-        def recording(method, path, status, headers):
+        def recording(method, path, status, headers, **extra):
             self.arrivals.append((time.time(), method, path, status))  # list.append is atomic
-            record(method, path, status, headers)
+            record(method, path, status, headers, **extra)
 
         self.emu.requests.record = recording
 

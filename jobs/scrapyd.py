@@ -184,7 +184,8 @@ def parse_scrapyd_section(table: dict) -> ScrapydSettings:
             raise ScrapydSettingError(at, f"expected a string, got {_type_name(url)}",
                                       'write e.g. "http://localhost:6800"')
         if not _is_http_url(url):
-            raise ScrapydSettingError(at, f"{_show(url)} is not an http(s) URL",
+            # Not shown: a mistyped server URL may carry its credentials.
+            raise ScrapydSettingError(at, "is not an http(s) URL",
                                       'use a URL such as "http://localhost:6800"')
         parts = urlsplit(url)
         if parts.username or parts.password:

@@ -25,66 +25,72 @@ from crawler.times import utcnow
 from tests.conftest import CLI, ROOT, write_config
 
 
-class Widget(ItemKind):
-    name = "widget"
-    prefix = "widget:test/"
-    counter_fields = ("views",)
+# The source is defined only where the CLI loads this module as a plugin
+# (`$OPENWATCH_PLUGINS`): in the pytest process a registered "widgets" source would leak into
+# every other test's registry.
+PLUGIN = __name__ in os.environ.get("OPENWATCH_PLUGINS", "").split(",")
 
-    def normalise(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {"id": raw["id"], "org": raw["shop"], "title": raw["title"], "price": raw["price"]}
+if PLUGIN:
+    class Widget(ItemKind):
+        name = "widget"
+        prefix = "widget:test/"
+        counter_fields = ("views",)
 
-    def url(self, key, fields, endpoints):
-        return f"{endpoints['widgets']}/{fields['org']}/{fields['id']}"
+        def normalise(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+            return {"id": raw["id"], "org": raw["shop"], "title": raw["title"], "price": raw["price"]}
 
-    def added(self, ctx, fields):
-        return [event(ctx, "widget.listed", f"{fields['org']} lists {fields['title']}", after={"price": fields["price"]})]
+        def url(self, key, fields, endpoints):
+            return f"{endpoints['widgets']}/{fields['org']}/{fields['id']}"
 
-    def changed(self, ctx, before, after):
-        if before.get("price") == after.get("price"):
-            return []
-        return [event(ctx, "widget.repriced", f"{after['title']}: {before['price']} → {after['price']}",
-                      before={"price": before["price"]}, after={"price": after["price"]})]
+        def added(self, ctx, fields):
+            return [event(ctx, "widget.listed", f"{fields['org']} lists {fields['title']}", after={"price": fields["price"]})]
 
-
-class WidgetSource(Source):
-    """Widgets of the watched shops (a test-only source)."""
-
-    kind = "widgets"
-    keys = ("shops",)
-    endpoints = {"widgets": "http://127.0.0.1:9"}
-    item_kinds = (Widget(),)
-    events = (
-        EventType("widget.listed", "new widget", "new widgets", lambda e: f"New widget: {e['summary']}"),
-        EventType("widget.repriced", "price change", "price changes"),
-    )
-    spider = "tests.test_extra_source.WidgetSpider"
-
-    @classmethod
-    def options(cls, read):
-        return {"shops": tuple(read.string_list("shops", example='["acme"]'))}
-
-    @classmethod
-    def units(cls, options):
-        return options["shops"]
+        def changed(self, ctx, before, after):
+            if before.get("price") == after.get("price"):
+                return []
+            return [event(ctx, "widget.repriced", f"{after['title']}: {before['price']} → {after['price']}",
+                          before={"price": before["price"]}, after={"price": after["price"]})]
 
 
-class WidgetSpider(scrapy.Spider):
-    name = "widgets"
-    source = "widgets"
+    class WidgetSource(Source):
+        """Widgets of the watched shops (a test-only source)."""
 
-    def __init__(self, watch="adhoc", units=(), prior=None, endpoint=None, **kwargs):
-        super().__init__(**kwargs)
-        self.watch, self.units, self.prior, self.endpoint = watch, list(units), prior or {}, endpoint
+        kind = "widgets"
+        keys = ("shops",)
+        endpoints = {"widgets": "http://127.0.0.1:9"}
+        item_kinds = (Widget(),)
+        events = (
+            EventType("widget.listed", "new widget", "new widgets", lambda e: f"New widget: {e['summary']}"),
+            EventType("widget.repriced", "price change", "price changes"),
+        )
+        spider = "tests.test_extra_source.WidgetSpider"
 
-    async def start(self):
-        for shop in self.units:
-            yield scrapy.Request(f"{self.endpoint}/{shop}.json", cb_kwargs={"shop": shop}, dont_filter=True)
+        @classmethod
+        def options(cls, read):
+            return {"shops": tuple(read.string_list("shops", example='["acme"]'))}
 
-    def parse(self, response, shop):
-        rows = json.loads(response.body)
-        yield Batch(watch=self.watch, source=self.source, unit=shop, observed_at=utcnow(),
-                    observations=[Observation(key=f"widget:test/{shop}/{r['id']}", kind="widget", raw=r) for r in rows],
-                    end=UnitEnd(complete=True, count=len(rows)))
+        @classmethod
+        def units(cls, options):
+            return options["shops"]
+
+
+    class WidgetSpider(scrapy.Spider):
+        name = "widgets"
+        source = "widgets"
+
+        def __init__(self, watch="adhoc", units=(), prior=None, endpoint=None, **kwargs):
+            super().__init__(**kwargs)
+            self.watch, self.units, self.prior, self.endpoint = watch, list(units), prior or {}, endpoint
+
+        async def start(self):
+            for shop in self.units:
+                yield scrapy.Request(f"{self.endpoint}/{shop}.json", cb_kwargs={"shop": shop}, dont_filter=True)
+
+        def parse(self, response, shop):
+            rows = json.loads(response.body)
+            yield Batch(watch=self.watch, source=self.source, unit=shop, observed_at=utcnow(),
+                        observations=[Observation(key=f"widget:test/{shop}/{r['id']}", kind="widget", raw=r) for r in rows],
+                        end=UnitEnd(complete=True, count=len(rows)))
 
 
 class Shop:

@@ -260,6 +260,8 @@ DOCUMENT = st.fixed_dictionaries(
         "smtp": st.one_of(table_of(SMTP_KEYS), toml_values),
         "subscription": st.one_of(st.lists(SUBSCRIPTION_TABLE, max_size=3), toml_values),
         "daemon": st.one_of(table_of(DAEMON_KEYS), toml_values),
+        "scrapyd": st.one_of(table_of(("url", "project", "username", "password", "timeout", "poll_interval",
+                                       "prior_bind", "prior_url")), toml_values),
         "extra": toml_values,
     },
 )
@@ -380,6 +382,7 @@ def test_any_environment_loads_or_is_one_line_naming_the_file(folder, environ):
 
 def test_top_level_keys_are_the_documented_ones():
     # The generators above cover every section the loader knows; a new one needs a generator.
-    assert set(TOP_KEYS) == {"database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon"}
+    assert set(TOP_KEYS) == {"database", "feed_path", "endpoints", "watch", "smtp", "subscription", "daemon",
+                             "scrapyd"}
 
 

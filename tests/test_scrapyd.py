@@ -174,7 +174,7 @@ def test_section_defaults_and_lists():
     ({"url": []}, 'scrapyd.url: is empty; list at least one server, e.g. url = ["http://localhost:6800"]'),
     ({"url": 6800}, "scrapyd.url: expected a string or an array of strings, got an integer; write url = "
                     '"http://localhost:6800" or url = ["http://w1:6800", "http://w2:6800"]'),
-    ({"url": ["http://a:6800", "ftp://b"]}, 'scrapyd.url[2]: "ftp://b" is not an http(s) URL; use a URL such '
+    ({"url": ["http://a:6800", "ftp://b"]}, 'scrapyd.url[2]: is not an http(s) URL; use a URL such '
                                             'as "http://localhost:6800"'),
     ({"url": ["http://a:6800", "http://a:6800/"]}, 'scrapyd.url[2]: "http://a:6800" is listed twice; list each '
                                                    "server once"),

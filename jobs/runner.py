@@ -109,6 +109,9 @@ def _prior(config, watch) -> dict:
 
     store = open_store(config)
     try:
+        # A `crawl` or `run --once` killed mid-crawl left its row `running`: failed now, as the
+        # daemon does at start (never counted as ok, never left for ever).
+        store.fail_running("interrupted: the process ended mid-crawl", only_dead=True, watch=watch.name)
         return source_for(watch.source).prior(store, watch)
     finally:
         store.db.close()

@@ -258,8 +258,6 @@ def test_a_redirect_to_another_origin_does_not_carry_the_token(tmp_path, emulato
     assert HF_TOKEN not in proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bug in crawler/spiders/huggingface.py probe(): the X-Error-Code header is "
-                                      "copied into the crawl's errors unchecked (reported to the lead)")
 def test_an_endpoint_echoing_the_token_does_not_get_it_stored_or_shown(tmp_path, emulator):
     """A mirror that echoes the token in an error header (here on a direct check of a missing
     model): the crawl's errors, `crawl` and `status` output and the database stay clean."""
@@ -279,8 +277,6 @@ def test_an_endpoint_echoing_the_token_does_not_get_it_stored_or_shown(tmp_path,
     assert leaks(dump_database(tmp_path / "openwatch.db"), [HF_TOKEN]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug in crawler/spiders/huggingface.py parse_listing(): a Link rel=next to "
-                                      "another origin is requested with the Authorization header (reported to the lead)")
 def test_a_next_link_to_another_origin_does_not_carry_the_token(tmp_path, emulator):
     """The Hub's cursor always points at the Hub; a `Link: <elsewhere>; rel="next"` from a
     hostile endpoint must not send the token elsewhere."""

@@ -197,16 +197,30 @@ class HuggingFaceSpider(scrapy.Spider):
                 newest = stamp
         requests = await self.fetch_files(observations, org)
         batch = self._batch(org, observations=observations, requests=requests)
-        next_url = next_link(response)
+        next_url = self._own(response, next_link(response))
         if watermark and not reached and next_url and page:
             yield batch
-            yield self._listing_request(response.urljoin(next_url), org, self.parse_newest, key=key)
+            yield self._listing_request(next_url, org, self.parse_newest, key=key)
             return
         if not watermark and not page:
             batch.end = UnitEnd(complete=False, count=0, error="empty listing: not taken as a baseline")
         else:
             batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
         yield batch
+
+    def _own(self, response: Response, link: str | None) -> str | None:
+        """A next link on the endpoint's own origin; any other is not followed (it would
+        carry the token elsewhere, and the Hub's cursor never points away)."""
+        from urllib.parse import urlsplit
+
+        if not link:
+            return None
+        url = response.urljoin(link)
+        mine, theirs = urlsplit(self.endpoint), urlsplit(url)
+        if (mine.scheme, mine.netloc) != (theirs.scheme, theirs.netloc):
+            self.logger.warning("not following a next link to another origin: %s", theirs.netloc[:100])
+            return None
+        return url
 
     def _page(self, response: Response) -> list[dict]:
         if response.status != 200:
@@ -255,10 +269,10 @@ class HuggingFaceSpider(scrapy.Spider):
         requests = await self.fetch_files(ready, org)
         batch = self._batch(org, observations=ready, requests=requests)
 
-        next_url = next_link(response)
+        next_url = self._own(response, next_link(response))
         if next_url:
             yield batch
-            yield self._listing_request(response.urljoin(next_url), org)
+            yield self._listing_request(next_url, org)
             return
         async for item in self.finish_org(org, batch):
             yield item
@@ -326,7 +340,7 @@ class HuggingFaceSpider(scrapy.Spider):
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"
             return Probe(key, "error", f"{type(exc).__name__}: {exc}"[:300])
-        error_code = response.headers.get("X-Error-Code", b"").decode("latin-1")
+        error_code = _error_code(response)
         # Without a token the Hub answers 401 RepoNotFound for a missing (or private) repo,
         # with one 404: huggingface_hub.utils._http.hf_raise_for_status.
         if response.status in (401, 404) and error_code == "RepoNotFound":
@@ -378,7 +392,7 @@ class HuggingFaceSpider(scrapy.Spider):
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:
             return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
-        error_code = response.headers.get("X-Error-Code", b"").decode("latin-1")
+        error_code = _error_code(response)
         if response.status == 304:
             return {"status": "not_modified", "etag": etag}
         if response.status == 200:
@@ -387,6 +401,13 @@ class HuggingFaceSpider(scrapy.Spider):
         if response.status in (401, 403) and error_code == "GatedRepo":
             return {"status": "gated"}
         return {"status": "error", "error": f"HTTP {response.status} {error_code}".strip()}
+
+
+def _error_code(response: Response) -> str:
+    """The Hub's `X-Error-Code` (`RepoNotFound`, `GatedRepo`, …) as a short word, else empty:
+    a hostile endpoint's header is never copied into errors (it could carry the token)."""
+    value = response.headers.get("X-Error-Code", b"").decode("latin-1").strip()
+    return value if re.fullmatch(r"[A-Za-z]{1,40}", value) else ""
 
 
 def _gone(result) -> bool:

@@ -135,15 +135,7 @@ def html_text(value: Any, limit: int) -> str | None:
 # -- scalars ----------------------------------------------------------------------------------
 
 
-def integer(value: Any) -> int | None:
-    """An int the answer gave as a JSON number (not a bool, not a string)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+from crawler.normalize import integer  # noqa: E402,F401 - an int the answer gave as a JSON number
 
 
 def boolean(value: Any) -> bool | None:

@@ -116,3 +116,32 @@ def test_a_hub_wide_watch_finds_exactly_the_new_matching_models(tmp_path, hub):
 
 def _debug_log(hub, n):
     return [(r.method, r.path[:120], r.status) for r in hub.requests.log[-n:]]
+
+
+@pytest.mark.slow
+def test_a_simulated_day_of_400_orgs_every_30_minutes_stays_inside_the_anonymous_quota(tmp_path):
+    """48 cycles of `run --once` over 400 orgs, the emulator's clock moved 30 minutes between
+    them, its rate limits enforced at the anonymous plan (500 API calls per 5 minutes): no 429,
+    and no 5-minute window over the quota."""
+    now = [1_000_000.0]
+    emu = HubEmulator(page_size=1000, enforce_rate_limits=True, clock=lambda: now[0])
+    emu.start()
+    try:
+        orgs = [f"lab-{i:03d}" for i in range(400)]
+        for i, org in enumerate(orgs):
+            emu.world.add_model(f"{org}/Model-{i}", license="apache-2.0")
+        watch = {"name": "all", "source": "huggingface", "orgs": orgs, "every": "30m", "reconcile_every": "1d",
+                 "timeout": "10m"}
+        ow = CLI(write_config(tmp_path / "openwatch.toml", hf=emu.url, watches=[watch]))
+        for cycle in range(48):
+            if cycle == 20:
+                emu.world.add_model("lab-007/New-Model", license="mit")  # one change in the day
+            ow("run", "--once", timeout=600)
+            now[0] += 30 * 60
+        windows = emu.requests.per_window(300, service="huggingface", bucket="api")
+        assert emu.requests.count("/api/models", status=429) == 0
+        assert max(windows.values()) <= 500, windows
+        assert sum(windows.values()) == 400 * 48  # one request per org per cycle, the change included
+        assert [e["type"] for e in ow.json("events")] == ["model.added"]
+    finally:
+        emu.stop()

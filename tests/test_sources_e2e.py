@@ -259,3 +259,38 @@ def test_an_org_on_two_hubs_is_two_units_each_with_its_own_baseline(tmp_path, em
     assert last_crawl(ow)[0] == "ok"
     assert rows(ow, "select source, count(*) from items group by source order by source") == [
         ("huggingface", 1), ("modelscope", 2)]
+
+
+def test_links_the_deepseek_r1_way_model_tag_to_paper_release_to_model(tmp_path, emulator):
+    """A model card's arxiv tag links the paper; a release naming the model links it; the
+    paper's comment links the code. Shown in the events, in `history`, and in openness."""
+    emulator.world.add_model("deepseek-ai/DeepSeek-R1", license="mit", arxiv=["2501.12948"])
+    emulator.github.add_repo("deepseek-ai/DeepSeek-R1", license_spdx="MIT")
+    emulator.github.add_release("deepseek-ai/DeepSeek-R1", "v1.0")
+    emulator.arxiv.add_paper("2501.12948", title="DeepSeek-R1", abstract="reasoning via RL")
+    ow = config(tmp_path, emulator,
+                {"name": "hf", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"},
+                {"name": "code", "source": "github", "repos": ["deepseek-ai/DeepSeek-R1"], "every": "1h"},
+                {"name": "papers", "source": "arxiv", "query": "all:reasoning", "every": "6h", "cache": "0s"})
+    for watch in ("hf", "code", "papers"):
+        ow("crawl", watch)
+    assert ow.json("events") == []
+
+    emulator.arxiv.add_paper("2601.00001", title="DeepSeek-R2", abstract="more reasoning",
+                             comment="Code: https://github.com/deepseek-ai/DeepSeek-R1")
+    emulator.world.add_model("deepseek-ai/DeepSeek-R2", license="mit", arxiv=["2601.00001"])
+    emulator.github.add_release("deepseek-ai/DeepSeek-R1", "v2.0",
+                                body="Weights: https://huggingface.co/deepseek-ai/DeepSeek-R2")
+    for watch in ("papers", "code", "hf"):
+        ow("crawl", watch)
+    events = {e["type"]: e for e in ow.json("events")}
+    assert sorted(events) == ["model.added", "paper.published", "release.published"]
+    assert "paper:arxiv/2601.00001" in events["model.added"]["data"]["links"]
+    assert "model:hf/deepseek-ai/DeepSeek-R2" in events["release.published"]["data"]["links"]
+    assert "repo:github/deepseek-ai/DeepSeek-R1" in events["paper.published"]["data"]["links"]
+    assert events["model.added"]["data"]["openness"] == "open-weights+code"  # MIT weights, MIT code linked
+
+    shown = ow("history", "deepseek-ai/DeepSeek-R2").stdout
+    assert "cites_paper" in shown and "paper:arxiv/2601.00001" in shown and "announces (of)" in shown
+    last = ow.json("history", "deepseek-ai/DeepSeek-R2")[-1]
+    assert {link["key"] for link in last["links"]} >= {"paper:arxiv/2601.00001"}

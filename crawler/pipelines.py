@@ -37,6 +37,7 @@ class IngestPipeline:
         self.on_events = getattr(crawler, "openwatch_on_events", None)
         self.watch_units = getattr(crawler, "openwatch_watch_units", None)
         self.endpoints = getattr(crawler, "openwatch_endpoints", None)
+        self.progress = getattr(crawler, "openwatch_progress", None)
         self.lock = asyncio.Lock()
         self.store = None
         self.crawl_id = None
@@ -96,6 +97,8 @@ class IngestPipeline:
             self.events += len(result.events)
             self.errors += result.errors
             self.units_complete.update(result.units_complete)
+            if self.progress is not None:
+                self.progress(self.items, len(self.units_complete), len((spider or self.crawler.spider).units or ()))
             for event in result.events:
                 logger.info("event %s %s", event["type"], event["summary"])
         return item
@@ -127,6 +130,8 @@ class IngestPipeline:
             items=self.items, events=self.events, errors=self.errors,
         )
         self.store.record_budget(spider.source, stats.get_value("openwatch/budget") or {})
+        if self.progress is not None:
+            self.progress(self.items, len(self.units_complete), len(expected), True)
         stats.set_value("openwatch/status", status)
         stats.set_value("openwatch/events", self.events)
         stats.set_value("openwatch/items", self.items)

@@ -245,12 +245,34 @@ def _crawl(app: App, watches) -> list:
         outcomes = []
         for watch in watches:
             logger.info("crawling %s (%s)", watch.name, watch.source)
-            outcome = await crawl_watch(config, watch, log_level="DEBUG" if app.debug else "WARNING")
+            outcome = await crawl_watch(config, watch, log_level="DEBUG" if app.debug else "WARNING",
+                                        progress=_progress(watch.name))
             await asyncio.to_thread(record_outcome, config, watch, outcome)  # watch health, source.failing
             outcomes.append(outcome)
         return outcomes
 
     return run_in_reactor(main)
+
+
+def _progress(watch: str):
+    """On a terminal, a crawl (a first baseline can take minutes) says how far it got, on one
+    line that it rewrites; piped or logged, it stays quiet."""
+    if not sys.stderr.isatty():
+        return None
+    shown = {"at": 0.0}
+
+    def report(items: int, units: int, total_units: int, done: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if not done and now - shown["at"] < 0.5:
+            return
+        shown["at"] = now
+        end = "\n" if done else ""
+        sys.stderr.write(f"\r{watch}: {items:,} items, {units}/{total_units} units complete{end}")
+        sys.stderr.flush()
+
+    return report
 
 
 def _report(config, outcomes) -> None:

@@ -117,7 +117,7 @@ def _prior(config, watch) -> dict:
         store.db.close()
 
 
-async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None) -> CrawlOutcome:
+async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, progress=None) -> CrawlOutcome:
     """Run one crawl of `watch`; never raises for crawl failures, returns the outcome.
 
     With a `[scrapyd]` section the crawl runs as a Scrapyd job and its batches are ingested
@@ -154,6 +154,7 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None) -
     # The watches covering this crawl's units: of the same source (units are named per source).
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}
     crawler.openwatch_endpoints = dict(config.endpoints)
+    crawler.openwatch_progress = progress  # (items, units complete, units) after each batch, or None
     task = runner.crawl(crawler, **source.spider_args(watch, config.endpoints, prior))
     timed_out = False
     try:

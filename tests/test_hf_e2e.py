@@ -419,3 +419,32 @@ def test_feed_path_is_kept_up_to_date_after_crawls(ow, emulator):
     crawl(ow)
     parsed = feedparser.parse(feed.read_bytes())
     assert not parsed.bozo and [e.title for e in parsed.entries] == ["deepseek-ai released DeepSeek-V9"]
+
+
+def test_a_crawl_shows_progress_on_a_terminal_and_stays_quiet_otherwise(ow):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    piped = ow("crawl", "labs")
+    assert "units complete" not in piped.stderr  # piped: quiet
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "jobs", "--config", str(ow.config), "crawl", "labs"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=ow.env,
+                              cwd=ow.config.parent, timeout=180)
+    finally:
+        os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"labs: 13 items, 2/2 units complete" in seen

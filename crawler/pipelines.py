@@ -113,7 +113,8 @@ class IngestPipeline:
             return
         expected = set(spider.units)
         if reason != "finished":
-            self.errors.append(f"crawl ended early: {reason}")
+            cut = getattr(self.crawler, "openwatch_cut_reason", None)
+            self.errors.append(cut or f"crawl ended early: {reason}")
         if self.units_complete >= expected and reason == "finished" and not self.errors:
             status = "ok"
         elif self.units_complete:

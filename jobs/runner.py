@@ -168,6 +168,8 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     except TimeoutError:
         timed_out = True
         logger.warning("crawl of %s passed its timeout (%.0fs): stopping it", watch.name, watch.timeout)
+        # The pipeline closes the crawl's row as the engine stops: it says why, in the same write.
+        crawler.openwatch_cut_reason = f"timed out after {watch.timeout:.0f}s"
         await _stop(crawler, task)
     except Exception as exc:  # a spider that raises at start: the crawl fails, the caller goes on
         logger.error("crawl of %s failed: %s", watch.name, exc)
@@ -181,7 +183,8 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     outcome.errors += stats.get_value("openwatch/errors") or []
     if timed_out:
         # What completed before the cut is committed and counts: partial, or failed if nothing did.
-        outcome.errors.append(f"timed out after {watch.timeout:.0f}s")
+        if not any(e.startswith("timed out after") for e in outcome.errors):
+            outcome.errors.append(f"timed out after {watch.timeout:.0f}s")
         _record_timeout(config, outcome)
     elif outcome.crawl_id is None and outcome.errors:
         _record_failed_start(config, watch, outcome)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import pstats
@@ -288,10 +287,13 @@ def last_crawl(database: Path) -> dict:
         conn.close()
 
 
-def crawl_events(database: Path, crawl_id: int) -> list[tuple[str, str]]:
+def crawl_events(database: Path, crawl_id: int) -> list[tuple[str, str]] | None:
+    """(item key, type) of the events a crawl recorded; None if the schema no longer says."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         return conn.execute("select item, type from events where crawl_id = ?", (crawl_id,)).fetchall()
+    except sqlite3.OperationalError:
+        return None
     finally:
         conn.close()
 
@@ -495,9 +497,12 @@ def changes_step(hub: Hub, scenario: Scenario, timeout: float) -> dict:
             with_file += 1
     c = crawl(hub, scenario, timeout)
     changed = set(chosen)
-    items = {item.split("/", 1)[1] for item, _ in crawl_events(scenario.database, c.crawl_id) if "/" in item}
+    events = crawl_events(scenario.database, c.crawl_id)
+    # "model:hf/<owner>/<name>" -> "<owner>/<name>"
+    items = {item.split("/", 1)[1] for item, _ in events or () if isinstance(item, str) and "/" in item}
     orgs_changed = len({m.split("/", 1)[0] for m in chosen})
-    return {"changed": len(chosen), "found": len(changed & items), "events": c.events, "crawl_s": c.duration,
+    found = len(changed & items) if events is not None else float("nan")
+    return {"changed": len(chosen), "found": found, "events": c.events, "crawl_s": c.duration,
             "requests": c.requests, "bound": len(scenario.orgs) + orgs_changed + with_file,
             "bound_text": f"{len(scenario.orgs)} orgs + {orgs_changed} pages with changes + {with_file} LICENSE files",
             "rss": c.rss}
@@ -774,7 +779,8 @@ def report(meta: dict, r: dict, label: str) -> str:
             targets.append((f"cycle with {c['changed']} changes, {s['scenario']}",
                             f"{c['found']} found, {c['requests']['total']} requests",
                             f"all found; ≤ {c['bound']} requests (issue 9)",
-                            ("met" if c["found"] == c["changed"] else f"{c['changed'] - c['found']} not found") + "; "
+                            ("events not readable" if c["found"] != c["found"] else "met" if c["found"] == c["changed"]
+                             else f"{c['changed'] - c['found']} not found") + "; "
                             + target(c["requests"]["total"], c["bound"])))
     if targets:
         out += ["### Targets", "", "| measure | value | target | |", "|---|---|---|---|"]

@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Batch
-from crawler.rules import SHORT_LISTING_RATIO
+from crawler.rules import SHORT_LISTING_RATIO, crawl_status
 
 logger = logging.getLogger(__name__)
 
@@ -115,15 +115,7 @@ class IngestPipeline:
         if reason != "finished":
             cut = getattr(self.crawler, "openwatch_cut_reason", None)
             self.errors.append(cut or f"crawl ended early: {reason}")
-        if self.units_complete >= expected and reason == "finished" and not self.errors:
-            status = "ok"
-        elif self.units_complete:
-            status = "partial"
-        else:
-            status = "failed"
-        missing = sorted(expected - self.units_complete)
-        if missing and reason == "finished" and not any(m in " ".join(self.errors) for m in missing):
-            self.errors.append(f"no complete listing for: {', '.join(missing)}")
+        status = crawl_status(expected, self.units_complete, reason == "finished", self.errors)
         stats = self.crawler.stats
         self.store.finish_crawl(
             self.crawl_id, status,

@@ -6,3 +6,16 @@ SHORT_LISTING_RATIO = 0.5
 REMOVAL_AFTER = 3
 # Direct checks tried first when a listing looks short: a transient short answer costs few.
 PROBE_SAMPLE = 20
+
+
+def crawl_status(expected, complete, finished: bool, errors: list[str]) -> str:
+    """ok when the crawl finished and every watched unit ended complete with no error; partial
+    when some unit did; else failed. Appends "no complete listing for: …" to `errors` when
+    units are missing and nothing said why (rule 2: a partial crawl removes nothing)."""
+    expected, complete = set(expected), set(complete)
+    missing = sorted(expected - complete)
+    if missing and finished and not any(m in " ".join(errors) for m in missing):
+        errors.append(f"no complete listing for: {', '.join(missing)}")
+    if finished and complete >= expected and not errors:
+        return "ok"
+    return "partial" if complete else "failed"

@@ -1076,13 +1076,9 @@ async def crawl_watch_via_scrapyd(config, watch, *, pool: ScrapydPool):
             logger.exception("ingest of %s failed", watch.name)
         outcome.requests = job.requests
         outcome.errors = job.errors + errors
-        if job.status == "ok" and complete >= expected and not outcome.errors:
-            outcome.status = "ok"
-        elif complete:
-            outcome.status = "partial"
-        missing = sorted(expected - complete)
-        if missing and job.status == "ok" and not any(m in " ".join(outcome.errors) for m in missing):
-            outcome.errors.append(f"no complete listing for: {', '.join(missing)}")
+        from crawler.rules import crawl_status
+
+        outcome.status = crawl_status(expected, complete, job.status == "ok", outcome.errors)
         await asyncio.to_thread(store.finish_crawl, crawl_id, outcome.status, requests=outcome.requests,
                                 items=outcome.items, events=outcome.events, errors=outcome.errors)
         if job.job:

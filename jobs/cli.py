@@ -60,7 +60,7 @@ class App:
         return self._config
 
     def db(self, *, readonly: bool = False):
-        from crawler.history.schema import connect
+        from jobs.database import connect
 
         path = self.config().database
         if readonly and not Path(path).exists():

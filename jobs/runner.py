@@ -16,6 +16,8 @@ from typing import Any, Awaitable, Callable
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from jobs.database import connect as connect_database
+
 logger = logging.getLogger("openwatch.runner")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -97,7 +99,7 @@ def outbox(subscriptions):
 
 def open_store(config):
     """The history store wired to the alerts outbox, with the config's endpoints and watches."""
-    from crawler.history.schema import connect
+    from jobs.database import connect
     from crawler.history.store import Store
 
     return Store(connect(config.database), on_events=outbox(config.subscriptions), endpoints=config.endpoints,
@@ -151,6 +153,7 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
     crawler.openwatch_on_events = outbox(config.subscriptions)
+    crawler.openwatch_connect = connect_database  # the outbox's table migrated with the history's
     # The watches covering this crawl's units: of the same source (units are named per source).
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}
     crawler.openwatch_endpoints = dict(config.endpoints)

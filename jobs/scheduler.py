@@ -626,7 +626,7 @@ class Daemon:
         """Repair what a killed predecessor left, and plan each watch's first run."""
         if not self.watches and not any(sub.enabled for sub in self.config.subscriptions):
             raise OpenwatchError(f"{self.config.path}: nothing to run: no enabled [[watch]] and no [[subscription]]")
-        from crawler.history.schema import connect
+        from jobs.database import connect
         from crawler.history.store import Store
 
         db = connect(self.config.database)
@@ -878,7 +878,7 @@ class Daemon:
         return self._dispatching
 
     def _dispatch_once(self):
-        from crawler.history.schema import connect
+        from jobs.database import connect
 
         if self._dispatch is not None:
             dispatch = self._dispatch

@@ -274,7 +274,7 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
     assert listed.stdout.split() == ["arxiv", "feed", "github", "hf_papers", "huggingface", "modelscope"]
     emulator.world.add_model("deepseek-ai/A", license="mit", files={"LICENSE": "MIT"})
     out = tmp_path / "items.jsonl"
-    db = tmp_path / "scrapy.db"
+    db = tmp_path / "openwatch.db"
     subprocess.run([*scrapy, "crawl", "huggingface", "-a", "orgs=deepseek-ai", "-s", f"OPENWATCH_HF_ENDPOINT={emulator.url}",
                     "-s", f"OPENWATCH_DATABASE={db}", "-O", str(out), "-s", "LOG_LEVEL=WARNING"],
                    cwd=ROOT, capture_output=True, text=True, check=True)
@@ -287,6 +287,20 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
     try:
         assert conn.execute("select key, license from items").fetchall() == [("model:hf/deepseek-ai/A", "mit")]
         assert conn.execute("select status from crawls").fetchall() == [("ok",)]
+        # The history layer alone made this file: no outbox table in it (alerts migrates its own).
+        assert conn.execute("select count(*) from sqlite_master where name = 'deliveries'").fetchone() == (0,)
+    finally:
+        conn.close()
+    # The openwatch commands read it as it is, and the first one that writes adds the outbox.
+    ow = CLI(write_config(tmp_path / "openwatch.toml", hf=emulator.url, watches=[
+        {"name": "labs", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}]))
+    assert "labs" in ow("status").stdout and ow.json("events") == []
+    ow("crawl", "labs")
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("select count(*) from deliveries").fetchone() == (0,)
+        names = {name for (name,) in conn.execute("select name from _migrations")}
+        assert {"alerts/001_deliveries", "alerts/002_delivery_claims"} <= names
     finally:
         conn.close()
 

@@ -400,7 +400,7 @@ def test_database_wal_shm_and_lock_are_created_0600_whatever_the_umask(tmp_path,
 
 
 def test_connect_keeps_an_existing_mode_and_never_widens_the_side_files(tmp_path):
-    from crawler.history.schema import connect
+    from jobs.database import connect
 
     old = os.umask(0)
     try:

@@ -138,15 +138,17 @@ class Store:
         """Crawls left `running` (by `pid`, of `watch`) become `failed` (never counted as ok).
         With `only_dead`, a crawl still running in another live process (a manual
         `openwatch crawl`) is left."""
-        import psutil
-
         with immediate(self.db):
             where, params = "status = 'running'", []
             for column, value in (("pid", pid), ("watch", watch)):
                 if value is not None:
                     where, params = where + f" and {column} = ?", params + [value]
-            rows = [row for row in self.db.execute(f"select id, pid, errors from crawls where {where}", params)
-                    if not (only_dead and row[1] and row[1] != os.getpid() and psutil.pid_exists(row[1]))]
+            rows = self.db.execute(f"select id, pid, errors from crawls where {where}", params).fetchall()
+            if rows and only_dead:
+                import psutil  # only when there is a crawl to check (~30 ms of every start otherwise)
+
+                rows = [row for row in rows
+                        if not (row[1] and row[1] != os.getpid() and psutil.pid_exists(row[1]))]
             for crawl, _, errors in rows:
                 self.db.execute("update crawls set status = 'failed', finished_at = ?, errors = ? where id = ?",
                                 [self.clock(), json.dumps((json.loads(errors or "[]") + [reason])[-50:]), crawl])

@@ -78,8 +78,8 @@ class _Row:
 
 
 # The text `json.dumps(value, sort_keys=True)` gives, without building an encoder per call
-# (six per new model in a first crawl).
-_sorted_json = json.JSONEncoder(sort_keys=True).encode
+# (six per new model in a first crawl) nor checking for cycles (fields are parsed JSON trees).
+_sorted_json = json.JSONEncoder(sort_keys=True, check_circular=False).encode
 
 
 def _sha256(text: str) -> str:

@@ -80,6 +80,7 @@ class _Row:
 # The text `json.dumps(value, sort_keys=True)` gives, without building an encoder per call
 # (six per new model in a first crawl) nor checking for cycles (fields are parsed JSON trees).
 _sorted_json = json.JSONEncoder(sort_keys=True, check_circular=False).encode
+_json = json.JSONEncoder(check_circular=False).encode  # `json.dumps(value)`
 
 
 def _sha256(text: str) -> str:
@@ -337,7 +338,7 @@ class Store:
                 (row.first_seen if row is not None else None) or now, now,
                 now if seq is not None else (row.last_changed if row is not None else now),
                 data_text, kind.fingerprint(obs.raw), counters_text,
-                fields.get("openness"), json.dumps(evidence) if evidence else None,
+                fields.get("openness"), _json(evidence) if evidence else None,
             ))
             if counters:
                 metrics.append(_metric(key, now[:10], counters, counters_text))

@@ -124,6 +124,20 @@ class OpenwatchGroup(click.Group):
 
     command_class = OpenwatchCommand
     group_class = type  # `alerts` is an OpenwatchGroup too
+    # name -> "module:attribute": imported only when that command runs or help lists it.
+    # `deploy` pulls in jobs.scrapyd and httpx, ~70 ms of every start (bench/RESULTS.md).
+    lazy: dict[str, str] = {}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         import sqlite3
@@ -761,10 +775,4 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
                       "downloads", "likes", "created"], json_rows=rows)
 
 
-def _register_deploy() -> None:
-    from jobs.scrapyd import deploy_command
-
-    cli.add_command(deploy_command)
-
-
-_register_deploy()
+cli.lazy = {"deploy": "jobs.scrapyd:deploy_command"}

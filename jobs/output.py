@@ -10,7 +10,6 @@ import json
 from typing import Any, Iterable
 
 import click
-from tabulate import tabulate
 
 MAX_CELL = 80
 
@@ -66,4 +65,6 @@ def emit(rows: Iterable[dict], fmt: str, columns: list[str], json_rows: list | N
         if not rows:
             click.echo("(none)")
             return
+        from tabulate import tabulate  # ~60 ms to import (its version lookup): only for tables
+
         click.echo(tabulate([[_cell(row.get(c)) for c in columns] for row in rows], headers=columns))

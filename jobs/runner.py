@@ -13,6 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+# Imported here, near the bottom of the stack, not by the engine inside the reactor: at import
+# Scrapy's TLS module runs create_deprecated_class three times, and each walks inspect.stack()
+# with source context, reading every frame's file; 123 frames deep in a crawl that was
+# 0.34 s under the profiler (bench/RESULTS.md, "after2").
+import scrapy.core.downloader.handlers.http11  # noqa: F401  # the http/https handler
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 

@@ -55,3 +55,11 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("alerts/001_deliveries", _m001_deliveries),
     ("alerts/002_delivery_claims", _m002_delivery_claims),
 ]
+
+
+def anything_waiting(db: sqlite_utils.Database) -> bool:
+    """Whether a dispatch could have work: a delivery pending or failed (to send, retry or
+    suppress). Without one the caller need not load the channels, templates and HTTP client."""
+    if not db["deliveries"].exists():
+        return False
+    return db.execute("SELECT 1 FROM deliveries WHERE status IN ('pending', 'failed') LIMIT 1").fetchone() is not None

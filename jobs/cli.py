@@ -304,14 +304,19 @@ def _report(config, outcomes) -> None:
 
 
 def _deliver(app: App, *, force: bool) -> None:
-    from alerts.outbox import dispatch
+    from alerts.schema import anything_waiting
 
     config = app.config()
     if not config.subscriptions and not Path(config.database).exists():
         return
     db = app.db()
     try:
-        report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
+        if not anything_waiting(db):  # nothing to send: the alerts stack is not even loaded
+            report = "0 sent"
+        else:
+            from alerts.outbox import dispatch
+
+            report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
     finally:
         db.close()
     click.echo(f"deliveries: {report}")

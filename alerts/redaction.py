@@ -16,7 +16,7 @@ _MIN_SECRET = 4  # shorter strings are too common to scrub without mangling ordi
 _MIN_PIECE = 8   # a path segment or query value of a secret URL this long is scrubbed on its own
 _PIECE_SEPARATORS = re.compile(r"[/?&=@:#;,]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-_EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
+EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
 
 
 def redact_url(url: str) -> str:
@@ -110,12 +110,12 @@ def scrub_excerpt(text: object, secrets: Iterable[str | None] = (), limit: int =
     """The first `limit` characters of `text` as one scrubbed line without control characters.
 
     Scrubbed before it is cut: cut first, a secret the receiver echoed could straddle the cut,
-    its prefix would no longer match, and it would leak. Only the first `_EXCERPT_INPUT`
+    its prefix would no longer match, and it would leak. Only the first `EXCERPT_INPUT`
     characters are scrubbed; a secret straddling that cut can only leave its prefix at the very
     end of the scrubbed text, so that tail (as long as the longest secret) is dropped."""
     raw = _CONTROL.sub(" ", str(text))
-    line = scrub(raw[:_EXCERPT_INPUT], secrets)
-    if len(raw) > _EXCERPT_INPUT:
+    line = scrub(raw[:EXCERPT_INPUT], secrets)
+    if len(raw) > EXCERPT_INPUT:
         longest = max((len(s) for s in _known(secrets)), default=0)
         line = line[: max(len(line) - longest, 0)].rstrip()
     if len(line) > limit:

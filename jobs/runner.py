@@ -238,6 +238,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     import json
     import sys
 
+    from alerts.redaction import visible
+
     class UTCFormatter(logging.Formatter):
         converter = time.gmtime
 
@@ -247,6 +249,12 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
                     {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"), "level": record.levelname,
                      "logger": record.name, "message": record.getMessage()}
                 )
+            # One line per record whatever a message quotes (a scraped title with CR/LF would
+            # forge a line; an escape sequence or a bidi override would rewrite the terminal).
+            message = record.getMessage()
+            shown = visible(message)
+            if shown != message:
+                record = logging.makeLogRecord({**record.__dict__, "msg": shown, "args": None})
             return super().format(record)
 
     handler = logging.StreamHandler(sys.stderr)

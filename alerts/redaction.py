@@ -23,14 +23,17 @@ _PIECE_SEPARATORS = re.compile(r"[/?&=@:#;,]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]+")
 _UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSHOWN_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
 
 
-def visible(text: str) -> str:
+def visible(text: str, *, lines: bool = False) -> str:
     """`text` with every control character (C0, C1: terminal escape sequences too), line
     separator and bidirectional override written as its escape (`\\x1b`, `\\u202e`): for a
-    terminal or a log line, which must show scraped text, never obey it."""
-    return _UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    terminal or a log line, which must show scraped text, never obey it. `lines=True` keeps
+    newlines and tabs (a licence text printed as a page)."""
+    unshown = _UNSHOWN_BUT_LINES if lines else _UNSHOWN
+    return unshown.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def redact_url(url: str) -> str:

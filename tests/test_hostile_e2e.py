@@ -141,7 +141,8 @@ def serve_hostile(emulator) -> None:
     # NUL where the answer is JSON (which can carry it); arXiv's Atom cannot, a feed's XML is
     # malformed with it (see below).
     emulator.world.add_model(f"deepseek-ai/{NAME}", license="other", license_name=HOSTILE,
-                             pipeline_tag=f"{HOSTILE} {NUL}", library_name=BIG)
+                             pipeline_tag=f"{HOSTILE} {NUL}", library_name=BIG,
+                             files={"LICENSE": f"{HOSTILE}\n{NUL}\n"})
     emulator.modelscope.add_model(f"Qwen/{NAME}", license=HOSTILE, chinese_name=f"{HOSTILE} {NUL}", description=BIG)
     emulator.github.add_release("deepseek-ai/DeepSeek-V3", "v2.0", name=HOSTILE, body=f"{HOSTILE}\n{BIG}")
     emulator.arxiv.add_paper("2508.00002", title=f"open-weight {HOSTILE}", abstract=f"open-weight {HOSTILE} {BIG}",
@@ -195,7 +196,9 @@ def test_hostile_content_from_every_source_reaches_every_channel_escaped(tmp_pat
 
     # -- the log and the terminal: shown escaped, never obeyed ---------------------------------
     table = ow("events").stdout
-    for output in (run.stderr, table):
+    history = ow("history", f"model:hf/deepseek-ai/{NAME}", "--texts").stdout
+    assert "\\x1b[2J" in history  # the LICENSE file, shown
+    for output in (run.stderr, table, history):
         assert not re.search("[\x00\r\x1b\u202e]", output), output
         assert not any(line.startswith("Bcc:") for line in output.splitlines()), output
     assert "\\u202e" in run.stderr and "\\r\\nBcc:" in run.stderr  # the event lines say what came

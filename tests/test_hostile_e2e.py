@@ -240,3 +240,38 @@ def test_hostile_content_from_every_source_reaches_every_channel_escaped(tmp_pat
         request = hooks[event["id"]]
         standardwebhooks.Webhook(SECRET).verify(request.body, dict(request.headers))
         assert {k: v for k, v in request.json.items() if k != "schema_version"} == event  # raw, as recorded
+
+
+def test_invalid_utf8_in_a_feed_is_read_as_the_parser_reads_it_and_sent_everywhere(tmp_path, emulator, receivers):
+    """Bytes that are not UTF-8 in a document that says it is: read (feedparser falls back on
+    another encoding), stored as the parser reads it, sent escaped and valid to every channel."""
+    from crawler.emulator import Fault
+    from crawler.sources.feed import parse_feed
+
+    http, smtp = receivers
+    emulator.feeds.add_feed("lab")
+    emulator.feeds.add_entry("lab", "post-1", title="Hello", link="https://lab.example/1")
+    ow = configure(tmp_path, emulator, http, smtp)
+    ow("crawl", "blog")
+    document = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title>'
+                b"<link>https://lab.example/</link><item><guid>post-1</guid><title>Hello</title></item>"
+                b"<item><guid>post-2</guid><title>caf\xe9 \xff\xfe &lt;!channel&gt; \xe2\x80\xae</title>"
+                b"<link>https://lab.example/2</link></item></channel></rss>")
+    emulator.faults.add(Fault("/feeds/lab", status=200, body=document,
+                              headers={"Content-Type": "application/rss+xml; charset=utf-8"}))
+    ow("crawl", "blog")
+    ow("deliver")
+    expected = next(e for e in parse_feed(document, "application/rss+xml; charset=utf-8").entries
+                    if e["entry_id"] == "post-2")["title"]
+    assert expected.startswith("caf") and "<!channel>" in expected
+    ((title,),) = rows(ow, "select json_extract(data, '$.title') from items where json_extract(data, '$.entry_id')"
+                           " = 'post-2'")
+    assert title == expected
+    (slack,) = [r.json for r in http.requests if r.path == "/slack"]
+    check_slack_payload(slack)
+    (hook,) = [r for r in http.requests if r.path == "/hook"]
+    standardwebhooks.Webhook(SECRET).verify(hook.body, dict(hook.headers))
+    assert hook.json["after"]["title"] == expected
+    (mail,) = [m.message for m in smtp.messages if m.rcpt_tos == ("me@example.org",)]
+    (part,) = [p for p in mail.walk() if p.get_content_type() == "text/html"]
+    assert not LIVE_HTML.search(part.get_content()) and "&lt;!channel&gt;" in part.get_content()

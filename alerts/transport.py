@@ -14,9 +14,15 @@ from typing import Any, Callable, Hashable, Iterable
 import httpx
 
 from alerts.exceptions import ChannelConfigError, DeliveryError, RateLimited
-from alerts.redaction import install_log_redaction, redact_url, scrub
+from alerts.redaction import EXCERPT_INPUT, install_log_redaction, redact_url, scrub
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver asking for more than a day is not taken literally
+# What is kept of a receiver's answer: only a status, `Retry-After` and a short excerpt are
+# read (SECURITY.md). At least EXCERPT_INPUT + 1 characters in any encoding (at most 4 bytes a
+# character), so `scrub_excerpt` can tell a cut answer and drop a secret straddling the cut.
+MAX_ANSWER_BYTES = 4 * (EXCERPT_INPUT + 1)
+# Headers that described the body as sent; the kept bytes are raw and possibly cut.
+_BODY_FRAMING = ("content-encoding", "content-length", "transfer-encoding")
 
 
 from crawler.identity import user_agent  # noqa: E402 - the one owner of the User-Agent
@@ -147,12 +153,33 @@ class Transport:
         headers: dict[str, str],
         secrets: Iterable[str] = (),
     ) -> httpx.Response:
-        """POST and return the response (any status); network failures become retryable
-        `DeliveryError`s that never name the URL beyond its host."""
+        """POST and return the response (any status) with at most `MAX_ANSWER_BYTES` of its
+        body; network failures become retryable `DeliveryError`s that never name the URL
+        beyond its host.
+
+        httpx's timeouts bound each network operation, not the exchange
+        (https://www.python-httpx.org/advanced/timeouts/; no total timeout yet,
+        encode/httpx#1450), so reading a whole body lets a receiver that trickles a byte a
+        second hold a dispatch round for ever. The answer is streamed instead: connecting,
+        sending and waiting for the status line are each bounded by `timeout`; the body is
+        read until `timeout` after the start or `MAX_ANSWER_BYTES`, whichever comes first, and
+        what arrived by then is the excerpt. The status line is the receiver's answer (a 2xx
+        is an acceptance: retrying it would post the message twice); no status line in time
+        is a timeout, retried like any other."""
         target = redact_url(url)
-        headers = {"User-Agent": user_agent(), **headers}
+        # identity: the kept bytes are cut raw, never inflated (no decompression bomb).
+        headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity", **headers}
+        # The real clock, like httpx's own timeouts: this bounds real I/O, not pacing.
+        deadline = time.monotonic() + self.timeout
         try:
-            return self.client().post(url, content=content, headers=headers)
+            with self.client().stream(
+                "POST", url, content=content, headers=headers, timeout=httpx.Timeout(self.timeout)
+            ) as response:
+                body = bytearray()
+                for chunk in response.iter_raw():
+                    body += chunk
+                    if len(body) >= MAX_ANSWER_BYTES or time.monotonic() > deadline:
+                        break
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ChannelConfigError(f"invalid URL {target}: {scrub(exc, [url, *secrets])}") from exc
         except httpx.TimeoutException as exc:
@@ -160,6 +187,15 @@ class Transport:
         except httpx.TransportError as exc:
             reason = scrub(exc, [url, *secrets]) or type(exc).__name__
             raise DeliveryError(f"{target} unreachable: {reason}", retryable=True) from exc
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+        extensions = {k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")}
+        return httpx.Response(
+            response.status_code,
+            headers=kept,
+            content=bytes(body[:MAX_ANSWER_BYTES]),
+            request=response.request,
+            extensions=extensions,
+        )
 
     def close(self) -> None:
         """Close the HTTP client this transport opened (not one passed in); the transport

@@ -580,11 +580,15 @@ def history(app: App, key_or_repo_id, texts, fmt):
         rows.append({"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
                      "sha": (s.get("sha") or "")[:10], "changed": change or "(first seen)"})
     emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"])
+    from alerts.redaction import visible
+
+    # Scraped LICENSE files go to a terminal: controls and bidi overrides shown, not obeyed.
     for s in snapshots:
         for name, text in (s.get("license_diffs") or {}).items():
-            click.echo(f"\n{s['observed_at']} {name}:\n{text}")
+            click.echo(visible(f"\n{s['observed_at']} {name}:\n{text}", lines=True))
         for name, text in (s.get("license_texts") or {}).items():
-            click.echo(f"\n{s['observed_at']} {name}:\n{text if text is not None else '(text not stored)'}")
+            shown = text if text is not None else "(text not stored)"
+            click.echo(visible(f"\n{s['observed_at']} {name}:\n{shown}", lines=True))
     evs = list_events(db, item=key)
     if evs:
         click.echo("\nevents:")

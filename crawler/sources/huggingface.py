@@ -54,7 +54,9 @@ def _prefixed(tags: list[str], prefix: str) -> list[str]:
 def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The tracked fields of one model. A field the answer does not carry is left out: the
     store keeps its last known value (an `expand` without `gated`, a model without
-    `cardData`), so unknown never reads as `false` or empty and never makes a change."""
+    `cardData`), so unknown never reads as `false` or empty and never makes a change. A null
+    is a field not carried too (the Hub sends `false`, never null, for "not gated")."""
+    raw = {k: v for k, v in raw.items() if v is not None}
     model_id = text(raw.get("id"), 200) or ""
     org, _, name = model_id.partition("/")
     out: dict[str, Any] = {"id": model_id, "org": text(raw.get("author")) or org, "name": name}

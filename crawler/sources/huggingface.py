@@ -6,11 +6,12 @@ LICENSE-like files from `/resolve/<sha>/<file>`. Pure except `prior` (a store qu
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
 from crawler.licenses import normalize as normalize_license
-from crawler.normalize import integer, text, texts
+from crawler.normalize import clean, integer, text, texts
 from crawler.sources import Source
 from crawler.sources._models import MODEL_EVENTS, ModelKind
 
@@ -101,6 +102,15 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _stable(value: Any) -> str:
+    """A value as fingerprint text (SQLite text: no lone surrogates): scalars as `str` (the
+    stored fingerprints), an object or array (a hostile answer) in sorted key order, so key
+    order is never a change."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return clean(str(value))
+
+
 def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> str:
     """The unit of a hub-wide watch: what it selects, e.g. `hub:search=qwen;filter=license:mit`."""
     parts = ([f"search={search}"] if search else []) + [f"filter={f}" for f in sorted(filters)]
@@ -121,8 +131,7 @@ class HubModel(ModelKind):
         # gating and visibility are settings that change neither. Which keys the answer
         # carried is part of it, so an `expand` variant is never read as "unchanged".
         return "|".join((
-            str(self.version), str(raw.get("sha")), str(raw.get("lastModified")), str(raw.get("gated")),
-            str(raw.get("private")), str(raw.get("disabled")), str(raw.get("id")),
+            str(self.version), *(_stable(raw.get(k)) for k in ("sha", "lastModified", "gated", "private", "disabled", "id")),
             "".join("1" if k in raw else "0" for k in ("cardData", "tags", "safetensors", "createdAt")),
         ))
 

@@ -131,7 +131,8 @@ class HubModel(ModelKind):
         # gating and visibility are settings that change neither. Which keys the answer
         # carried is part of it, so an `expand` variant is never read as "unchanged".
         return "|".join((
-            str(self.version), *(_stable(raw.get(k)) for k in ("sha", "lastModified", "gated", "private", "disabled", "id")),
+            str(self.version),
+            *(_stable(raw.get(k)) for k in ("sha", "lastModified", "gated", "private", "disabled", "id")),
             "".join("1" if k in raw else "0" for k in ("cardData", "tags", "safetensors", "createdAt")),
         ))
 

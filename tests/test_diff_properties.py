@@ -544,7 +544,7 @@ def test_the_store_path_is_total_on_hostile_answers(source, kind, data):
     previous = None
     for raw in raws:
         key = spec.key(identity, raw)
-        assert all(isinstance(v, int) for v in kind.counters(raw).values())
+        assert all(isinstance(v, int) and -2**63 <= v < 2**63 for v in kind.counters(raw).values())  # SQLite
         before, after = stored(kind, previous, raw)
         json.dumps(after, sort_keys=True)  # `items.data`, as the store writes it
         content_hash(after, kind.quiet)
@@ -628,3 +628,44 @@ def test_the_store_does_what_stored_says(source, kind, data):
     assert [(e["type"], e["before"], e["after"]) for e in made] == [
         (e["type"], e["before"], e["after"]) for e in predicted]
     assert again == []
+
+
+# -- what these properties found, pinned ------------------------------------------------------------
+
+def test_found_a_null_at_the_hub_is_a_field_not_carried():
+    kind = HubModel()
+    known = baseline(kind, {"id": "o/m", "sha": "a" * 40, "gated": "manual"})
+    for null in ({"sha": None}, {"gated": None}, {"private": None, "createdAt": None}):
+        before, after = stored(kind, known, {"id": "o/m", "sha": "a" * 40, "gated": "manual"} | null)
+        assert events(kind, "model:hf/o/m", before, after) == [] and after["gated"] == "manual"
+
+
+def test_found_key_order_inside_a_hub_value_is_no_change():
+    kind = HubModel()
+    one, other = {"id": "o/m", "sha": {"a": 1, "b": 2}}, {"id": "o/m", "sha": {"b": 2, "a": 1}}
+    assert kind.fingerprint(one) == kind.fingerprint(other)
+    # Scalars read as before: stored fingerprints stay valid (no re-normalising of every model).
+    assert kind.fingerprint({"id": "o/m", "sha": "a" * 40}) == "2|" + "a" * 40 + "|None|None|None|None|o/m|0000"
+
+
+def test_found_lone_surrogates_never_reach_sqlite(tmp_path):
+    raw = {"id": "o/\ud800", "author": "\udfff", "sha": "a" * 40, "cardData": {"license": "x\ud800"}}
+    kind = HubModel()
+    store = Store(connect(tmp_path / "ow.db"))
+    batch = _batch("huggingface", kind, kind.key(raw["id"]), raw, 1)
+    assert store.ingest(batch).items == 1
+    assert store.db.execute("select key, org from items").fetchone() == ("model:hf/o/\ufffd", "\ufffd")
+
+
+def test_found_modelscope_licence_unknown_only_when_said():
+    assert ms.model_fields({"Name": "m", "Path": "o", "License": None})["license"] is None
+    assert ms.model_fields({"Name": "m", "Path": "o", "License": ""})["license"] is None  # Tags not carried
+    assert ms.model_fields({"Name": "m", "Path": "o", "License": "", "Tags": []})["license_category"] == "unknown"
+
+
+def test_found_feed_tags_of_another_type_are_no_tags():
+    assert fd.entry_fields({"id": "https://example.org/p/1", "tags": 1})["tags"] == []
+
+
+def test_found_a_counter_sqlite_cannot_hold_is_no_counter():
+    assert HubModel().counters({"id": "o/m", "likes": 2**63, "downloads": 2**63 - 1}) == {"downloads": 2**63 - 1}

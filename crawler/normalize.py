@@ -8,17 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Iterable
 
 MAX_TEXT = 300
 MAX_LIST = 500
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(value: str) -> str:
+    """`value` with lone surrogates replaced: JSON can carry `"\\ud800"`, UTF-8 (SQLite) cannot."""
+    return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
 
 
 def text(value: Any, limit: int = MAX_TEXT) -> str | None:
     if value is None or isinstance(value, (dict, list, bool)):
         return None
     out = str(value).strip()
-    return out[:limit] if out else None
+    return clean(out[:limit]) if out else None
 
 
 def texts(value: Any, limit: int = MAX_LIST) -> list[str]:

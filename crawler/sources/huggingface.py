@@ -6,11 +6,12 @@ LICENSE-like files from `/resolve/<sha>/<file>`. Pure except `prior` (a store qu
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
 from crawler.licenses import normalize as normalize_license
-from crawler.normalize import MAX_TEXT, integer, text, texts
+from crawler.normalize import MAX_TEXT, clean, integer, text, texts
 from crawler.sources import Source
 from crawler.sources._models import MODEL_EVENTS, ModelKind
 
@@ -42,7 +43,7 @@ def _tags(raw_tags: Any) -> list[str]:
     if not isinstance(raw_tags, list):
         return []
     # `text` inlined for plain strings: a first crawl reads ~20 tags per model (bench/RESULTS.md).
-    every = [t for t in ((v.strip()[:MAX_TEXT] if type(v) is str else text(v)) for v in raw_tags) if t]
+    every = [t for t in ((clean(v.strip()[:MAX_TEXT]) if type(v) is str else text(v)) for v in raw_tags) if t]
     if len(every) <= MAX_TAGS:
         return sorted(set(every))
     meaningful = [t for t in every if MEANINGFUL_TAG.match(t)]
@@ -68,7 +69,9 @@ def _by_prefix(tags: list[str]) -> dict[str, list[str]]:
 def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The tracked fields of one model. A field the answer does not carry is left out: the
     store keeps its last known value (an `expand` without `gated`, a model without
-    `cardData`), so unknown never reads as `false` or empty and never makes a change."""
+    `cardData`), so unknown never reads as `false` or empty and never makes a change. A null
+    is a field not carried too (the Hub sends `false`, never null, for "not gated")."""
+    raw = {k: v for k, v in raw.items() if v is not None}
     model_id = text(raw.get("id"), 200) or ""
     org, _, name = model_id.partition("/")
     out: dict[str, Any] = {"id": model_id, "org": text(raw.get("author")) or org, "name": name}
@@ -114,6 +117,15 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _stable(value: Any) -> str:
+    """A value as fingerprint text (SQLite text: no lone surrogates): scalars as `str` (the
+    stored fingerprints), an object or array (a hostile answer) in sorted key order, so key
+    order is never a change."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return clean(str(value))
+
+
 def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> str:
     """The unit of a hub-wide watch: what it selects, e.g. `hub:search=qwen;filter=license:mit`."""
     parts = ([f"search={search}"] if search else []) + [f"filter={f}" for f in sorted(filters)]
@@ -134,8 +146,8 @@ class HubModel(ModelKind):
         # gating and visibility are settings that change neither. Which keys the answer
         # carried is part of it, so an `expand` variant is never read as "unchanged".
         return "|".join((
-            str(self.version), str(raw.get("sha")), str(raw.get("lastModified")), str(raw.get("gated")),
-            str(raw.get("private")), str(raw.get("disabled")), str(raw.get("id")),
+            str(self.version),
+            *(_stable(raw.get(k)) for k in ("sha", "lastModified", "gated", "private", "disabled", "id")),
             "".join("1" if k in raw else "0" for k in ("cardData", "tags", "safetensors", "createdAt")),
         ))
 

@@ -75,6 +75,7 @@ class _Row:
     first_seen: str | None
     last_seen: str | None
     last_changed: str | None
+    unit: str | None = None
 
 
 # The text `json.dumps(value, sort_keys=True)` gives, without building an encoder per call
@@ -228,8 +229,10 @@ class Store:
                 kind = kinds[obs.kind]
                 row = rows.get(obs.key)
                 result.items += 1
+                # Listed under another unit than it was (moved to another org): not the fast
+                # path, so the item is listed where its listing now shows it.
                 if (row is not None and row.state == "active" and obs.files is None and not obs.renamed_from
-                        and row.fingerprint == kind.fingerprint(obs.raw)):
+                        and row.unit == batch.unit and row.fingerprint == kind.fingerprint(obs.raw)):
                     counters = kind.counters(obs.raw)
                     text = _sorted_json(counters) if counters else None
                     if text != row.counters or (row.last_seen or "")[:10] != today:
@@ -277,7 +280,7 @@ class Store:
             marks = ", ".join("?" for _ in part)
             for values in self.db.execute(
                 "select key, state, fingerprint, content_hash, data, counters, missing_count, first_seen,"
-                f" last_seen, last_changed from items where key in ({marks})", part,
+                f" last_seen, last_changed, unit from items where key in ({marks})", part,
             ):
                 out[values[0]] = _Row(*values)
         return out
@@ -288,10 +291,17 @@ class Store:
         upserts, snapshots, links = [], [], []
         for obs, kind, row in pending:
             key = obs.key
+            unit = batch.unit
+            renamed_before = None  # the old item's fields, when the new key was recorded first
             if obs.renamed_from and obs.renamed_from != key:
                 old = rows.get(obs.renamed_from)
                 if old is not None and row is None:
                     row = self._move(obs.renamed_from, key, old, now)
+                elif old is not None and old.key != key:
+                    # Moved to another org of the watch whose listing was read before the old
+                    # id's redirect: the new key is an item already. One item, under the new key.
+                    renamed_before = json.loads(old.data) if old.data else {}
+                    unit = self._merge(obs.renamed_from, key, old, now) or unit
             previous = json.loads(row.data) if row is not None and row.data else None
             if previous is not None and kind.counter_fields:
                 previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
@@ -323,7 +333,7 @@ class Store:
                               country=country, detected_at=now, seq=seq or self._next_seq(key) - 1,
                               links=tuple(sorted({link[0] for link in item_links})))
                 if obs.renamed_from and obs.renamed_from != key and previous is not None:
-                    events += kind.renamed(ctx, obs.renamed_from, previous, fields)
+                    events += kind.renamed(ctx, obs.renamed_from, renamed_before or previous, fields)
                 if seq is not None:
                     events += (kind.added(ctx, fields) if previous is None
                                else kind.changed(ctx, _readable_before(previous, fields), fields))
@@ -332,7 +342,7 @@ class Store:
                     events += kind.restored(Context(**{**ctx.__dict__, "seq": n}), fields)
             cols = kind.columns(key, fields)
             upserts.append((
-                key, kind.name, batch.source, batch.watch, batch.unit, org, country, cols.get("name"),
+                key, kind.name, batch.source, batch.watch, unit, org, country, cols.get("name"),
                 url, cols.get("license"), cols.get("license_category"),
                 cols.get("gated"), cols.get("sha"), "active", 0, digest,
                 (row.first_seen if row is not None else None) or now, now,
@@ -429,6 +439,23 @@ class Store:
         self.db.execute("delete from item_aliases where old_key = ?", [new_key])
         old.key = new_key
         return old
+
+    def _merge(self, old_key: str, new_key: str, old: _Row, now: str) -> str | None:
+        """A renamed item whose new key was recorded before the rename was seen: the old item's
+        snapshots, links and aliases join the new one, the old key becomes an alias, and the
+        old row goes. Returns the new item's unit (where it is listed now)."""
+        self.db.execute("update snapshots set key = ? where key = ?", [new_key, old_key])
+        for column in ("src", "dst"):
+            self.db.execute(f"update or ignore links set {column} = ? where {column} = ?", [new_key, old_key])
+            self.db.execute(f"delete from links where {column} = ?", [old_key])
+        self.db.execute("update item_aliases set new_key = ? where new_key = ?", [new_key, old_key])
+        self.db.execute("insert or replace into item_aliases (old_key, new_key, renamed_at) values (?, ?, ?)",
+                        [old_key, new_key, now])
+        self.db.execute("delete from item_aliases where old_key = ?", [new_key])
+        self.db.execute("delete from items where key = ?", [old_key])
+        old.key = new_key  # the batch's probes of the old key concern the item under its new key
+        found = self.db.execute("select unit from items where key = ?", [new_key]).fetchone()
+        return found[0] if found else None
 
     def _next_seq(self, key: str) -> int:
         return self.db.execute("select count(*) from snapshots where key = ?", [key]).fetchone()[0] + 1

@@ -55,6 +55,14 @@ class ParseError(ValueError):
 # -- text -------------------------------------------------------------------------------------
 
 
+_HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
+
+
+def looks_like_html(data: bytes) -> bool:
+    """An HTML page (a proxy's or CDN's error page, a login wall) where a feed or JSON was asked."""
+    return isinstance(data, bytes) and _HTML_START.match(data[:2048]) is not None
+
+
 def clean(value: str) -> str:
     """`value` with lone surrogates replaced (the only change any parser makes to text)."""
     return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value

@@ -10,6 +10,7 @@ import json
 import re
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 def read_prior(prior=None, prior_file: str | None = None, prior_url: str | None = None) -> dict:
@@ -41,3 +42,20 @@ def next_link(response) -> str | None:
             if match and re.search(r'rel\s*=\s*"?next"?', match.group(2)):
                 return match.group(1)
     return None
+
+
+def short_url(url: str) -> str:
+    """A request URL as errors show it: without the repeated `expand[]` fields of a Hub
+    listing (fifteen of them pushed what went wrong past the error's 300 characters)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "expand[]"]
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":/")))
+
+
+def describe_failure(failure) -> str:
+    """One line for a request that failed: the exception's name and message, URLs shortened."""
+    message = failure.getErrorMessage()
+    request = getattr(failure, "request", None)
+    if request is not None:
+        message = message.replace(request.url, short_url(request.url))
+    return f"{type(failure.value).__name__}: {message}"

@@ -31,6 +31,10 @@ class RateLimitedError(OpenwatchError):
     """GitHub's quota is used up for longer than the watch may wait."""
 
 
+class UnexpectedStatus(ValueError):
+    """GitHub answered a status the spider cannot read as a result (its message says which)."""
+
+
 class GitHubSpider(scrapy.Spider):
     """`-a repos=deepseek-ai/DeepSeek-V3,openai/gpt-oss` or `-a orgs=deepseek-ai`."""
 
@@ -114,9 +118,9 @@ class GitHubSpider(scrapy.Spider):
                 new_state["repo_etag"] = _header(response, "ETag")
                 new_state["name"] = current
             elif response.status != 304:
-                raise ValueError(f"HTTP {response.status} from {response.url}")
+                raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
             current = new_state.get("name") or full_name
-            releases = await self.releases(current, state, new_state, batch)
+            releases = await self.releases(current, state, new_state, batch, self.known_releases(unit, current))
             renamed = current.lower() != full_name.lower()
             for raw in releases:
                 observation = Observation(key=gh.release_key_of(current, raw["tag"]), kind="release", raw=raw)
@@ -127,14 +131,17 @@ class GitHubSpider(scrapy.Spider):
         except RateLimitedError as exc:
             batch.end = UnitEnd(complete=False, count=0, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - transient or unreadable: the repo is incomplete
-            batch.end = UnitEnd(complete=False, count=0, error=f"{full_name}: {type(exc).__name__}: {exc}"[:300])
+            # The store names the unit; a repo of an owner's unit is named here.
+            problem = str(exc) if isinstance(exc, UnexpectedStatus) else f"{type(exc).__name__}: {exc}"
+            batch.end = UnitEnd(complete=False, count=0,
+                                error=(problem if unit == full_name else f"{full_name}: {problem}")[:300])
         if unit == full_name:
             batch.end.state = new_state
         else:
             batch.end.state = {**self.state(unit), full_name: new_state}
         return batch
 
-    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch) -> list[dict]:
+    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch, known: int = 0) -> list[dict]:
         if self.token:
             response = await self.get(f"{self.api}/repos/{full_name}/releases?per_page={PER_PAGE}",
                                       state.get("releases_etag"))
@@ -142,18 +149,35 @@ class GitHubSpider(scrapy.Spider):
             if response.status == 304:
                 return []
             if response.status != 200:
-                raise ValueError(f"HTTP {response.status} from {response.url}")
+                raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+            found = [r for r in gh.releases_from_api(json.loads(response.body), full_name) if not r.get("draft")]
+            self._not_suspicious(found, known)
+            # The ETag only once the answer was read: a cut or refused answer's would make the
+            # next request a 304, and what it missed would stay missed.
             new_state["releases_etag"] = _header(response, "ETag")
-            return [r for r in gh.releases_from_api(json.loads(response.body), full_name) if not r.get("draft")]
+            return found
         response = await self.get(f"{self.web}/{full_name}/releases.atom", state.get("atom_etag"),
                                   accept="application/atom+xml")
         batch.requests += 1
         if response.status == 304:
             return []
         if response.status != 200:
-            raise ValueError(f"HTTP {response.status} from {response.url}")
+            raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+        found = list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
+        self._not_suspicious(found, known)
         new_state["atom_etag"] = _header(response, "ETag")
-        return list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
+        return found
+
+    @staticmethod
+    def _not_suspicious(found: list, known: int) -> None:
+        """Releases are almost never all deleted: none listed where some are known is a fault
+        (an empty page from a flaky server), never read as "nothing new"."""
+        if not found and known:
+            raise UnexpectedStatus(f"empty listing: no releases where {known} are known; left for the next crawl")
+
+    def known_releases(self, unit: str, full_name: str) -> int:
+        prefix = gh.release_key_of(full_name, "-")[:-1].lower()
+        return sum(1 for key in self.prior.get(unit, {}).get("models", {}) if key.lower().startswith(prefix))
 
     async def crawl_owner(self, owner: str):
         """Every public repo of `owner` (an org, else a user), one batch per repo."""
@@ -166,7 +190,7 @@ class GitHubSpider(scrapy.Spider):
                     url = f"{self.api}/users/{owner}/repos?per_page={PER_PAGE}&type=owner"
                     continue
                 if response.status != 200:
-                    raise ValueError(f"HTTP {response.status} from {response.url}")
+                    raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
                 names += [r["full_name"] for r in json.loads(response.body) if isinstance(r, dict) and r.get("full_name")]
                 url = gh.parse_link_next(_header(response, "Link"))
         except Exception as exc:  # noqa: BLE001

@@ -85,7 +85,7 @@ class FeedSpider(scrapy.Spider):
             # A feed keeps its last posts; one that lists none where posts are known is a
             # broken answer (a CMS or cache fault), not news: its state is not kept either.
             yield self._batch(unit, complete=False, count=0,
-                              error=f"empty listing: no entries where {known} posts are known")
+                              error=f"empty answer: no entries where {known} posts are known")
             return
         yield self._batch(unit, observations, complete=True, count=len(observations), incremental=True,
                           state={k: v for k, v in state.items() if v})

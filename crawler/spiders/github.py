@@ -173,7 +173,7 @@ class GitHubSpider(scrapy.Spider):
         """Releases are almost never all deleted: none listed where some are known is a fault
         (an empty page from a flaky server), never read as "nothing new"."""
         if not found and known:
-            raise UnexpectedStatus(f"empty listing: no releases where {known} are known; left for the next crawl")
+            raise UnexpectedStatus(f"empty answer: no releases where {known} are known; left for the next crawl")
 
     def known_releases(self, unit: str, full_name: str) -> int:
         prefix = gh.release_key_of(full_name, "-")[:-1].lower()

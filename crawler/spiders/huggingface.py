@@ -216,7 +216,7 @@ class HuggingFaceSpider(scrapy.Spider):
             # Newest first, the answer lists every model (down to the watermark and past it):
             # none at all where models are known is a fault, never "nothing new".
             batch.end = UnitEnd(complete=False, count=0,
-                                error=f"empty listing: no models where {len(self._known(org))} are known")
+                                error=f"empty answer: no models where {len(self._known(org))} are known")
         else:
             batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
         yield batch

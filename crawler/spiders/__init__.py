@@ -54,8 +54,33 @@ def short_url(url: str) -> str:
 
 def describe_failure(failure) -> str:
     """One line for a request that failed: the exception's name and message, URLs shortened."""
-    message = failure.getErrorMessage()
+    message = describe_error(failure.value)
     request = getattr(failure, "request", None)
     if request is not None:
         message = message.replace(request.url, short_url(request.url))
-    return f"{type(failure.value).__name__}: {message}"
+    return message
+
+
+class NotJSON(ValueError):
+    """An answer where JSON was asked that is an HTML page (a proxy's, a CDN's)."""
+
+
+def json_answer(body: bytes):
+    """The JSON of an answer; an HTML error page (often under a 200) is said to be one, not
+    reported as the JSON decoder's "Expecting value: line 1 column 1"."""
+    from crawler.sources._parsing import looks_like_html
+
+    if looks_like_html(body):
+        raise NotJSON("an HTML page, not JSON")
+    return json.loads(body)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an exception a download raised: Twisted's lists of failures unwrapped
+    (`DownloadFailedError: [<Failure … ConnectionLost: …>]` reads `ConnectionLost: …`)."""
+    inner = [getattr(f, "value", None) for arg in exc.args if isinstance(arg, list) for f in arg]
+    inner += [getattr(f, "value", None) for f in getattr(exc, "reasons", None) or []]
+    inner = [e for e in inner if isinstance(e, BaseException)]
+    if inner:
+        return "; ".join(f"{type(e).__name__}: {str(e).strip()}".rstrip(": .") for e in inner)
+    return f"{type(exc).__name__}: {exc}"

@@ -15,7 +15,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import arxiv as ax
-from crawler.spiders import read_prior
+from crawler.spiders import describe_failure, read_prior
 from crawler.times import utcnow
 
 PAGE = 100
@@ -61,7 +61,7 @@ class ArxivSpider(scrapy.Spider):
 
     def failed(self, failure):
         yield self._end(complete=False, count=self.seen,
-                        error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+                        error=describe_failure(failure)[:300])
 
     def parse_page(self, response: Response, start: int, attempt: int):
         if response.status != 200:

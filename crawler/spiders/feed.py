@@ -13,7 +13,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import feed as fd
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_failure, parse_units, read_prior
 from crawler.times import utcnow
 
 
@@ -51,7 +51,7 @@ class FeedSpider(scrapy.Spider):
     def failed(self, failure):
         unit = failure.request.cb_kwargs["unit"]
         yield self._batch(unit, complete=False, count=0,
-                          error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+                          error=describe_failure(failure)[:300])
 
     def parse_feed(self, response: Response, unit: str):
         if response.status == 304:

@@ -10,7 +10,6 @@ watch's `max_wait`, else the repo's listing ends incomplete (the crawl is `parti
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from typing import Any
@@ -21,7 +20,7 @@ from scrapy.http import Request, Response
 from crawler.exceptions import OpenwatchError
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import github as gh
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_error, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PER_PAGE = 100
@@ -109,7 +108,7 @@ class GitHubSpider(scrapy.Spider):
             batch.requests += 1
             current = full_name
             if response.status == 200:
-                raw = gh.repo_fields(json.loads(response.body))
+                raw = gh.repo_fields(json_answer(response.body))
                 current = raw.get("full_name") or full_name
                 observation = Observation(key=gh.repo_key_of(current), kind="repo", raw=raw)
                 if current.lower() != full_name.lower():  # GitHub answered a 301 to the new name
@@ -132,7 +131,7 @@ class GitHubSpider(scrapy.Spider):
             batch.end = UnitEnd(complete=False, count=0, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - transient or unreadable: the repo is incomplete
             # The store names the unit; a repo of an owner's unit is named here.
-            problem = str(exc) if isinstance(exc, UnexpectedStatus) else f"{type(exc).__name__}: {exc}"
+            problem = str(exc) if isinstance(exc, UnexpectedStatus) else describe_error(exc)
             batch.end = UnitEnd(complete=False, count=0,
                                 error=(problem if unit == full_name else f"{full_name}: {problem}")[:300])
         if unit == full_name:
@@ -150,7 +149,7 @@ class GitHubSpider(scrapy.Spider):
                 return []
             if response.status != 200:
                 raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
-            found = [r for r in gh.releases_from_api(json.loads(response.body), full_name) if not r.get("draft")]
+            found = [r for r in gh.releases_from_api(json_answer(response.body), full_name) if not r.get("draft")]
             self._not_suspicious(found, known)
             # The ETag only once the answer was read: a cut or refused answer's would make the
             # next request a 304, and what it missed would stay missed.
@@ -191,11 +190,11 @@ class GitHubSpider(scrapy.Spider):
                     continue
                 if response.status != 200:
                     raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
-                names += [r["full_name"] for r in json.loads(response.body) if isinstance(r, dict) and r.get("full_name")]
+                names += [r["full_name"] for r in json_answer(response.body) if isinstance(r, dict) and r.get("full_name")]
                 url = gh.parse_link_next(_header(response, "Link"))
         except Exception as exc:  # noqa: BLE001
             yield Batch(watch=self.watch, source=self.source, unit=owner, observed_at=utcnow(),
-                        end=UnitEnd(complete=False, count=0, error=f"{owner}: {type(exc).__name__}: {exc}"[:300]))
+                        end=UnitEnd(complete=False, count=0, error=f"{owner}: {describe_error(exc)}"[:300]))
             return
         merged = Batch(watch=self.watch, source=self.source, unit=owner, observed_at=utcnow())
         state = {}

@@ -20,7 +20,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
-from crawler.spiders import describe_failure, next_link, parse_units, read_prior, short_url
+from crawler.spiders import describe_error, describe_failure, json_answer, next_link, parse_units, read_prior, short_url
 from crawler.times import utcnow
 
 # https://huggingface.co/docs/hub/api#get-apimodels : `expand` cannot be combined with `full`.
@@ -239,7 +239,7 @@ class HuggingFaceSpider(scrapy.Spider):
         if response.status != 200:
             raise ValueError(f"HTTP {response.status} from {short_url(response.url)}")
         try:
-            page = json.loads(response.body)
+            page = json_answer(response.body)
         except ValueError as exc:
             raise ValueError(f"unreadable listing page: {exc}") from None
         if not isinstance(page, list):
@@ -354,7 +354,7 @@ class HuggingFaceSpider(scrapy.Spider):
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"
-            return Probe(key, "error", f"{type(exc).__name__}: {exc}"[:300])
+            return Probe(key, "error", describe_error(exc)[:300])
         error_code = _error_code(response)
         # Without a token the Hub answers 401 RepoNotFound for a missing (or private) repo,
         # with one 404: huggingface_hub.utils._http.hf_raise_for_status.
@@ -406,7 +406,7 @@ class HuggingFaceSpider(scrapy.Spider):
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:
-            return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+            return {"status": "error", "error": describe_error(exc)[:300]}
         error_code = _error_code(response)
         if response.status == 304:
             return {"status": "not_modified", "etag": etag}

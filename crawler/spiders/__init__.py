@@ -78,8 +78,9 @@ def json_answer(body: bytes):
 def describe_error(exc: BaseException) -> str:
     """One line for an exception a download raised: Twisted's lists of failures unwrapped
     (`DownloadFailedError: [<Failure … ConnectionLost: …>]` reads `ConnectionLost: …`)."""
-    inner = [getattr(f, "value", None) for arg in exc.args if isinstance(arg, list) for f in arg]
-    inner += [getattr(f, "value", None) for f in getattr(exc, "reasons", None) or []]
+    # Scrapy raises DownloadFailedError(str(e)) from Twisted's ResponseFailed(reasons).
+    inner = [getattr(f, "value", None) for cause in (exc, exc.__cause__) if cause is not None
+             for f in (getattr(cause, "reasons", None) or [])]
     inner = [e for e in inner if isinstance(e, BaseException)]
     if inner:
         return "; ".join(f"{type(e).__name__}: {str(e).strip()}".rstrip(": .") for e in inner)

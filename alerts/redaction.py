@@ -15,8 +15,25 @@ _SIGNING_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+")  # Standard Webhooks 
 _MIN_SECRET = 4  # shorter strings are too common to scrub without mangling ordinary text
 _MIN_PIECE = 8   # a path segment or query value of a secret URL this long is scrubbed on its own
 _PIECE_SEPARATORS = re.compile(r"[/?&=@:#;,]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-_EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
+# Characters that change how the text around them reads, never shown as sent: C0 and C1
+# controls and line separators (a forged log line, a header injection), and the bidirectional
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069: `\u202egnp.exe` shows as
+# `exe.png`, and the reversal runs on over whatever follows it on the line). Ordinary
+# right-to-left text needs none of them. https://www.unicode.org/reports/tr9/#Explicit_Directional_Embeddings
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]+")
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSHOWN_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+EXCERPT_INPUT = 64 * 1024  # characters of a receiver's answer scrubbed for an excerpt
+
+
+def visible(text: str, *, lines: bool = False) -> str:
+    """`text` with every control character (C0, C1: terminal escape sequences too), line
+    separator and bidirectional override written as its escape (`\\x1b`, `\\u202e`): for a
+    terminal or a log line, which must show scraped text, never obey it. `lines=True` keeps
+    newlines and tabs (a licence text printed as a page)."""
+    unshown = _UNSHOWN_BUT_LINES if lines else _UNSHOWN
+    return unshown.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def redact_url(url: str) -> str:
@@ -110,12 +127,12 @@ def scrub_excerpt(text: object, secrets: Iterable[str | None] = (), limit: int =
     """The first `limit` characters of `text` as one scrubbed line without control characters.
 
     Scrubbed before it is cut: cut first, a secret the receiver echoed could straddle the cut,
-    its prefix would no longer match, and it would leak. Only the first `_EXCERPT_INPUT`
+    its prefix would no longer match, and it would leak. Only the first `EXCERPT_INPUT`
     characters are scrubbed; a secret straddling that cut can only leave its prefix at the very
     end of the scrubbed text, so that tail (as long as the longest secret) is dropped."""
-    raw = _CONTROL.sub(" ", str(text))
-    line = scrub(raw[:_EXCERPT_INPUT], secrets)
-    if len(raw) > _EXCERPT_INPUT:
+    raw = BIDI.sub("", CONTROL.sub(" ", str(text)))
+    line = scrub(raw[:EXCERPT_INPUT], secrets)
+    if len(raw) > EXCERPT_INPUT:
         longest = max((len(s) for s in _known(secrets)), default=0)
         line = line[: max(len(line) - longest, 0)].rstrip()
     if len(line) > limit:

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import jinja2
 
+from alerts.redaction import BIDI, CONTROL
 from crawler.events import SCHEMA_VERSION
 from crawler.sources import event_type, event_types
 
@@ -25,7 +26,7 @@ GATING = {"false": "open", "False": "open", "auto": "gated (auto-approved)", "ma
 SUBJECT_PREFIX = "[openwatch]"
 MAX_SUBJECT_CHARS = 200
 _URL_OK = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
+_CONTROL_BUT_NEWLINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85]+")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,8 +38,15 @@ def public_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def one_line(text: Any) -> str:
-    """Collapse whitespace and strip control characters (CR/LF included): header-safe."""
-    return " ".join(_CONTROL.sub(" ", "" if text is None else str(text)).split())
+    """Collapse whitespace, strip control characters (CR/LF included) and bidirectional
+    overrides (`alerts.redaction.BIDI`): header-safe, and read in the order it was written."""
+    return " ".join(BIDI.sub("", CONTROL.sub(" ", "" if text is None else str(text))).split())
+
+
+def multi_line(text: str) -> str:
+    """`one_line`'s rules, but lines are kept (excerpts): CR/LF and U+2028/9 become newlines."""
+    text = re.sub(r"\r\n?|[\u2028\u2029]", "\n", text)
+    return BIDI.sub("", _CONTROL_BUT_NEWLINES.sub(" ", text))
 
 
 def clip(text: str, limit: int) -> str:
@@ -167,9 +175,10 @@ def evidence_text(links: Any) -> str | None:
 
 def _excerpt(data: Mapping[str, Any]) -> str | None:
     text = data.get("diff") or data.get("excerpt")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return None
-    return text.strip()[:1200]
+    text = multi_line(text[:4800]).strip()
+    return text[:1200] or None
 
 
 def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -195,7 +204,7 @@ def event_view(event: Mapping[str, Any]) -> dict[str, Any]:
         "gating": None,
         "openness": one_line(data.get("openness")) or None,
         "parameters": parameters_text(data.get("parameters")),
-        "evidence": evidence_text(data.get("links")),
+        "evidence": one_line(evidence_text(data.get("links"))) or None,  # keys hold scraped names
         "excerpt": _excerpt(data),
         "test": bool(data.get("test")),
     }
@@ -387,7 +396,10 @@ def _slack_event_section(view: Mapping[str, Any], limits: SlackLimits) -> dict[s
         text += "\n" + slack_text(view["summary"], min(1500, limits.max_section_chars - len(text) - 1))
     room = limits.max_section_chars - len(text) - 8
     if view["excerpt"] and room > 100:
-        text += "\n```" + slack_text(view["excerpt"], min(900, room)) + "```"
+        # A fence inside the excerpt would close the code block early (Slack has no escape
+        # for backticks): a zero-width space keeps the scraped one from being ours.
+        excerpt = view["excerpt"].replace("`", "`\u200b")
+        text += "\n```" + slack_text(excerpt, min(900, room)) + "```"
     block: dict[str, Any] = {"type": "section", "text": _mrkdwn(text)}
     fields = _slack_fields(view, limits)
     if fields:

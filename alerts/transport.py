@@ -14,12 +14,88 @@ from typing import Any, Callable, Hashable, Iterable
 import httpx
 
 from alerts.exceptions import ChannelConfigError, DeliveryError, RateLimited
-from alerts.redaction import install_log_redaction, redact_url, scrub
+from alerts.redaction import EXCERPT_INPUT, install_log_redaction, redact_url, scrub
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver asking for more than a day is not taken literally
+# What is kept of a receiver's answer: only a status, `Retry-After` and a short excerpt are
+# read (SECURITY.md). At least EXCERPT_INPUT + 1 characters in any encoding (at most 4 bytes a
+# character), so `scrub_excerpt` can tell a cut answer and drop a secret straddling the cut.
+MAX_ANSWER_BYTES = 4 * (EXCERPT_INPUT + 1)
+# Headers that described the body as sent; the kept bytes are raw and possibly cut.
+_BODY_FRAMING = ("content-encoding", "content-length", "transfer-encoding")
 
 
 from crawler.identity import user_agent  # noqa: E402 - the one owner of the User-Agent
+
+import httpcore  # noqa: E402 - httpx's own engine; its network backends are its extension point
+
+# The deadline of the exchange in progress on this thread (`time.monotonic()`), or None.
+_exchange = threading.local()
+
+
+def _within_deadline(timeout: float | None, late: type[Exception]) -> float | None:
+    """`timeout` cut to what is left of the exchange's deadline; `late` once none is left."""
+    deadline = getattr(_exchange, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise late("the receiver's answer took longer than the delivery timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket of httpcore's whose every read and write ends by the exchange's deadline: a
+    receiver that sends its status line and headers a byte at a time (each read well within
+    the per-read timeout) cannot hold a delivery longer than the timeout in all."""
+
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _within_deadline(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own sync backend, its streams held to the exchange's deadline."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        timeout = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's transport over a connection pool on `_DeadlineBackend`. httpx takes no network
+    backend, so the pool it made is replaced by one made with httpcore's public arguments
+    (`tests/test_secrets_exposure.py` shows it when a new httpx changes that)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                             network_backend=_DeadlineBackend())
 
 
 class RateLimiter:
@@ -122,7 +198,7 @@ class Transport:
             if self.http is None:
                 # No redirects: a receiver that moved must be reconfigured, not silently followed
                 # (the Standard Webhooks spec treats redirects as failures).
-                self.http = httpx.Client(timeout=self.timeout, follow_redirects=False)
+                self.http = httpx.Client(timeout=self.timeout, follow_redirects=False, transport=_DeadlineTransport())
                 self._owns_http = True
             http = self.http
         install_log_redaction()
@@ -147,12 +223,37 @@ class Transport:
         headers: dict[str, str],
         secrets: Iterable[str] = (),
     ) -> httpx.Response:
-        """POST and return the response (any status); network failures become retryable
-        `DeliveryError`s that never name the URL beyond its host."""
+        """POST and return the response (any status) with at most `MAX_ANSWER_BYTES` of its
+        body; network failures become retryable `DeliveryError`s that never name the URL
+        beyond its host.
+
+        httpx's timeouts bound each network operation, not the exchange
+        (https://www.python-httpx.org/advanced/timeouts/; no total timeout yet,
+        encode/httpx#1450), so reading a whole body lets a receiver that trickles a byte a
+        second hold a dispatch round for ever. The exchange has one deadline, `timeout` after
+        its start: every connect, write and read of the status line and headers ends by it
+        (`_DeadlineBackend`), and the answer is streamed: its body is read until the deadline
+        or `MAX_ANSWER_BYTES`, whichever comes first, and what arrived by then is the excerpt. The status line is the receiver's answer (a 2xx
+        is an acceptance: retrying it would post the message twice); no status line in time
+        is a timeout, retried like any other."""
         target = redact_url(url)
-        headers = {"User-Agent": user_agent(), **headers}
+        # identity: the kept bytes are cut raw, never inflated (no decompression bomb).
+        headers = {"User-Agent": user_agent(), "Accept-Encoding": "identity", **headers}
+        # The real clock, like httpx's own timeouts: this bounds real I/O, not pacing.
+        deadline = time.monotonic() + self.timeout
+        _exchange.deadline = deadline
         try:
-            return self.client().post(url, content=content, headers=headers)
+            with self.client().stream(
+                "POST", url, content=content, headers=headers, timeout=httpx.Timeout(self.timeout)
+            ) as response:
+                body = bytearray()
+                try:
+                    for chunk in response.iter_raw():
+                        body += chunk
+                        if len(body) >= MAX_ANSWER_BYTES or time.monotonic() > deadline:
+                            break
+                except httpx.TimeoutException:
+                    pass  # the status line came in time: it is the answer; the excerpt is what arrived
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ChannelConfigError(f"invalid URL {target}: {scrub(exc, [url, *secrets])}") from exc
         except httpx.TimeoutException as exc:
@@ -160,6 +261,17 @@ class Transport:
         except httpx.TransportError as exc:
             reason = scrub(exc, [url, *secrets]) or type(exc).__name__
             raise DeliveryError(f"{target} unreachable: {reason}", retryable=True) from exc
+        finally:
+            _exchange.deadline = None
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_FRAMING]
+        extensions = {k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")}
+        return httpx.Response(
+            response.status_code,
+            headers=kept,
+            content=bytes(body[:MAX_ANSWER_BYTES]),
+            request=response.request,
+            extensions=extensions,
+        )
 
     def close(self) -> None:
         """Close the HTTP client this transport opened (not one passed in); the transport

@@ -27,7 +27,9 @@ What it measures (ratios matter, not absolute times; nothing here is asserted an
 The emulator runs in this process (threads), the CLI, the bare loop and urlwatch as
 subprocesses with OPENWATCH_ALLOW_SHORT_INTERVALS=1 in a temporary directory; every
 subprocess has a timeout. Peak RSS is the child's ru_maxrss from wait4 (what /usr/bin/time -v
-reports: the largest single process of the tree, not a sum).
+reports: the largest single process of the tree, not a sum). Every subprocess is started by
+bench/_spawn.py, a small process of its own: Linux keeps a parent's RSS high-water mark in a
+child's ru_maxrss across exec, and this process holds the emulator's worlds.
 """
 
 from __future__ import annotations
@@ -232,35 +234,33 @@ def child_env(extra: dict | None = None, home: Path | None = None) -> dict:
     return env
 
 
+class Spawner:
+    """bench/_spawn.py, started once: every subprocess is started from it (see its docstring:
+    started from this process, a child's ru_maxrss would include the emulator's worlds)."""
+
+    _proc: subprocess.Popen | None = None
+    _lock = threading.Lock()
+
+    @classmethod
+    def run(cls, request: dict) -> dict:
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen([sys.executable, str(BENCH / "_spawn.py")], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, text=True, env=child_env())
+            cls._proc.stdin.write(json.dumps(request) + "\n")
+            cls._proc.stdin.flush()
+            line = cls._proc.stdout.readline()
+        if not line:
+            raise BenchError("bench/_spawn.py ended without an answer")
+        return json.loads(line)
+
+
 def run_process(cmd: list[str], *, env: dict, cwd: Path, timeout: float, check: bool = True) -> Proc:
     """Run to completion (killing its process group at `timeout`); wall time and peak RSS."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.time()
-        clock = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=err, env=env, cwd=cwd, text=True,
-                                start_new_session=True)
-        timed_out = threading.Event()
-
-        def kill():
-            timed_out.set()
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-        killer = threading.Timer(timeout, kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - clock
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        result = Proc(proc.returncode, wall, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, started,
-                      out.read(), err.read())
-    if timed_out.is_set():
+    answer = Spawner.run({"cmd": [str(c) for c in cmd], "env": env, "cwd": str(cwd), "timeout": timeout})
+    result = Proc(answer["returncode"], answer["wall"], answer["rss"], answer["cpu"], answer["started"],
+                  answer["out"], answer["err"])
+    if answer["timed_out"]:
         raise BenchError(f"timed out after {timeout:.0f}s: {' '.join(map(str, cmd))}\n{result.err[-2000:]}")
     if check and result.returncode != 0:
         raise BenchError(f"exit {result.returncode}: {' '.join(map(str, cmd))}\n{result.out[-1000:]}\n"

@@ -7,6 +7,7 @@
      ├── crawler.history.exceptions.HistoryError   the database cannot be used as it is
      ├── crawler.sources.SourceError       a source that does not exist or is malformed
      ├── crawler.spiders.github.RateLimitedError   a quota that resets later than a watch may wait
+     ├── crawler.cut.CrawlCut              a request abandoned because its crawl was cut (also an IgnoreRequest)
      └── alerts.exceptions.AlertsError     delivery errors (`retryable` says whether to retry)
 
 Each package keeps its own `exceptions.py` below this root; third-party errors are wrapped

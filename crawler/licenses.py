@@ -49,6 +49,7 @@ MAX_SLUG = 100  # chars of a custom licence's slug in `other:<slug>`
 MAX_NAME = 300  # chars of a custom licence's name kept as given
 MAX_INPUT = 2000  # longer scraped strings are cut before matching: no licence id is that long
 MAX_TAGS = 1000
+MAX_CACHED_CARDS = 4096  # distinct (licence, name, link) triples kept by `LicenseTable.normalize`
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class LicenseTable:
         self._by_id: dict[str, License] = {}
         self._by_key: dict[str, License] = {}
         self._urls: list[tuple[re.Pattern[str], License]] = []
+        # (card licence, license_name, license_link) -> License: a first crawl normalises
+        # thousands of models that share a few dozen licences (bench/RESULTS.md, "after2").
+        self._cards: dict[tuple[str, str | None, str | None], License] = {}
         for row in self.rows:
             lic = row.license
             if lic.id in self._by_id:
@@ -189,10 +193,25 @@ class LicenseTable:
         tags: object = (),
     ) -> License:
         """See the module-level `normalize`."""
+        # A card licence that is a string decides alone with the name and the link (the
+        # tags, SPDX id and display name are read only without one): memoised. Pure, and
+        # the table never changes, so the answer is the same.
+        cacheable = (isinstance(hf_id, str) and (license_name is None or isinstance(license_name, str))
+                     and (license_link is None or isinstance(license_link, str)))
+        if cacheable:
+            key = (hf_id, license_name, license_link)
+            found = self._cards.get(key)
+            if found is not None:
+                return found
         try:
-            return self._normalize(hf_id, license_name, license_link, spdx, display_name, tags)
+            found = self._normalize(hf_id, license_name, license_link, spdx, display_name, tags)
         except Exception:  # noqa: BLE001 - scraped input must never end a crawl; tests keep this cold
             return self._by_id.get(OTHER) or _fallback()
+        if cacheable and _first_text(hf_id) is not None:
+            if len(self._cards) >= MAX_CACHED_CARDS:
+                self._cards.clear()
+            self._cards[key] = found
+        return found
 
     def _normalize(self, hf_id, license_name, license_link, spdx, display_name, tags) -> License:
         card = _first_text(hf_id)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+from crawler.cut import pause
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class RateLimitMiddleware:
     RATELIMIT_DEFAULT_WAIT when the server names no time (default 10).
     """
 
+    crawler = None  # set by from_crawler
+
     def __init__(self, max_retries: int, max_wait: float, default_wait: float, stats):
         self.max_retries = max_retries
         self.max_wait = max_wait
@@ -63,12 +66,14 @@ class RateLimitMiddleware:
         settings = crawler.settings
         if not settings.getbool("RATELIMIT_ENABLED", True):
             raise NotConfigured
-        return cls(
+        middleware = cls(
             settings.getint("RATELIMIT_MAX_RETRIES", 5),
             settings.getfloat("RATELIMIT_MAX_WAIT", 300.0),
             settings.getfloat("RATELIMIT_DEFAULT_WAIT", 10.0),
             crawler.stats,
         )
+        middleware.crawler = crawler  # a cut crawl ends the wait (crawler/cut.py)
+        return middleware
 
     async def process_response(self, request, response, spider=None):
         if response.status != 429 or request.meta.get("dont_retry"):
@@ -85,7 +90,7 @@ class RateLimitMiddleware:
         self.stats.inc_value("ratelimit/waits")
         self.stats.inc_value("ratelimit/wait_seconds", wait)
         logger.info("429 from %s: waiting %.1fs as the server asks (try %d)", request.url, wait, tries)
-        await asyncio.sleep(wait)
+        await pause(self.crawler, wait)
         retry = request.copy()
         retry.meta["ratelimit_tries"] = tries
         retry.dont_filter = True
@@ -103,6 +108,8 @@ class BudgetMiddleware:
     `budgets` table that `openwatch status` shows.
     """
 
+    crawler = None  # set by from_crawler
+
     def __init__(self, stats, reserve: float, max_wait: float, clock=None):
         import time
 
@@ -117,7 +124,10 @@ class BudgetMiddleware:
         settings = crawler.settings
         if not settings.getbool("BUDGET_ENABLED", True):
             raise NotConfigured
-        return cls(crawler.stats, settings.getfloat("BUDGET_RESERVE", 0.02), settings.getfloat("BUDGET_MAX_WAIT", 120.0))
+        middleware = cls(crawler.stats, settings.getfloat("BUDGET_RESERVE", 0.02),
+                         settings.getfloat("BUDGET_MAX_WAIT", 120.0))
+        middleware.crawler = crawler  # a cut crawl ends the wait (crawler/cut.py)
+        return middleware
 
     @staticmethod
     def _key(request) -> tuple[str, str]:
@@ -145,7 +155,7 @@ class BudgetMiddleware:
                 self.stats.inc_value("budget/wait_seconds", wait)
                 logger.info("%s %s: %d requests left in this window; waiting %.0fs for its reset",
                             key[0], key[1], state["remaining"], wait)
-                await asyncio.sleep(wait)
+                await pause(self.crawler, wait)
                 state["remaining"] = state.get("limit") or floor + 1
                 state["reset_at"] = self.clock() + (state.get("window") or 300.0)
             state["remaining"] -= 1

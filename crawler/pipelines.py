@@ -27,7 +27,9 @@ class IngestPipeline:
     `-s OPENWATCH_DATABASE=openwatch.db`), else it switches itself off. Owns the crawl's row in
     `crawls`: started when the spider opens, finished with its status when it closes. The job
     runner hands it, as crawler attributes, what the history layer must not look up itself:
-    `openwatch_on_events` (the outbox), `openwatch_watch_units`, `openwatch_endpoints`.
+    `openwatch_on_events` (the outbox), `openwatch_connect` (opens the database with the tables
+    of the layers above: the outbox the hook writes to), `openwatch_watch_units`,
+    `openwatch_endpoints`.
     """
 
     def __init__(self, crawler, database: str):
@@ -35,6 +37,7 @@ class IngestPipeline:
         self.database = database
         self.wired = hasattr(crawler, "openwatch_on_events")
         self.on_events = getattr(crawler, "openwatch_on_events", None)
+        self.connect = getattr(crawler, "openwatch_connect", None)
         self.watch_units = getattr(crawler, "openwatch_watch_units", None)
         self.endpoints = getattr(crawler, "openwatch_endpoints", None)
         self.progress = getattr(crawler, "openwatch_progress", None)
@@ -65,6 +68,7 @@ class IngestPipeline:
         from crawler.history.schema import connect
         from crawler.history.store import Store
 
+        connect = self.connect or connect
         settings = self.crawler.settings
         if not self.wired:
             logger.warning("%s: events are recorded in %s but nobody is told (no subscriptions are read by"

@@ -29,6 +29,11 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
 HTTPERROR_ALLOW_ALL = True  # spiders judge statuses themselves (401 RepoNotFound is an answer)
 
+# Scrapy's HTTP/1.1 handler, but a cut crawl aborts its downloads instead of waiting for them.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.cut.CuttableHTTPDownloadHandler",
+    "https": "crawler.cut.CuttableHTTPDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RateLimitMiddleware": 560,  # before RetryMiddleware (550) sees responses
     "crawler.middlewares.BudgetMiddleware": 570,     # paces requests to the servers' quotas

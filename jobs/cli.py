@@ -60,7 +60,7 @@ class App:
         return self._config
 
     def db(self, *, readonly: bool = False):
-        from crawler.history.schema import connect
+        from jobs.database import connect
 
         path = self.config().database
         if readonly and not Path(path).exists():
@@ -124,6 +124,20 @@ class OpenwatchGroup(click.Group):
 
     command_class = OpenwatchCommand
     group_class = type  # `alerts` is an OpenwatchGroup too
+    # name -> "module:attribute": imported only when that command runs or help lists it.
+    # `deploy` pulls in jobs.scrapyd and httpx, ~70 ms of every start (bench/RESULTS.md).
+    lazy: dict[str, str] = {}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         import sqlite3
@@ -290,14 +304,19 @@ def _report(config, outcomes) -> None:
 
 
 def _deliver(app: App, *, force: bool) -> None:
-    from alerts.outbox import dispatch
+    from alerts.schema import anything_waiting
 
     config = app.config()
     if not config.subscriptions and not Path(config.database).exists():
         return
     db = app.db()
     try:
-        report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
+        if not anything_waiting(db):  # nothing to send: the alerts stack is not even loaded
+            report = "0 sent"
+        else:
+            from alerts.outbox import dispatch
+
+            report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
     finally:
         db.close()
     click.echo(f"deliveries: {report}")
@@ -561,11 +580,15 @@ def history(app: App, key_or_repo_id, texts, fmt):
         rows.append({"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
                      "sha": (s.get("sha") or "")[:10], "changed": change or "(first seen)"})
     emit(rows, fmt, ["observed_at", "license", "gated", "sha", "changed"])
+    from alerts.redaction import visible
+
+    # Scraped LICENSE files go to a terminal: controls and bidi overrides shown, not obeyed.
     for s in snapshots:
         for name, text in (s.get("license_diffs") or {}).items():
-            click.echo(f"\n{s['observed_at']} {name}:\n{text}")
+            click.echo(visible(f"\n{s['observed_at']} {name}:\n{text}", lines=True))
         for name, text in (s.get("license_texts") or {}).items():
-            click.echo(f"\n{s['observed_at']} {name}:\n{text if text is not None else '(text not stored)'}")
+            shown = text if text is not None else "(text not stored)"
+            click.echo(visible(f"\n{s['observed_at']} {name}:\n{shown}", lines=True))
     evs = list_events(db, item=key)
     if evs:
         click.echo("\nevents:")
@@ -761,10 +784,4 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
                       "downloads", "likes", "created"], json_rows=rows)
 
 
-def _register_deploy() -> None:
-    from jobs.scrapyd import deploy_command
-
-    cli.add_command(deploy_command)
-
-
-_register_deploy()
+cli.lazy = {"deploy": "jobs.scrapyd:deploy_command"}

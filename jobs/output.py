@@ -10,7 +10,8 @@ import json
 from typing import Any, Iterable
 
 import click
-from tabulate import tabulate
+
+from alerts.redaction import visible
 
 MAX_CELL = 80
 
@@ -27,13 +28,17 @@ def output_options(func):
 
 
 def _cell(value: Any, limit: int | None = MAX_CELL) -> str:
+    """A table cell (`limit` set: for a terminal, scraped control characters and bidi
+    overrides shown escaped, never obeyed) or a CSV value (`limit=None`: as stored)."""
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value).replace("\n", " ")
-    if limit and len(text) > limit:
-        text = text[: limit - 1] + "…"
+    if limit:
+        text = visible(text)
+        if len(text) > limit:
+            text = text[: limit - 1] + "…"
     return text
 
 
@@ -66,4 +71,6 @@ def emit(rows: Iterable[dict], fmt: str, columns: list[str], json_rows: list | N
         if not rows:
             click.echo("(none)")
             return
+        from tabulate import tabulate  # ~60 ms to import (its version lookup): only for tables
+
         click.echo(tabulate([[_cell(row.get(c)) for c in columns] for row in rows], headers=columns))

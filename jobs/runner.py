@@ -13,13 +13,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+# Imported here, near the bottom of the stack, not by the engine inside the reactor: at import
+# Scrapy's TLS module runs create_deprecated_class three times, and each walks inspect.stack()
+# with source context, reading every frame's file; 123 frames deep in a crawl that was
+# 0.34 s under the profiler (bench/RESULTS.md, "after2").
+import scrapy.core.downloader.handlers.http11  # noqa: F401  # the http/https handler
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+
+from jobs.database import connect as connect_database
 
 logger = logging.getLogger("openwatch.runner")
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
-STOP_GRACE = 30.0  # seconds a cut crawl gets to close its engine
+STOP_GRACE = 30.0  # seconds a cut crawl gets to close its engine (its downloads are aborted)
+CUT_REASON = "cut: the daemon stopped before the crawl finished"
 
 
 @dataclass
@@ -97,7 +105,7 @@ def outbox(subscriptions):
 
 def open_store(config):
     """The history store wired to the alerts outbox, with the config's endpoints and watches."""
-    from crawler.history.schema import connect
+    from jobs.database import connect
     from crawler.history.store import Store
 
     return Store(connect(config.database), on_events=outbox(config.subscriptions), endpoints=config.endpoints,
@@ -151,6 +159,7 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
     crawler.openwatch_on_events = outbox(config.subscriptions)
+    crawler.openwatch_connect = connect_database  # the outbox's table migrated with the history's
     # The watches covering this crawl's units: of the same source (units are named per source).
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}
     crawler.openwatch_endpoints = dict(config.endpoints)
@@ -163,14 +172,15 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
         # The caller gave up (daemon shutdown past its grace): stop the engine so what was
         # ingested stays committed and the crawl's row is closed, then let the cancel through.
         logger.warning("crawl of %s cancelled: stopping it", watch.name)
-        await asyncio.shield(_stop(crawler, task))
+        crawler.openwatch_cut_reason = CUT_REASON
+        await asyncio.shield(_stop(crawler, task, CUT_REASON))
         raise
     except TimeoutError:
         timed_out = True
         logger.warning("crawl of %s passed its timeout (%.0fs): stopping it", watch.name, watch.timeout)
         # The pipeline closes the crawl's row as the engine stops: it says why, in the same write.
         crawler.openwatch_cut_reason = f"timed out after {watch.timeout:.0f}s"
-        await _stop(crawler, task)
+        await _stop(crawler, task, crawler.openwatch_cut_reason)
     except Exception as exc:  # a spider that raises at start: the crawl fails, the caller goes on
         logger.error("crawl of %s failed: %s", watch.name, exc)
         outcome.errors.append(f"{type(exc).__name__}: {exc}"[:300])
@@ -192,9 +202,17 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     return outcome
 
 
-async def _stop(crawler, task) -> None:
+async def _stop(crawler, task, reason: str) -> None:
+    """Stop the engine and abort what is in flight (`crawler.cut`): Scrapy's stop waits for
+    every request in progress, which for a slow download or a rate-limit wait is the very
+    thing the cut is for. The engine stops scheduling first, so nothing new starts."""
+    from crawler.cut import cut
+
+    stopping = asyncio.ensure_future(crawler.stop_async())
+    await asyncio.sleep(0)  # the engine stops scheduling (stop_async's first step), then the cut
+    cut(crawler, reason)
     try:
-        await asyncio.wait_for(crawler.stop_async(), timeout=STOP_GRACE)
+        await asyncio.wait_for(stopping, timeout=STOP_GRACE)
         await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE)
     except (TimeoutError, Exception) as exc:  # noqa: BLE001 - a wedged engine must not wedge us
         logger.error("crawl did not stop cleanly: %s", exc)
@@ -228,6 +246,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     import json
     import sys
 
+    from alerts.redaction import visible
+
     class UTCFormatter(logging.Formatter):
         converter = time.gmtime
 
@@ -237,6 +257,12 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
                     {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ"), "level": record.levelname,
                      "logger": record.name, "message": record.getMessage()}
                 )
+            # One line per record whatever a message quotes (a scraped title with CR/LF would
+            # forge a line; an escape sequence or a bidi override would rewrite the terminal).
+            message = record.getMessage()
+            shown = visible(message)
+            if shown != message:
+                record = logging.makeLogRecord({**record.__dict__, "msg": shown, "args": None})
             return super().format(record)
 
     handler = logging.StreamHandler(sys.stderr)

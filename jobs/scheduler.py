@@ -35,7 +35,7 @@ from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from jobs.runner import open_store
+from jobs.runner import CUT_REASON, open_store  # CUT_REASON: the runner records it too
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
@@ -51,7 +51,6 @@ CHILD_MARGIN = 35.0         # a child stops its own crawl at the watch's timeout
 KILL_AFTER = 10.0           # seconds between SIGTERM and SIGKILL for a child that must stop
 CUT_WAIT = 10.0             # seconds to wait for crawls cancelled at the end of the grace period
 FINAL_DISPATCH_LIMIT = 30.0  # seconds the deliveries at shutdown may take (a round in flight included)
-CUT_REASON = "cut: the daemon stopped before the crawl finished"
 MAX_ERROR = 300             # characters of an error kept in an event summary
 
 Clock = Callable[[], datetime]
@@ -403,8 +402,8 @@ class InProcessCrawls:
             store.db.close()
 
     async def abandon(self, watches) -> None:
-        """Crawls that did not stop after their cut (Scrapy's engine waits for downloads in
-        flight): their rows are closed now, as the daemon is about to exit."""
+        """Crawls that did not stop after their cut (an engine wedged past its aborted
+        downloads): their rows are closed now, as the daemon is about to exit."""
         for watch in watches:
             await asyncio.to_thread(self._fail, watch)
 
@@ -626,7 +625,7 @@ class Daemon:
         """Repair what a killed predecessor left, and plan each watch's first run."""
         if not self.watches and not any(sub.enabled for sub in self.config.subscriptions):
             raise OpenwatchError(f"{self.config.path}: nothing to run: no enabled [[watch]] and no [[subscription]]")
-        from crawler.history.schema import connect
+        from jobs.database import connect
         from crawler.history.store import Store
 
         db = connect(self.config.database)
@@ -726,8 +725,8 @@ class Daemon:
                     name for name, task in self._running.items() if task in pending)))
                 for task in pending:
                     task.cancel()
-                # Cancelled crawls close their engine (Scrapy waits for downloads in flight): up to
-                # `cut_wait`, unless a second signal said to stop at once (the README's promise).
+                # Cancelled crawls close their engine, aborting what is in flight (crawler/cut.py):
+                # up to `cut_wait`, unless a second signal said to stop at once (the README's promise).
                 cut_deadline = loop.time() + self.cut_wait
                 while pending and not self._cut.is_set() and loop.time() < cut_deadline:
                     await self._wait_first(pending, cut_deadline)
@@ -878,7 +877,7 @@ class Daemon:
         return self._dispatching
 
     def _dispatch_once(self):
-        from crawler.history.schema import connect
+        from jobs.database import connect
 
         if self._dispatch is not None:
             dispatch = self._dispatch

@@ -271,12 +271,12 @@ def test_scrub_excerpt_scrubs_before_it_cuts(cut):
 
 
 def test_scrub_excerpt_drops_a_secret_straddling_the_scrubbed_window():
-    # Only the first _EXCERPT_INPUT characters are scrubbed. A body of echoed paths: the one
+    # Only the first EXCERPT_INPUT characters are scrubbed. A body of echoed paths: the one
     # cut at the window's end must not survive as an unscrubbed prefix (scrubbing shrinks what
     # comes before it, so it could otherwise reach the excerpt).
     path = f"/services/{SLACK_TOKEN}"
     pieces = ["services", *SLACK_TOKEN.split("/")]
-    body = (path + " ") * (2 * redaction._EXCERPT_INPUT // len(path))
+    body = (path + " ") * (2 * redaction.EXCERPT_INPUT // len(path))
     for shift in range(len(path) + 1):
         out = scrub_excerpt("z" * shift + body, [SLACK_URL], 10**6)
         assert out.startswith("z" * shift + "/… /…")

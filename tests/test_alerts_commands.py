@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 from alerts.commands import dead_letters, failing_receivers, retry_dead, send_test, subscription_stats
 from alerts.outbox import dispatch
 from alerts.receivers import HttpReceiver, Response
-from crawler.history.schema import connect
+from jobs.database import connect
 from jobs.exceptions import UnknownNameError
 from tests.test_alerts_support import (
     SLACK_TOKEN,

@@ -603,26 +603,77 @@ def test_secrets_never_appear_in_errors_logs_or_stats(tmp_path, db, http, caplog
 # -- two dispatchers: claims (review findings 1 and 3) ---------------------------------------------
 
 
-def test_migration_adds_claim_columns_to_an_existing_database(tmp_path):
+# The outbox table as the history's own 001_initial created it before alerts took its migrations
+# over (alerts/schema.py): a database of that time, verbatim, not rebuilt with today's code.
+OLD_DELIVERIES = (
+    "CREATE TABLE [deliveries] ([id] INTEGER PRIMARY KEY, [event_id] TEXT REFERENCES [events]([id]),"
+    " [subscription] TEXT, [channel] TEXT, [status] TEXT, [attempts] INTEGER, [created_at] TEXT,"
+    " [next_attempt_at] TEXT, [last_attempt_at] TEXT, [sent_at] TEXT, [last_error] TEXT)"
+)
+
+
+def _database_of_before_the_split(path, *, claims: bool):
     import sqlite_utils
 
     from crawler.history import schema
 
-    old = sqlite_utils.Database(tmp_path / "x.db")
+    old = sqlite_utils.Database(path)
     old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
     schema._m001_initial(old)
+    old.execute(OLD_DELIVERIES)
+    old["deliveries"].create_index(["event_id", "subscription"], unique=True)
+    old["deliveries"].create_index(["status", "next_attempt_at"])
     old["_migrations"].insert({"name": "001_initial", "applied_at": "2025-01-01T00:00:00.000000Z"})
+    if claims:
+        old["deliveries"].add_column("claimed_until", str)
+        old["deliveries"].add_column("claim_id", str)
+        old["_migrations"].insert({"name": "002_delivery_claims", "applied_at": "2025-01-02T00:00:00.000000Z"})
     e = event()
     old["events"].insert(event_to_row(e))
     old["deliveries"].insert({"event_id": e["id"], "subscription": "team", "channel": "slack", "status": "pending",
                               "attempts": 0, "created_at": iso(START), "next_attempt_at": iso(START)})
     old.close()
+
+
+def _deliveries_schema(db):
+    """The table's columns and indexes, as a fresh and a migrated database must both have them."""
+    columns = [(c.name, c.type) for c in db["deliveries"].columns]
+    indexes = sorted((tuple(i.columns), i.unique) for i in db["deliveries"].indexes)
+    keys = [(fk.column, fk.other_table, fk.other_column) for fk in db["deliveries"].foreign_keys]
+    return columns, indexes, keys
+
+
+@pytest.mark.parametrize("claims", [False, True], ids=["made-before-claims", "made-before-the-split"])
+def test_alerts_migrations_take_over_a_database_the_history_made(tmp_path, claims):
+    _database_of_before_the_split(tmp_path / "x.db", claims=claims)
     db = open_db(tmp_path)
+    fresh = open_db(tmp_path / "fresh")
     try:
-        assert {"claimed_until", "claim_id"} <= set(db["deliveries"].columns_dict)
-        assert [r["name"] for r in db["_migrations"].rows] [:2] == ["001_initial", "002_delivery_claims"]
-        (row,) = deliveries(db)
+        names = [r["name"] for r in db["_migrations"].rows]
+        assert names[0] == "001_initial" and names[-2:] == ["alerts/001_deliveries", "alerts/002_delivery_claims"]
+        (row,) = deliveries(db)  # the queued delivery survives the takeover
         assert (row["status"], row["claimed_until"], row["claim_id"]) == ("pending", None, None)
+        assert _deliveries_schema(db) == _deliveries_schema(fresh)
+        assert {"claimed_until", "claim_id"} <= set(db["deliveries"].columns_dict)
+    finally:
+        db.close()
+        fresh.close()
+
+
+def test_the_history_alone_knows_no_deliveries_table(tmp_path, http):
+    from crawler.history import schema
+
+    history = schema.connect(tmp_path / "x.db")
+    try:
+        assert not history["deliveries"].exists()
+        assert not any(name.startswith("alerts/") for name in (r["name"] for r in history["_migrations"].rows))
+    finally:
+        history.close()
+    db = open_db(tmp_path)  # the jobs layer adds the outbox to the same file
+    try:
+        assert db["deliveries"].exists()
+        assert ingest(db, [event()], make_config(tmp_path, [slack_sub(http)]), START) == 1
+        assert len(deliveries(db)) == 1
     finally:
         db.close()
 

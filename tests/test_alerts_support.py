@@ -10,7 +10,8 @@ from typing import Any
 
 from alerts.transport import Transport
 from crawler.events import event_to_row, make_event
-from crawler.history.schema import connect, immediate
+from crawler.history.schema import immediate
+from jobs.database import connect
 from jobs.config import Config, load_config
 
 UTC = timezone.utc

@@ -368,4 +368,27 @@ def test_sigterm_past_the_grace_cuts_the_crawl_promptly_and_closes_its_row(tmp_p
     assert status == "failed", daemon.log()
     assert "cut: the daemon stopped before the crawl finished" in errors, errors
     assert any("cutting 1 crawl(s) still running: labs" in line for line in daemon.lines)
+    # The cut aborted the listing in flight: the crawl stopped and closed its row itself, it
+    # was not left stopping until the daemon gave up on it (Scrapy's stop waits for downloads).
+    assert not any("after the cut" in line for line in daemon.lines), daemon.log()
     assert not _trouble(daemon.lines), daemon.log()
+
+
+def test_a_crawl_cut_at_its_timeout_ends_its_rate_limit_wait_and_exits(tmp_path, emulator):
+    """A 429 asking for 200 s (under RATELIMIT_MAX_WAIT, so the crawl waits) in a watch whose
+    timeout is 3 s: the cut ends the wait, the crawl is recorded as timed out, the command
+    exits (it used to sit out the engine's 30 s stop grace, then cancel it uncleanly)."""
+    emulator.world.add_model("meta-llama/Llama-3.1-8B", license="llama3.1")
+    emulator.faults.add(Fault("author=meta-llama", status=429, headers={"Retry-After": "200"}))
+    config = write_config(
+        tmp_path / "openwatch.toml", hf=emulator.url,
+        watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama"], "every": "1h",
+                  "timeout": "3s"}],
+    )
+    ow = CLI(config)
+    proc = ow("crawl", "labs", check=False, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "did not stop cleanly" not in proc.stderr, proc.stderr
+    ((status, errors, finished),) = rows(ow, "select status, errors, finished_at from crawls")
+    assert status == "failed" and finished is not None, errors
+    assert "timed out after 3s" in errors, errors

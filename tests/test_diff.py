@@ -124,3 +124,11 @@ def test_new_licence_link_alone_is_a_licence_change():
     (event,) = diff.model_events(CTX, BASE, BASE | {"license_link": "https://example.org/terms-v2", "sha": "e" * 40})
     assert event["type"] == "model.license_changed"
     assert event["after"] == {"license_link": "https://example.org/terms-v2"}
+
+
+def test_a_lone_surrogate_in_a_tag_is_replaced_as_in_every_other_text():
+    """JSON can carry "\\ud800", SQLite's UTF-8 cannot: the fast path for plain-string tags
+    cleans them like `normalize.text` does (else the whole batch's write fails)."""
+    from crawler.sources.huggingface import model_fields
+
+    assert model_fields({"id": "a/b", "tags": ["x\ud800", "license:mit"]})["tags"] == ["license:mit", "x\ufffd"]

@@ -274,7 +274,7 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
     assert listed.stdout.split() == ["arxiv", "feed", "github", "hf_papers", "huggingface", "modelscope"]
     emulator.world.add_model("deepseek-ai/A", license="mit", files={"LICENSE": "MIT"})
     out = tmp_path / "items.jsonl"
-    db = tmp_path / "scrapy.db"
+    db = tmp_path / "openwatch.db"
     subprocess.run([*scrapy, "crawl", "huggingface", "-a", "orgs=deepseek-ai", "-s", f"OPENWATCH_HF_ENDPOINT={emulator.url}",
                     "-s", f"OPENWATCH_DATABASE={db}", "-O", str(out), "-s", "LOG_LEVEL=WARNING"],
                    cwd=ROOT, capture_output=True, text=True, check=True)
@@ -287,6 +287,20 @@ def test_scrapy_commands_work_from_the_repo_root(tmp_path, emulator):
     try:
         assert conn.execute("select key, license from items").fetchall() == [("model:hf/deepseek-ai/A", "mit")]
         assert conn.execute("select status from crawls").fetchall() == [("ok",)]
+        # The history layer alone made this file: no outbox table in it (alerts migrates its own).
+        assert conn.execute("select count(*) from sqlite_master where name = 'deliveries'").fetchone() == (0,)
+    finally:
+        conn.close()
+    # The openwatch commands read it as it is, and the first one that writes adds the outbox.
+    ow = CLI(write_config(tmp_path / "openwatch.toml", hf=emulator.url, watches=[
+        {"name": "labs", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}]))
+    assert "labs" in ow("status").stdout and ow.json("events") == []
+    ow("crawl", "labs")
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("select count(*) from deliveries").fetchone() == (0,)
+        names = {name for (name,) in conn.execute("select name from _migrations")}
+        assert {"alerts/001_deliveries", "alerts/002_delivery_claims"} <= names
     finally:
         conn.close()
 
@@ -448,3 +462,31 @@ def test_a_crawl_shows_progress_on_a_terminal_and_stays_quiet_otherwise(ow):
     os.close(leader)
     assert proc.returncode == 0
     assert b"labs: 13 items, 2/2 units complete" in seen
+
+
+def test_run_once_with_nothing_to_deliver_never_loads_the_alerts_stack(tmp_path, emulator):
+    """Issue 7: nothing imports channels, templates or the HTTP client of alerts when nothing
+    waits in the outbox; the first event that does wait is sent by the same command."""
+    from alerts.receivers import HttpReceiver
+    from tests.test_alerts_e2e import SECRET
+
+    seed(emulator.world)
+    with HttpReceiver() as http:
+        config = write_config(
+            tmp_path / "openwatch.toml", hf=emulator.url,
+            watches=[{"name": "labs", "source": "huggingface", "orgs": ["deepseek-ai"], "every": "1h"}],
+            subscriptions=[{"name": "hook", "channel": "webhook", "url": http.url("/hook"), "secret": SECRET}])
+        profiled = CLI(config, env={"PYTHONPROFILEIMPORTTIME": "1"})
+
+        def loaded(proc) -> set[str]:
+            return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+        baseline = profiled("run", "--once")
+        assert "deliveries: 0 sent" in baseline.stdout
+        modules = loaded(baseline)
+        assert "jobs.database" in modules  # the profile is real: it sees what the command loads
+        assert not {"alerts.outbox", "alerts.render", "alerts.transport", "jinja2"} & modules
+        emulator.world.add_model("deepseek-ai/DeepSeek-V9", license="mit")
+        changed = profiled("run", "--once")
+        assert "deliveries: 1 sent" in changed.stdout and "alerts.outbox" in loaded(changed)
+        assert [r.json["type"] for r in http.requests if r.path == "/hook"] == ["model.added"]

@@ -73,7 +73,7 @@ def test_job_options_mean_what_the_design_says():
 
 
 def test_last_finished_prefers_watch_state_and_ignores_interrupted_crawls(tmp_path):
-    from crawler.history.schema import connect
+    from jobs.database import connect
 
     db = connect(tmp_path / "ow.db")
     db["crawls"].insert_all([
@@ -223,7 +223,7 @@ def test_emit_sets_the_flag_even_when_the_event_is_already_stored(tmp_path):
 
 
 def test_fail_running_only_touches_the_given_process(tmp_path):
-    from crawler.history.schema import connect
+    from jobs.database import connect
 
     db = connect(tmp_path / "ow.db")
     db["crawls"].insert_all([
@@ -700,7 +700,7 @@ def _gone(pid: int) -> bool:
 
 
 def test_stop_orphans_leaves_a_manual_crawl_and_a_live_daemons_child_alone(tmp_path):
-    from crawler.history.schema import connect
+    from jobs.database import connect
 
     env = {k: v for k, v in os.environ.items() if k != sched.PARENT_ENV}
     manual = subprocess.Popen(CRAWL_ARGV, env=env)  # a user's `openwatch crawl` in another terminal
@@ -718,7 +718,7 @@ def test_stop_orphans_leaves_a_manual_crawl_and_a_live_daemons_child_alone(tmp_p
 
 
 def test_stop_orphans_stops_a_crawl_child_whose_daemon_died(tmp_path):
-    from crawler.history.schema import connect
+    from jobs.database import connect
 
     # A "daemon" starts a crawl child the way SubprocessCrawls does, then dies.
     spawn = ("import os, subprocess, sys\n"

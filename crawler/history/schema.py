@@ -1,7 +1,10 @@
 """The history database: tables, recorded migrations, connection setup (WAL).
 
 Tables are a public interface (users query them with SQL and Datasette); change them only by
-appending a migration below, never by editing an applied one.
+appending a migration below, never by editing an applied one. (One exception, with no effect on
+any database: the `deliveries` table, which 001 and 002 used to create, moved with its two steps
+to its owner, alerts/schema.py, whose steps find it in place on the databases made before.)
+Layers above keep their own tables' migrations and hand them to `connect(..., also=...)`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import stat
 from contextlib import contextmanager
 
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import sqlite_utils
 
@@ -136,32 +139,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="watch",
     )
-    db["deliveries"].create(
-        {
-            "id": int,
-            "event_id": str,
-            "subscription": str,
-            "channel": str,
-            "status": str,          # pending | sent | failed | dead | suppressed
-            "attempts": int,
-            "created_at": str,
-            "next_attempt_at": str,  # due time (for digests: the digest's send time)
-            "last_attempt_at": str,
-            "sent_at": str,
-            "last_error": str,
-        },
-        pk="id",
-        foreign_keys=[("event_id", "events", "id")],
-    )
-    db["deliveries"].create_index(["event_id", "subscription"], unique=True)
-    db["deliveries"].create_index(["status", "next_attempt_at"])
-
-
-def _m002_delivery_claims(db: sqlite_utils.Database) -> None:
-    """A dispatcher's claim on the deliveries it is sending, kept apart from their due time:
-    `openwatch deliver` overrides the due time (backoff), never another dispatcher's live claim."""
-    db["deliveries"].add_column("claimed_until", str)  # ISO UTC `Z`; NULL or past: nobody is sending it
-    db["deliveries"].add_column("claim_id", str)       # the dispatch run that holds the claim
+    # The outbox table that 001 also created until alerts took it over is alerts' own now
+    # (alerts/schema.py); its steps there find it in place on a database made before.
 
 
 def _m003_sources(db: sqlite_utils.Database) -> None:
@@ -219,9 +198,10 @@ def _m006_unit_source(db: sqlite_utils.Database) -> None:
     db["items"].create_index(["unit", "source"])
 
 
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+Migrations = list[tuple[str, Callable[[sqlite_utils.Database], None]]]
+
+MIGRATIONS: Migrations = [
     ("001_initial", _m001_initial),
-    ("002_delivery_claims", _m002_delivery_claims),
     ("003_sources", _m003_sources),
     ("004_unit_state", _m004_unit_state),
     ("005_budgets", _m005_budgets),
@@ -229,8 +209,11 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Database:
+def connect(path: str | Path, *, readonly: bool = False, also: Sequence[Migrations] = ()) -> sqlite_utils.Database:
     """Open the history database (creating and migrating it unless `readonly`).
+
+    `also`: the migrations of the layers above that keep their tables in the same file (the
+    alerts outbox, handed over by `jobs.database.connect`), applied after the history's own.
 
     A file that cannot be used, and every SQLite error while opening it, is a
     `DatabaseUnusable` naming the path, the problem and the fix.
@@ -239,7 +222,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
     check_file(path, readonly=readonly)
     db = None
     try:
-        db = _connect(path, readonly=readonly)
+        db = _connect(path, readonly=readonly, also=also)
         if readonly and not db["_migrations"].exists():
             raise DatabaseUnusable(path, "an SQLite database, but not an openwatch history (no _migrations table)",
                                    POINT_ELSEWHERE)
@@ -252,7 +235,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite_utils.Databas
         raise database_error(exc, path, readonly=readonly) from exc
 
 
-def _connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
+def _connect(path: Path, *, readonly: bool, also: Sequence[Migrations] = ()) -> sqlite_utils.Database:
     if readonly:
         if not path.exists():
             raise FileNotFoundError(path)
@@ -269,7 +252,7 @@ def _connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
         _match_side_files(path)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
-        migrate(db)
+        migrate(db, also=also)
     return db
 
 
@@ -302,14 +285,15 @@ def _match_side_files(path: Path) -> None:
             continue
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply the migrations not yet recorded in `_migrations`; returns their names."""
+def migrate(db: sqlite_utils.Database, *, also: Sequence[Migrations] = ()) -> list[str]:
+    """Apply the migrations not yet recorded in `_migrations` (the history's, then each list
+    of `also` in order, in one transaction); returns their names."""
     applied_now = []
     with immediate(db):
         if not db["_migrations"].exists():
             db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
         done = {row["name"] for row in db["_migrations"].rows}
-        for name, step in MIGRATIONS:
+        for name, step in [step for steps in (MIGRATIONS, *also) for step in steps]:
             if name in done:
                 continue
             step(db)

@@ -77,6 +77,12 @@ class _Row:
     last_changed: str | None
 
 
+# The text `json.dumps(value, sort_keys=True)` gives, without building an encoder per call
+# (six per new model in a first crawl) nor checking for cycles (fields are parsed JSON trees).
+_sorted_json = json.JSONEncoder(sort_keys=True, check_circular=False).encode
+_json = json.JSONEncoder(check_circular=False).encode  # `json.dumps(value)`
+
+
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -138,15 +144,17 @@ class Store:
         """Crawls left `running` (by `pid`, of `watch`) become `failed` (never counted as ok).
         With `only_dead`, a crawl still running in another live process (a manual
         `openwatch crawl`) is left."""
-        import psutil
-
         with immediate(self.db):
             where, params = "status = 'running'", []
             for column, value in (("pid", pid), ("watch", watch)):
                 if value is not None:
                     where, params = where + f" and {column} = ?", params + [value]
-            rows = [row for row in self.db.execute(f"select id, pid, errors from crawls where {where}", params)
-                    if not (only_dead and row[1] and row[1] != os.getpid() and psutil.pid_exists(row[1]))]
+            rows = self.db.execute(f"select id, pid, errors from crawls where {where}", params).fetchall()
+            if rows and only_dead:
+                import psutil  # only when there is a crawl to check (~30 ms of every start otherwise)
+
+                rows = [row for row in rows
+                        if not (row[1] and row[1] != os.getpid() and psutil.pid_exists(row[1]))]
             for crawl, _, errors in rows:
                 self.db.execute("update crawls set status = 'failed', finished_at = ?, errors = ? where id = ?",
                                 [self.clock(), json.dumps((json.loads(errors or "[]") + [reason])[-50:]), crawl])
@@ -223,11 +231,11 @@ class Store:
                 if (row is not None and row.state == "active" and obs.files is None and not obs.renamed_from
                         and row.fingerprint == kind.fingerprint(obs.raw)):
                     counters = kind.counters(obs.raw)
-                    text = json.dumps(counters, sort_keys=True) if counters else None
+                    text = _sorted_json(counters) if counters else None
                     if text != row.counters or (row.last_seen or "")[:10] != today:
                         refresh.append((text, now, obs.key))
                         if counters:
-                            metrics.append(_metric(obs.key, today, counters))
+                            metrics.append(_metric(obs.key, today, counters, text))
                     continue
                 pending.append((obs, kind, row))
             if refresh:
@@ -299,17 +307,19 @@ class Store:
                 result.levels[key] = fields["openness"]
             digest = content_hash(fields, kind.quiet)
             counters = kind.counters(obs.raw)
+            counters_text = _sorted_json(counters) if counters else None
             seq = None
-            data_text = json.dumps(fields, sort_keys=True)
+            data_text = _sorted_json(fields)
             if row is None or row.content_hash != digest:
                 seq = 1 if row is None else self._next_seq(key)
                 changed = changed_fields(previous, fields, kind.quiet) if previous is not None else []
-                snapshots.append((key, now, crawl_id, digest, data_text, json.dumps(changed)))
+                snapshots.append((key, now, crawl_id, digest, data_text, json.dumps(changed) if changed else "[]"))
             item_links = kind.links(key, fields)
             links += [((other, key) if rest[2:3] == ("in",) else (key, other)) + (rest[0], rest[1], now)
                       for other, *rest in item_links]
+            url = kind.url(key, fields, self.endpoints)
             if baselined:
-                ctx = Context(key=key, watch=batch.watch, url=kind.url(key, fields, self.endpoints), org=org,
+                ctx = Context(key=key, watch=batch.watch, url=url, org=org,
                               country=country, detected_at=now, seq=seq or self._next_seq(key) - 1,
                               links=tuple(sorted({link[0] for link in item_links})))
                 if obs.renamed_from and obs.renamed_from != key and previous is not None:
@@ -323,15 +333,15 @@ class Store:
             cols = kind.columns(key, fields)
             upserts.append((
                 key, kind.name, batch.source, batch.watch, batch.unit, org, country, cols.get("name"),
-                kind.url(key, fields, self.endpoints), cols.get("license"), cols.get("license_category"),
+                url, cols.get("license"), cols.get("license_category"),
                 cols.get("gated"), cols.get("sha"), "active", 0, digest,
                 (row.first_seen if row is not None else None) or now, now,
                 now if seq is not None else (row.last_changed if row is not None else now),
-                data_text, kind.fingerprint(obs.raw), json.dumps(counters, sort_keys=True) if counters else None,
-                fields.get("openness"), json.dumps(evidence) if evidence else None,
+                data_text, kind.fingerprint(obs.raw), counters_text,
+                fields.get("openness"), _json(evidence) if evidence else None,
             ))
             if counters:
-                metrics.append(_metric(key, now[:10], counters))
+                metrics.append(_metric(key, now[:10], counters, counters_text))
             result.changed += 1
             result.touched.append(key)
         self.db.conn.executemany(_UPSERT_ITEM, upserts)
@@ -634,8 +644,10 @@ class Store:
             self.db["watch_state"].upsert({"watch": watch, "failing": int(failing)}, pk="watch")
 
 
-def _metric(key: str, day: str, counters: Mapping[str, int]) -> tuple:
-    return (key, day, counters.get("downloads"), counters.get("likes"), json.dumps(dict(counters), sort_keys=True))
+def _metric(key: str, day: str, counters: Mapping[str, int], text: str | None = None) -> tuple:
+    """A `metrics` row; `text` is `counters` as sorted JSON when the caller has it already."""
+    return (key, day, counters.get("downloads"), counters.get("likes"),
+            text if text is not None else _sorted_json(dict(counters)))
 
 
 def _readable_before(previous: dict, fields: dict) -> dict:

@@ -99,10 +99,11 @@ class ItemKind:
         return f"{self.version}:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def counters(self, raw: Mapping[str, Any]) -> dict[str, int]:
+        """The counters the raw object carried as integers SQLite can hold (64-bit)."""
         out = {}
         for name in self.counter_fields:
             value = raw.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
+            if isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63:
                 out[name] = value
         return out
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from crawler.diff import changed_fields, event
 from crawler.licenses import direction
+from crawler.normalize import clean
 from crawler.sources import Context, EventType, ItemKind
 
 LICENSE_FIELDS = ("license", "license_name", "license_link", "license_category")
@@ -92,7 +93,8 @@ class ModelKind(ItemKind):
         return key.removeprefix(self.prefix)
 
     def key(self, model_id: str) -> str:
-        return f"{self.prefix}{model_id}"
+        # The id as the hub sent it, lone surrogates replaced: keys are SQLite text (UTF-8).
+        return f"{self.prefix}{clean(model_id)}"
 
     def url(self, key: str, fields: Mapping[str, Any], endpoints: Mapping[str, str]) -> str | None:
         web = (endpoints.get(self.endpoint) or self.web_default).rstrip("/")

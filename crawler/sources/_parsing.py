@@ -33,7 +33,6 @@ from typing import Any
 ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 ELLIPSIS = "\u2026"
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _FRACTION = re.compile(r"(\.\d+)")
 _TAG_END = re.compile(r"[\s/]")
 # Unix times before 1990 or after 2200 are not a model hub's or a release's (a value in
@@ -63,9 +62,7 @@ def looks_like_html(data: bytes) -> bool:
     return isinstance(data, bytes) and _HTML_START.match(data[:2048]) is not None
 
 
-def clean(value: str) -> str:
-    """`value` with lone surrogates replaced (the only change any parser makes to text)."""
-    return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+from crawler.normalize import clean  # noqa: E402,F401 - lone surrogates replaced (the only change to text)
 
 
 def text(value: Any, limit: int, *, strip: bool = True) -> str | None:

@@ -168,7 +168,7 @@ def entry_fields(entry: Any) -> dict[str, Any] | None:
             summary = content[0].get("value")
     summary, truncated = capped(summary, MAX_SUMMARY)
     tags = []
-    for tag in get("tags") or ():
+    for tag in get("tags") if isinstance(get("tags"), list) else ():
         term = text(tag.get("term"), MAX_TAG) if isinstance(tag, dict) else None
         if term is not None and term not in tags:
             tags.append(term)

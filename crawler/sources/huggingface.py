@@ -6,11 +6,12 @@ LICENSE-like files from `/resolve/<sha>/<file>`. Pure except `prior` (a store qu
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
 from crawler.licenses import normalize as normalize_license
-from crawler.normalize import integer, text, texts
+from crawler.normalize import MAX_TEXT, clean, integer, text, texts
 from crawler.sources import Source
 from crawler.sources._models import MODEL_EVENTS, ModelKind
 
@@ -41,20 +42,36 @@ def created_at(value: Any) -> str | None:
 def _tags(raw_tags: Any) -> list[str]:
     if not isinstance(raw_tags, list):
         return []
-    every = [t for t in (text(v) for v in raw_tags) if t]
+    # `text` inlined for plain strings: a first crawl reads ~20 tags per model (bench/RESULTS.md).
+    every = [t for t in ((clean(v.strip()[:MAX_TEXT]) if type(v) is str else text(v)) for v in raw_tags) if t]
+    if len(every) <= MAX_TAGS:
+        return sorted(set(every))
     meaningful = [t for t in every if MEANINGFUL_TAG.match(t)]
     rest = [t for t in every if not MEANINGFUL_TAG.match(t)]
     return sorted(set(meaningful + rest[: max(0, MAX_TAGS - len(meaningful))]))
 
 
-def _prefixed(tags: list[str], prefix: str) -> list[str]:
-    return sorted({t.split(":", 1)[1] for t in tags if t.lower().startswith(prefix + ":") and ":" in t})
+PREFIXES = ("base_model", "dataset", "arxiv", "license")
+
+
+def _by_prefix(tags: list[str]) -> dict[str, list[str]]:
+    """`prefix:value` tags by prefix (any case), values sorted, for each of `PREFIXES`: one pass."""
+    found: dict[str, set[str]] = {prefix: set() for prefix in PREFIXES}
+    for tag in tags:
+        head, colon, value = tag.partition(":")
+        if colon:
+            values = found.get(head.lower())
+            if values is not None:
+                values.add(value)
+    return {prefix: sorted(values) for prefix, values in found.items()}
 
 
 def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The tracked fields of one model. A field the answer does not carry is left out: the
     store keeps its last known value (an `expand` without `gated`, a model without
-    `cardData`), so unknown never reads as `false` or empty and never makes a change."""
+    `cardData`), so unknown never reads as `false` or empty and never makes a change. A null
+    is a field not carried too (the Hub sends `false`, never null, for "not gated")."""
+    raw = {k: v for k, v in raw.items() if v is not None}
     model_id = text(raw.get("id"), 200) or ""
     org, _, name = model_id.partition("/")
     out: dict[str, Any] = {"id": model_id, "org": text(raw.get("author")) or org, "name": name}
@@ -62,8 +79,9 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     card = raw["cardData"] if has_card else {}
     has_tags = isinstance(raw.get("tags"), list)
     tags = _tags(raw.get("tags"))
+    prefixed = _by_prefix(tags)
     # No card and no `license:` tag: the answer says nothing of the licence (unknown, no change).
-    if has_card or any(t.lower().startswith("license:") for t in tags):
+    if has_card or prefixed["license"]:
         lic = normalize_license(
             card.get("license"), license_name=text(card.get("license_name")),
             license_link=text(card.get("license_link"), 500), tags=tags,
@@ -71,14 +89,14 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
         out |= {"license": lic.id, "license_name": lic.name, "license_category": lic.category}
     if has_card:
         out["license_link"] = text(card.get("license_link"), 500)
-        out["base_model"] = texts(card.get("base_model")) or _prefixed(tags, "base_model")
-        out["datasets"] = texts(card.get("datasets")) or _prefixed(tags, "dataset")
+        out["base_model"] = texts(card.get("base_model")) or prefixed["base_model"]
+        out["datasets"] = texts(card.get("datasets")) or prefixed["dataset"]
     elif has_tags:
-        out["base_model"] = _prefixed(tags, "base_model")
-        out["datasets"] = _prefixed(tags, "dataset")
+        out["base_model"] = prefixed["base_model"]
+        out["datasets"] = prefixed["dataset"]
     if has_tags:
         out["tags"] = tags
-        out["arxiv"] = _prefixed(tags, "arxiv")
+        out["arxiv"] = prefixed["arxiv"]
     if "gated" in raw:
         out["gated"] = gating(raw.get("gated"))
     for field, key in (("private", "private"), ("disabled", "disabled")):
@@ -97,6 +115,15 @@ def model_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(raw.get("safetensors"), dict):
         out["parameters"] = integer(raw["safetensors"].get("total"))
     return out
+
+
+def _stable(value: Any) -> str:
+    """A value as fingerprint text (SQLite text: no lone surrogates): scalars as `str` (the
+    stored fingerprints), an object or array (a hostile answer) in sorted key order, so key
+    order is never a change."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return clean(str(value))
 
 
 def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> str:
@@ -119,8 +146,8 @@ class HubModel(ModelKind):
         # gating and visibility are settings that change neither. Which keys the answer
         # carried is part of it, so an `expand` variant is never read as "unchanged".
         return "|".join((
-            str(self.version), str(raw.get("sha")), str(raw.get("lastModified")), str(raw.get("gated")),
-            str(raw.get("private")), str(raw.get("disabled")), str(raw.get("id")),
+            str(self.version),
+            *(_stable(raw.get(k)) for k in ("sha", "lastModified", "gated", "private", "disabled", "id")),
             "".join("1" if k in raw else "0" for k in ("cardData", "tags", "safetensors", "createdAt")),
         ))
 

@@ -26,7 +26,8 @@ both are read.
 
     id "<owner>/<name>", org, name
     license, license_name, license_category    normalised; None when the answer had no
-                                                `License` key; "unknown" when it was empty
+                                                `License` string; "unknown" when it was empty
+                                                (and the answer's Tags have no `license:`)
     license_link None (not carried)
     gated        "manual" (ProtectedMode 1), False (2), else None
     private      True (Visibility 1 or 3), False (5), else None
@@ -147,9 +148,12 @@ def model_fields(data: Any, owner: str | None = None) -> dict[str, Any]:
 
     tags = _tags(data.get("Tags")) if "Tags" in data else None
     lic = None
-    if "License" in data:
-        raw = text(data.get("License"), 300)
-        lic = normalize_license(display_name=raw) if raw else normalize_license(tags=tags or ())
+    if isinstance(data.get("License"), str):  # null or another type: not said, never a change
+        raw = text(data["License"], 300)
+        if raw:
+            lic = normalize_license(display_name=raw)
+        elif tags is not None:  # empty: the `license:` tag, else no licence at all
+            lic = normalize_license(tags=tags)
     tasks = data.get("Tasks")
     pipeline_tag = None
     if isinstance(tasks, list):

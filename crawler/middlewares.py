@@ -16,16 +16,20 @@ logger = logging.getLogger(__name__)
 # Hugging Face: `RateLimit: "api";r=0;t=55` (IETF draft-ietf-httpapi-ratelimit-headers),
 # https://huggingface.co/docs/hub/rate-limits
 _RATELIMIT_T = re.compile(r";\s*t\s*=\s*(\d+(?:\.\d+)?)")
+_RATELIMIT_R = re.compile(r";\s*r\s*=\s*(\d+)")
 
 
 def retry_after_seconds(headers, now: datetime | None = None) -> float | None:
-    """Seconds to wait from `RateLimit` (…;t=N) or `Retry-After` (seconds or HTTP date)."""
+    """Seconds to wait from `RateLimit` (…;r=0;t=N) or `Retry-After` (seconds or HTTP date)."""
     waits = []
     ratelimit = headers.get("RateLimit") or headers.get("Ratelimit")
     if ratelimit:
         text = ratelimit.decode("latin-1") if isinstance(ratelimit, bytes) else str(ratelimit)
         match = _RATELIMIT_T.search(text)
-        if match:
+        remaining = _RATELIMIT_R.search(text)
+        # `t` is when the window resets; it explains a 429 only when the window is spent
+        # (r=0): a bucket with requests left says nothing of when to ask again.
+        if match and (remaining is None or int(remaining.group(1)) == 0):
             waits.append(float(match.group(1)))
     retry_after = headers.get("Retry-After")
     if retry_after:

@@ -4,6 +4,9 @@
 SHORT_LISTING_RATIO = 0.5
 # Consecutive "not found" direct checks (one per crawl) before `model.removed`.
 REMOVAL_AFTER = 3
+# Rule 6, cap downloads: the largest answer a source's page of at most 100 items may be (a
+# few hundred kB in practice); over it the answer is refused unread, the unit is incomplete.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # Direct checks tried first when a listing looks short: a transient short answer costs few.
 PROBE_SAMPLE = 20
 

@@ -54,6 +54,7 @@ DEFAULT_ENDPOINTS = {
 
 MIN_EVERY = 60.0  # a source is not polled more often than once a minute, unless tests say so
 MAX_DEFAULT_TIMEOUT = 30 * 60.0
+MAX_DEFAULT_REQUEST_TIMEOUT = 60.0  # one answer; a crawl makes many
 JITTER_FRACTION = 0.1
 MAX_DEFAULT_JITTER = 5 * 60.0
 DEFAULT_FAILING_AFTER = 3
@@ -62,7 +63,7 @@ DEFAULT_SHUTDOWN_GRACE = 30.0
 DEFAULT_SMTP_TIMEOUT = 30.0
 
 # Keys every watch takes; each source declares its own (crawler/sources/).
-WATCH_KEYS = ("name", "source", "every", "timeout", "jitter", "enabled", "failing_after")
+WATCH_KEYS = ("name", "source", "every", "timeout", "request_timeout", "jitter", "enabled", "failing_after")
 SUBSCRIPTION_KEYS = (
     "name", "channel", "events", "orgs", "countries", "categories", "watches", "models",
     "digest", "timezone", "enabled",
@@ -141,6 +142,9 @@ class Watch:
     failing_after: int
     options: Mapping[str, Any] = field(default_factory=dict)
     units: tuple[str, ...] = ()
+    # Seconds one request may take (connect to last byte) before it is retried, then given up
+    # (DOWNLOAD_TIMEOUT): default the crawl's timeout, at most a minute.
+    request_timeout: float = MAX_DEFAULT_REQUEST_TIMEOUT
 
     def __getattr__(self, name: str) -> Any:
         options = self.__dict__.get("options") or {}
@@ -638,6 +642,16 @@ class _Loader:
                 "must be longer than 0s",
                 f"{DURATION_EXAMPLES}, or remove it for the default",
             )
+        request_timeout = self.duration(
+            table, at, "request_timeout", default=min(timeout, MAX_DEFAULT_REQUEST_TIMEOUT), example='"30s"'
+        )
+        if not 0 < request_timeout <= timeout:
+            raise self.error(
+                at + ("request_timeout",),
+                f"{_show(format_duration(request_timeout))} must be more than 0s and at most the timeout"
+                f" ({format_duration(timeout)})",
+                'write e.g. request_timeout = "30s", or remove it for the default',
+            )
         jitter_default = min(every * JITTER_FRACTION, MAX_DEFAULT_JITTER)
         jitter = self.duration(table, at, "jitter", default=jitter_default, example='"1m"')
         if jitter > every:
@@ -651,6 +665,7 @@ class _Loader:
             source=kind,
             every=every,
             timeout=timeout,
+            request_timeout=request_timeout,
             jitter=jitter,
             enabled=self.boolean(table, at, "enabled", default=True),
             failing_after=self.integer(

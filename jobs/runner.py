@@ -78,7 +78,7 @@ def crawler_settings(config, watch, *, log_level: str = "WARNING") -> Settings:
             "OPENWATCH_DATABASE": str(config.database),
             "OPENWATCH_HF_ENDPOINT": config.endpoints.get("huggingface"),
             "USER_AGENT": config.daemon.user_agent,
-            "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+            "DOWNLOAD_TIMEOUT": watch.request_timeout,
             # Sources that cache (arXiv: a day) keep it beside the database.
             "HTTPCACHE_DIR": str(config.database.parent / ".openwatch-cache"),
             "LOG_LEVEL": log_level,

@@ -1037,7 +1037,7 @@ async def crawl_watch_via_scrapyd(config, watch, *, pool: ScrapydPool):
         job_settings = {
             **source.settings,
             "USER_AGENT": config.daemon.user_agent,
-            "DOWNLOAD_TIMEOUT": max(1.0, min(60.0, watch.timeout)),
+            "DOWNLOAD_TIMEOUT": watch.request_timeout,
         }
         if config.endpoints.get("huggingface"):
             job_settings["OPENWATCH_HF_ENDPOINT"] = config.endpoints.get("huggingface")

@@ -83,7 +83,7 @@ ERRORS = [
     pytest.param(
         WATCH + '\n[[watch]]\nname = "more"\nsource = "huggingface"\norgs = ["allenai"]\nevery = "1h"\ncolour = "red"\n',
         {},
-        "{file}:12: watch[2].colour: unknown key; valid keys: name, source, every, timeout, jitter, "
+        "{file}:12: watch[2].colour: unknown key; valid keys: name, source, every, timeout, request_timeout, jitter, "
         "enabled, failing_after, orgs, search, filter, reconcile_every",
         id="unknown-key-second-watch",
     ),
@@ -545,6 +545,20 @@ def test_watch_defaults(tmp_path, every, timeout, jitter):
     assert (watch.timeout, watch.jitter) == (timeout, jitter)
     assert watch.enabled is True and watch.failing_after == 3
     assert watch.every == parse_duration(every)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("", 60), ('timeout = "20s"', 20), ('request_timeout = "5s"', 5), ('timeout = "10s"\nrequest_timeout = "2s"', 2),
+])
+def test_request_timeout_defaults_to_the_timeout_at_most_a_minute(tmp_path, extra, expected):
+    watch = load(tmp_path, WATCH + extra + "\n").watch("labs")
+    assert watch.request_timeout == expected
+
+
+def test_request_timeout_longer_than_the_timeout_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, WATCH + 'timeout = "10s"\nrequest_timeout = "1m"\n')
+    assert "watch[1].request_timeout" in str(caught.value) and "at most the timeout" in str(caught.value)
 
 
 def test_watch_of_every_source(tmp_path):

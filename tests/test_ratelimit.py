@@ -16,6 +16,9 @@ NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
     ({"Retry-After": "Sun, 29 Nov 2026 12:00:10 GMT"}, 10.0),
     ({"Retry-After": "soon"}, None),
     ({"RateLimit": '"api";r=12'}, None),
+    # A window with requests left does not explain the 429: its reset is no wait (was 299 s).
+    ({"RateLimit": '"api";r=999998;t=299', "Retry-After": "1"}, 1.0),
+    ({"RateLimit": '"api";r=5;t=120'}, None),
     ({}, None),
 ])
 def test_retry_after_seconds(headers, expected):

@@ -54,6 +54,14 @@ class ParseError(ValueError):
 # -- text -------------------------------------------------------------------------------------
 
 
+_HTML_START = re.compile(rb"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
+
+
+def looks_like_html(data: bytes) -> bool:
+    """An HTML page (a proxy's or CDN's error page, a login wall) where a feed or JSON was asked."""
+    return isinstance(data, bytes) and _HTML_START.match(data[:2048]) is not None
+
+
 from crawler.normalize import clean  # noqa: E402,F401 - lone surrogates replaced (the only change to text)
 
 

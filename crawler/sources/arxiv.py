@@ -40,9 +40,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import quote
 
-from crawler.sources._parsing import ParseError, fold, parse_time, text
+from crawler.sources._parsing import ParseError, fold, looks_like_html, parse_time, text
 from crawler.sources import Source
 from crawler.sources._papers import PAPER_EVENTS, PaperKind
+from crawler.rules import MAX_ANSWER_BYTES
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -183,6 +184,8 @@ def parse_feed(data: bytes) -> ArxivPage:
         raise ArxivMalformed(f"answer of {len(data)} bytes is over the {MAX_BYTES}-byte limit")
     if not data.strip():
         raise ArxivMalformed("empty answer")
+    if looks_like_html(data):
+        raise ArxivMalformed("an HTML page, not an Atom feed")
     try:
         root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -308,6 +311,9 @@ class ArxivSource(Source):
         "CONCURRENT_REQUESTS": 1,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
         "HTTPCACHE_IGNORE_HTTP_CODES": [400, 403, 404, 408, 429, 500, 502, 503, 504],
+        "DOWNLOAD_MAXSIZE": MAX_ANSWER_BYTES,  # the spider asks pages of 100: ~300 kB
+        # arXiv does not redirect its API; a loop costs 3 s a hop at this pace (Scrapy: 20 hops).
+        "REDIRECT_MAX_TIMES": 2,
     }
 
     @classmethod

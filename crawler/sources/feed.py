@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Mapping
 
-from crawler.sources._parsing import ParseError, capped, clean, struct_time, text
+from crawler.sources._parsing import ParseError, capped, clean, looks_like_html, struct_time, text
 from crawler.diff import event
 from crawler.sources import Context, EventType, ItemKind, Source
 from crawler.sources._text import model_mentions
@@ -243,6 +243,8 @@ def feedparse(data: bytes, content_type: str | None = None) -> tuple[dict, str |
     if declared_entities:
         bozo = bozo or "the feed declares XML entities; they were not expanded"
     if not result.get("version") and not result.get("entries"):
+        if looks_like_html(data):
+            raise NotAFeed("an HTML page, not an RSS or Atom feed")
         raise NotAFeed("not an RSS or Atom feed" + (f" ({bozo})" if bozo else ""))
     return result, bozo, tuple(notes)
 
@@ -358,6 +360,7 @@ class FeedSource(Source):
     item_kinds = (PostKind(),)
     events = FEED_EVENTS
     spider = "crawler.spiders.feed.FeedSpider"
+    settings = {"DOWNLOAD_MAXSIZE": MAX_BYTES}  # what the parser would refuse is not downloaded
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:

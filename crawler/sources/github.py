@@ -73,6 +73,7 @@ from crawler.diff import changed_fields, event
 from crawler.licenses import direction
 from crawler.sources import Context, EventType, ItemKind, Source
 from crawler.sources._text import model_mentions
+from crawler.rules import MAX_ANSWER_BYTES
 
 REPO_COUNTERS = ("stars",)
 EXCERPT_CHARS = 2000
@@ -561,6 +562,13 @@ class GitHubSource(Source):
     item_kinds = (RepoKind(), ReleaseKind())
     events = GITHUB_EVENTS
     spider = "crawler.spiders.github.GitHubSpider"
+    settings = {
+        "DOWNLOAD_MAXSIZE": MAX_ANSWER_BYTES,  # a page is 100 releases
+        # The spider owns GitHub's limits (403/429, `x-ratelimit-reset`, the watch's
+        # `max_wait`); the generic 429 waits would come first and wait again (50 s for a
+        # 429 that names no time), before the spider could decide.
+        "RATELIMIT_ENABLED": False,
+    }
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from crawler.sources._parsing import ParseError, first, fold, integer, parse_tim
 from crawler.sources.arxiv import ABS_URL, MAX_ABSTRACT, MAX_AUTHORS, MAX_NAME, MAX_TITLE, paper_key, split_id
 from crawler.sources import Source
 from crawler.sources._papers import PAPER_EVENTS, PaperKind
+from crawler.rules import MAX_ANSWER_BYTES
 
 __all__ = ["PAPER_COUNTERS", "HfPapersError", "daily_paper_fields", "paper_key", "parse_daily_papers"]
 
@@ -155,6 +156,7 @@ class HfPapersSource(Source):
     item_kinds = (PaperKind(),)
     events = PAPER_EVENTS
     spider = "crawler.spiders.hf_papers.HfPapersSpider"
+    settings = {"DOWNLOAD_MAXSIZE": MAX_ANSWER_BYTES}  # a day is a few dozen papers
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:

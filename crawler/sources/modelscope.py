@@ -51,6 +51,7 @@ from crawler.sources._parsing import CHINA, ParseError, integer, parse_time, tex
 from crawler.sources.arxiv import split_id
 from crawler.sources import Source
 from crawler.sources._models import MODEL_EVENTS, ModelKind
+from crawler.rules import MAX_ANSWER_BYTES
 
 MODEL_COUNTERS = ("downloads", "likes")
 LISTING_PATH = "/api/v1/models/"
@@ -304,6 +305,7 @@ class ModelScopeSource(Source):
     item_kinds = (MsModel(),)
     events = MODEL_EVENTS
     spider = "crawler.spiders.modelscope.ModelScopeSpider"
+    settings = {"DOWNLOAD_MAXSIZE": MAX_ANSWER_BYTES}  # a page is 100 models
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:

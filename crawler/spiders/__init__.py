@@ -10,6 +10,7 @@ import json
 import re
 import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 def read_prior(prior=None, prior_file: str | None = None, prior_url: str | None = None) -> dict:
@@ -41,3 +42,46 @@ def next_link(response) -> str | None:
             if match and re.search(r'rel\s*=\s*"?next"?', match.group(2)):
                 return match.group(1)
     return None
+
+
+def short_url(url: str) -> str:
+    """A request URL as errors show it: without the repeated `expand[]` fields of a Hub
+    listing (fifteen of them pushed what went wrong past the error's 300 characters)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "expand[]"]
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":/")))
+
+
+def describe_failure(failure) -> str:
+    """One line for a request that failed: the exception's name and message, URLs shortened."""
+    message = describe_error(failure.value)
+    request = getattr(failure, "request", None)
+    if request is not None:
+        message = message.replace(request.url, short_url(request.url))
+    return message
+
+
+class NotJSON(ValueError):
+    """An answer where JSON was asked that is an HTML page (a proxy's, a CDN's)."""
+
+
+def json_answer(body: bytes):
+    """The JSON of an answer; an HTML error page (often under a 200) is said to be one, not
+    reported as the JSON decoder's "Expecting value: line 1 column 1"."""
+    from crawler.sources._parsing import looks_like_html
+
+    if looks_like_html(body):
+        raise NotJSON("an HTML page, not JSON")
+    return json.loads(body)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an exception a download raised: Twisted's lists of failures unwrapped
+    (`DownloadFailedError: [<Failure … ConnectionLost: …>]` reads `ConnectionLost: …`)."""
+    # Scrapy raises DownloadFailedError(str(e)) from Twisted's ResponseFailed(reasons).
+    inner = [getattr(f, "value", None) for cause in (exc, exc.__cause__) if cause is not None
+             for f in (getattr(cause, "reasons", None) or [])]
+    inner = [e for e in inner if isinstance(e, BaseException)]
+    if inner:
+        return "; ".join(f"{type(e).__name__}: {str(e).strip()}".rstrip(": .") for e in inner)
+    return f"{type(exc).__name__}: {exc}"

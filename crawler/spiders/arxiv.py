@@ -15,7 +15,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import arxiv as ax
-from crawler.spiders import read_prior
+from crawler.spiders import describe_failure, read_prior
 from crawler.times import utcnow
 
 PAGE = 100
@@ -61,9 +61,21 @@ class ArxivSpider(scrapy.Spider):
 
     def failed(self, failure):
         yield self._end(complete=False, count=self.seen,
-                        error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+                        error=describe_failure(failure)[:300])
 
     def parse_page(self, response: Response, start: int, attempt: int):
+        if response.status != 200:
+            # arXiv's refusals are error entries (HTTP 400): say what arXiv said; any other
+            # answer (a 5xx page, a proxy's) is named by its status, not by why it is no Atom.
+            try:
+                ax.parse_feed(response.body)
+            except ax.ArxivError as exc:
+                yield self._end(complete=False, count=self.seen, error=f"arXiv: {exc}"[:300])
+                return
+            except Exception:  # noqa: BLE001 - the status says it
+                pass
+            yield self._end(complete=False, count=self.seen, error=f"HTTP {response.status} from arXiv")
+            return
         try:
             page = ax.parse_feed(response.body)
         except ax.ArxivEmptyPage:
@@ -75,9 +87,6 @@ class ArxivSpider(scrapy.Spider):
             return
         except Exception as exc:  # an error entry, or not Atom at all: never "no papers"
             yield self._end(complete=False, count=self.seen, error=f"arXiv: {exc}"[:300])
-            return
-        if response.status != 200:
-            yield self._end(complete=False, count=self.seen, error=f"HTTP {response.status} from arXiv")
             return
         observations = [Observation(key=ax.paper_key(p["id"]), kind="paper", raw=p) for p in page.papers]
         self.seen += len(observations)

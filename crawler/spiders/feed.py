@@ -13,7 +13,7 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import feed as fd
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_failure, parse_units, read_prior
 from crawler.times import utcnow
 
 
@@ -51,20 +51,20 @@ class FeedSpider(scrapy.Spider):
     def failed(self, failure):
         unit = failure.request.cb_kwargs["unit"]
         yield self._batch(unit, complete=False, count=0,
-                          error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+                          error=describe_failure(failure)[:300])
 
     def parse_feed(self, response: Response, unit: str):
         if response.status == 304:
             yield self._batch(unit, complete=True, count=0, incremental=True)
             return
         if response.status != 200:
-            yield self._batch(unit, complete=False, count=0, error=f"HTTP {response.status} from {unit}")
+            yield self._batch(unit, complete=False, count=0, error=f"HTTP {response.status}")
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
         try:
             page = fd.parse_feed(response.body, content_type)
         except Exception as exc:  # not a feed at all
-            yield self._batch(unit, complete=False, count=0, error=f"{unit}: {exc}"[:300])
+            yield self._batch(unit, complete=False, count=0, error=str(exc)[:300])
             return
         observations = []
         for entry in page.entries:
@@ -73,8 +73,19 @@ class FeedSpider(scrapy.Spider):
         state = {"etag": _header(response, "ETag"), "last_modified": _header(response, "Last-Modified")}
         if page.bozo:
             # Read as far as possible: what was read is recorded, the crawl says it was partial.
+            # Only entries that carry their own id, though: in a document cut off mid-entry an
+            # entry's guid may be past the cut, and its link or hash would be another post's key
+            # (one post, two events). The others wait for a clean read.
+            observations = [o for o in observations if o.raw.get("id_from") == "id"]
             yield self._batch(unit, observations, complete=False, count=len(observations),
-                              error=f"{unit}: malformed feed: {page.bozo}"[:300])
+                              error=f"malformed feed: {page.bozo}"[:300])
+            return
+        known = len(self.prior.get(unit, {}).get("models", {}))
+        if not observations and known:
+            # A feed keeps its last posts; one that lists none where posts are known is a
+            # broken answer (a CMS or cache fault), not news: its state is not kept either.
+            yield self._batch(unit, complete=False, count=0,
+                              error=f"empty answer: no entries where {known} posts are known")
             return
         yield self._batch(unit, observations, complete=True, count=len(observations), incremental=True,
                           state={k: v for k, v in state.items() if v})

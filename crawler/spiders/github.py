@@ -10,7 +10,6 @@ watch's `max_wait`, else the repo's listing ends incomplete (the crawl is `parti
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from typing import Any
@@ -21,7 +20,7 @@ from scrapy.http import Request, Response
 from crawler.exceptions import OpenwatchError
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import github as gh
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_error, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PER_PAGE = 100
@@ -29,6 +28,10 @@ PER_PAGE = 100
 
 class RateLimitedError(OpenwatchError):
     """GitHub's quota is used up for longer than the watch may wait."""
+
+
+class UnexpectedStatus(ValueError):
+    """GitHub answered a status the spider cannot read as a result (its message says which)."""
 
 
 class GitHubSpider(scrapy.Spider):
@@ -105,7 +108,7 @@ class GitHubSpider(scrapy.Spider):
             batch.requests += 1
             current = full_name
             if response.status == 200:
-                raw = gh.repo_fields(json.loads(response.body))
+                raw = gh.repo_fields(json_answer(response.body))
                 current = raw.get("full_name") or full_name
                 observation = Observation(key=gh.repo_key_of(current), kind="repo", raw=raw)
                 if current.lower() != full_name.lower():  # GitHub answered a 301 to the new name
@@ -114,9 +117,9 @@ class GitHubSpider(scrapy.Spider):
                 new_state["repo_etag"] = _header(response, "ETag")
                 new_state["name"] = current
             elif response.status != 304:
-                raise ValueError(f"HTTP {response.status} from {response.url}")
+                raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
             current = new_state.get("name") or full_name
-            releases = await self.releases(current, state, new_state, batch)
+            releases = await self.releases(current, state, new_state, batch, self.known_releases(unit, current))
             renamed = current.lower() != full_name.lower()
             for raw in releases:
                 observation = Observation(key=gh.release_key_of(current, raw["tag"]), kind="release", raw=raw)
@@ -127,14 +130,17 @@ class GitHubSpider(scrapy.Spider):
         except RateLimitedError as exc:
             batch.end = UnitEnd(complete=False, count=0, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - transient or unreadable: the repo is incomplete
-            batch.end = UnitEnd(complete=False, count=0, error=f"{full_name}: {type(exc).__name__}: {exc}"[:300])
+            # The store names the unit; a repo of an owner's unit is named here.
+            problem = str(exc) if isinstance(exc, UnexpectedStatus) else describe_error(exc)
+            batch.end = UnitEnd(complete=False, count=0,
+                                error=(problem if unit == full_name else f"{full_name}: {problem}")[:300])
         if unit == full_name:
             batch.end.state = new_state
         else:
             batch.end.state = {**self.state(unit), full_name: new_state}
         return batch
 
-    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch) -> list[dict]:
+    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch, known: int = 0) -> list[dict]:
         if self.token:
             response = await self.get(f"{self.api}/repos/{full_name}/releases?per_page={PER_PAGE}",
                                       state.get("releases_etag"))
@@ -142,18 +148,35 @@ class GitHubSpider(scrapy.Spider):
             if response.status == 304:
                 return []
             if response.status != 200:
-                raise ValueError(f"HTTP {response.status} from {response.url}")
+                raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+            found = [r for r in gh.releases_from_api(json_answer(response.body), full_name) if not r.get("draft")]
+            self._not_suspicious(found, known)
+            # The ETag only once the answer was read: a cut or refused answer's would make the
+            # next request a 304, and what it missed would stay missed.
             new_state["releases_etag"] = _header(response, "ETag")
-            return [r for r in gh.releases_from_api(json.loads(response.body), full_name) if not r.get("draft")]
+            return found
         response = await self.get(f"{self.web}/{full_name}/releases.atom", state.get("atom_etag"),
                                   accept="application/atom+xml")
         batch.requests += 1
         if response.status == 304:
             return []
         if response.status != 200:
-            raise ValueError(f"HTTP {response.status} from {response.url}")
+            raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+        found = list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
+        self._not_suspicious(found, known)
         new_state["atom_etag"] = _header(response, "ETag")
-        return list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
+        return found
+
+    @staticmethod
+    def _not_suspicious(found: list, known: int) -> None:
+        """Releases are almost never all deleted: none listed where some are known is a fault
+        (an empty page from a flaky server), never read as "nothing new"."""
+        if not found and known:
+            raise UnexpectedStatus(f"empty answer: no releases where {known} are known; left for the next crawl")
+
+    def known_releases(self, unit: str, full_name: str) -> int:
+        prefix = gh.release_key_of(full_name, "-")[:-1].lower()
+        return sum(1 for key in self.prior.get(unit, {}).get("models", {}) if key.lower().startswith(prefix))
 
     async def crawl_owner(self, owner: str):
         """Every public repo of `owner` (an org, else a user), one batch per repo."""
@@ -166,12 +189,12 @@ class GitHubSpider(scrapy.Spider):
                     url = f"{self.api}/users/{owner}/repos?per_page={PER_PAGE}&type=owner"
                     continue
                 if response.status != 200:
-                    raise ValueError(f"HTTP {response.status} from {response.url}")
-                names += [r["full_name"] for r in json.loads(response.body) if isinstance(r, dict) and r.get("full_name")]
+                    raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+                names += [r["full_name"] for r in json_answer(response.body) if isinstance(r, dict) and r.get("full_name")]
                 url = gh.parse_link_next(_header(response, "Link"))
         except Exception as exc:  # noqa: BLE001
             yield Batch(watch=self.watch, source=self.source, unit=owner, observed_at=utcnow(),
-                        end=UnitEnd(complete=False, count=0, error=f"{owner}: {type(exc).__name__}: {exc}"[:300]))
+                        end=UnitEnd(complete=False, count=0, error=f"{owner}: {describe_error(exc)}"[:300]))
             return
         merged = Batch(watch=self.watch, source=self.source, unit=owner, observed_at=utcnow())
         state = {}

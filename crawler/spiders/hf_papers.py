@@ -3,7 +3,6 @@ one `Batch` per day, filtered by `orgs` and `min_upvotes`."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -13,7 +12,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import hf_papers as hp
 from crawler.sources._papers import PaperKind
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_failure, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PAPER = PaperKind()
@@ -52,7 +51,7 @@ class HfPapersSpider(scrapy.Spider):
         return not self.orgs or str(paper.get("organization") or "").lower() in self.orgs
 
     def failed(self, failure):
-        self.errors.append(f"{failure.request.url}: {type(failure.value).__name__}: {failure.getErrorMessage()}"[:300])
+        self.errors.append(f"{failure.request.url}: {describe_failure(failure)}"[:300])
         yield from self.done()
 
     def parse_day(self, response: Response, day: str):
@@ -60,7 +59,7 @@ class HfPapersSpider(scrapy.Spider):
             self.errors.append(f"HTTP {response.status} from daily papers of {day}")
         else:
             try:
-                papers = hp.parse_daily_papers(json.loads(response.body))
+                papers = hp.parse_daily_papers(json_answer(response.body))
             except Exception as exc:  # noqa: BLE001 - an unreadable day is an incomplete listing
                 self.errors.append(f"daily papers of {day}: {type(exc).__name__}: {exc}"[:300])
             else:

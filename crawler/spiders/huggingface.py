@@ -20,7 +20,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
-from crawler.spiders import next_link, parse_units, read_prior
+from crawler.spiders import describe_error, describe_failure, json_answer, next_link, parse_units, read_prior, short_url
 from crawler.times import utcnow
 
 # https://huggingface.co/docs/hub/api#get-apimodels : `expand` cannot be combined with `full`.
@@ -33,6 +33,9 @@ INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few 
 HUB_WIDE_PAGE = 100
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
+# A listing's answer is capped by what its page can hold (DOWNLOAD_MAXSIZE per request): a
+# model with every field expanded is a few kB, its siblings included; 16 kB is generous.
+MAX_BYTES_PER_MODEL = 16 * 1024
 MODEL = HubModel()
 
 
@@ -165,8 +168,13 @@ class HuggingFaceSpider(scrapy.Spider):
                 yield self._listing_request(self.listing_url(org), org)
 
     def _listing_request(self, url: str, org: str, callback=None, **kwargs) -> Request:
+        from urllib.parse import parse_qs, urlsplit
+
+        limit = parse_qs(urlsplit(url).query).get("limit", [""])[0]
+        page = int(limit) if limit.isdigit() else PAGE_SIZE
         return Request(url, headers=self._headers(), callback=callback or self.parse_listing,
-                       errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True)
+                       errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True,
+                       meta={"download_maxsize": max(page, 1) * MAX_BYTES_PER_MODEL})
 
     async def parse_newest(self, response: Response, org: str, key: str):
         """An incremental listing (newest `key` first): read until the watermark, stop there.
@@ -204,6 +212,11 @@ class HuggingFaceSpider(scrapy.Spider):
             return
         if not watermark and not page:
             batch.end = UnitEnd(complete=False, count=0, error="empty listing: not taken as a baseline")
+        elif not page and self._known(org):
+            # Newest first, the answer lists every model (down to the watermark and past it):
+            # none at all where models are known is a fault, never "nothing new".
+            batch.end = UnitEnd(complete=False, count=0,
+                                error=f"empty answer: no models where {len(self._known(org))} are known")
         else:
             batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
         yield batch
@@ -224,9 +237,9 @@ class HuggingFaceSpider(scrapy.Spider):
 
     def _page(self, response: Response) -> list[dict]:
         if response.status != 200:
-            raise ValueError(f"HTTP {response.status} from {response.url}")
+            raise ValueError(f"HTTP {response.status} from {short_url(response.url)}")
         try:
-            page = json.loads(response.body)
+            page = json_answer(response.body)
         except ValueError as exc:
             raise ValueError(f"unreadable listing page: {exc}") from None
         if not isinstance(page, list):
@@ -243,8 +256,9 @@ class HuggingFaceSpider(scrapy.Spider):
 
     def listing_failed(self, failure):
         org = failure.request.cb_kwargs["org"]
-        self.logger.warning("listing of %s failed: %s", org, failure.getErrorMessage())
-        yield self._failed(org, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
+        problem = describe_failure(failure)
+        self.logger.warning("listing of %s failed: %s", org, problem)
+        yield self._failed(org, problem)
 
     async def parse_listing(self, response: Response, org: str):
         try:
@@ -335,11 +349,12 @@ class HuggingFaceSpider(scrapy.Spider):
     async def probe(self, model_id: str) -> Probe | Observation:
         """`/api/models/<id>`: gone (not found), still there, or moved (a redirect to another id)."""
         key = MODEL.key(model_id)
-        request = Request(self.model_url(model_id), headers=self._headers(), dont_filter=True)
+        request = Request(self.model_url(model_id), headers=self._headers(), dont_filter=True,
+                          meta={"download_maxsize": 64 * MAX_BYTES_PER_MODEL})
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"
-            return Probe(key, "error", f"{type(exc).__name__}: {exc}"[:300])
+            return Probe(key, "error", describe_error(exc)[:300])
         error_code = _error_code(response)
         # Without a token the Hub answers 401 RepoNotFound for a missing (or private) repo,
         # with one 404: huggingface_hub.utils._http.hf_raise_for_status.
@@ -391,7 +406,7 @@ class HuggingFaceSpider(scrapy.Spider):
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:
-            return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:300]}
+            return {"status": "error", "error": describe_error(exc)[:300]}
         error_code = _error_code(response)
         if response.status == 304:
             return {"status": "not_modified", "etag": etag}

@@ -19,7 +19,7 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources import modelscope as ms
-from crawler.spiders import parse_units, read_prior
+from crawler.spiders import describe_error, describe_failure, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PAGE_SIZE = 100
@@ -62,11 +62,11 @@ class ModelScopeSpider(scrapy.Spider):
 
     def failed(self, failure):
         org = failure.request.cb_kwargs["org"]
-        yield self._failed(org, f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
+        yield self._failed(org, describe_failure(failure))
 
     async def parse_listing(self, response: Response, org: str, page: int):
         try:
-            data = ms.unwrap(json.loads(response.body))
+            data = ms.unwrap(json_answer(response.body))
             listing = ms.listing_models(data, org)
         except Exception as exc:  # a 200 with Success false is an error too
             yield self._failed(org, f"HTTP {response.status}: {type(exc).__name__}: {exc}")
@@ -123,7 +123,7 @@ class ModelScopeSpider(scrapy.Spider):
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"
-            return Probe(key, "error", f"{type(exc).__name__}: {exc}"[:300])
+            return Probe(key, "error", describe_error(exc)[:300])
         try:
             envelope = json.loads(response.body)
         except ValueError:

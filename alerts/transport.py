@@ -7,6 +7,7 @@ import email.utils
 import random
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable
@@ -94,8 +95,11 @@ class _DeadlineTransport(httpx.HTTPTransport):
 
     def __init__(self) -> None:
         super().__init__()
+        # httpx's own pool limits (its DEFAULT_LIMITS): idle connections expire after 5 s, so
+        # the daemon's long-lived transport never posts onto one a NAT dropped long ago.
         self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
-                                             network_backend=_DeadlineBackend())
+                                             max_connections=100, max_keepalive_connections=20,
+                                             keepalive_expiry=5.0, network_backend=_DeadlineBackend())
 
 
 class RateLimiter:
@@ -198,7 +202,11 @@ class Transport:
             if self.http is None:
                 # No redirects: a receiver that moved must be reconfigured, not silently followed
                 # (the Standard Webhooks spec treats redirects as failures).
-                self.http = httpx.Client(timeout=self.timeout, follow_redirects=False, transport=_DeadlineTransport())
+                # httpx reads proxies from the environment only without a transport of ours:
+                # behind a proxy, httpx's own transports (each read bounded, not the exchange).
+                behind_proxy = bool(urllib.request.getproxies())
+                self.http = httpx.Client(timeout=self.timeout, follow_redirects=False,
+                                         transport=None if behind_proxy else _DeadlineTransport())
                 self._owns_http = True
             http = self.http
         install_log_redaction()
@@ -252,8 +260,10 @@ class Transport:
                         body += chunk
                         if len(body) >= MAX_ANSWER_BYTES or time.monotonic() > deadline:
                             break
-                except httpx.TimeoutException:
-                    pass  # the status line came in time: it is the answer; the excerpt is what arrived
+                except (httpx.TimeoutException, httpx.TransportError):
+                    # The status line came in time: it is the answer (a 2xx retried would be
+                    # posted twice), whatever became of the body; the excerpt is what arrived.
+                    pass
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ChannelConfigError(f"invalid URL {target}: {scrub(exc, [url, *secrets])}") from exc
         except httpx.TimeoutException as exc:

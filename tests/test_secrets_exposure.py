@@ -391,6 +391,28 @@ def test_a_receiver_trickling_its_headers_cannot_hold_a_delivery_past_the_timeou
         sender.join(timeout=5)
 
 
+def test_a_2xx_whose_body_is_cut_short_is_an_acceptance_not_a_retry():
+    """Review finding: a receiver answering 200 and then closing before its Content-Length
+    was a retryable "unreachable" error, so the message was posted again."""
+    from alerts.transport import Transport
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(handler):
+            handler.request.recv(65536)
+            handler.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with Transport(timeout=5.0) as transport:
+            answer = transport.post(f"http://127.0.0.1:{server.server_address[1]}/hook", content=b"{}", headers={})
+        assert answer.status_code == 200 and answer.content == b"ok"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_huge_answer_is_cut_to_the_excerpt_cap_and_its_status_kept(tmp_path):
     """A receiver answering 500 with 20 MB: the delivery is a retryable error whose excerpt is
     one short scrubbed line, and the transport keeps at most MAX_ANSWER_BYTES of the body."""
@@ -514,3 +536,31 @@ def test_a_crawl_opens_no_listening_socket(tmp_path, emulator, mode_):
             except psutil.NoSuchProcess:
                 pass
     assert not (tmp_path / "state" / "scrapy").exists()  # no remote-control job file with its token
+
+
+def test_behind_a_proxy_from_the_environment_deliveries_go_through_it(monkeypatch):
+    """Review finding: with a transport of ours httpx ignores HTTP(S)_PROXY, and every delivery
+    of a daemon behind a corporate proxy failed. A real loopback proxy receives the POST."""
+    from alerts.transport import Transport
+
+    seen: list[bytes] = []
+
+    class Proxy(socketserver.BaseRequestHandler):
+        def handle(handler):
+            seen.append(handler.request.recv(65536))
+            handler.request.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Proxy)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        with Transport(timeout=5.0) as transport:
+            answer = transport.post("http://receiver.invalid/hook", content=b"{}", headers={})
+        assert answer.status_code == 204
+        assert seen and seen[0].startswith(b"POST http://receiver.invalid/hook ")  # the proxy's request form
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -174,6 +174,26 @@ def test_a_malformed_feed_is_read_as_far_as_possible_and_partial(tmp_path, emula
     assert rows(ow, "select count(*) from items where kind = 'post'")[0][0] >= 1
 
 
+def test_a_feed_keyed_by_links_that_stays_malformed_still_reports_its_new_posts_once(tmp_path, emulator):
+    """Review finding: keeping only entries with their own id in a malformed document dropped
+    every post of an RSS feed without guids (keyed by link) for as long as it stayed malformed.
+    Only the last entry can be the one a cut split, so only a last entry without an id waits."""
+    emulator.feeds.add_feed("lab")
+    emulator.feeds.add_entry("lab", None, title="A", link="https://lab.example/a")
+    url = emulator.url + "/feeds/lab"
+    ow = config(tmp_path, emulator, {"name": "blog", "source": "feed", "urls": [url], "every": "2h"})
+    ow("crawl", "blog")  # the baseline, clean
+    emulator.feeds.add_entry("lab", None, title="B", link="https://lab.example/b")
+    emulator.feeds.break_feed("lab", "entity")  # an undefined entity in the newest title: malformed, whole
+    for _ in range(2):  # reported while the feed stays malformed, and once
+        ow("crawl", "blog", check=False)
+        assert last_crawl(ow)[0] in ("partial", "failed")
+        assert [(e["type"], e["after"]["title"]) for e in ow.json("events")] == [("post.published", "B")]
+    emulator.feeds.break_feed("lab", None)
+    ow("crawl", "blog")
+    assert len(ow.json("events")) == 1
+
+
 # -- Hugging Face daily papers -------------------------------------------------------------------
 
 

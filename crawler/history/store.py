@@ -76,6 +76,7 @@ class _Row:
     last_seen: str | None
     last_changed: str | None
     unit: str | None = None
+    org: str | None = None
 
 
 # The text `json.dumps(value, sort_keys=True)` gives, without building an encoder per call
@@ -229,10 +230,12 @@ class Store:
                 kind = kinds[obs.kind]
                 row = rows.get(obs.key)
                 result.items += 1
-                # Listed under another unit than it was (moved to another org): not the fast
-                # path, so the item is listed where its listing now shows it.
+                # Listed by its own org's listing while recorded under another unit (moved there
+                # from another org of the watch): not the fast path, so its unit follows. A
+                # hub-wide search or a second feed showing it never takes an org's item away.
                 if (row is not None and row.state == "active" and obs.files is None and not obs.renamed_from
-                        and row.unit == batch.unit and row.fingerprint == kind.fingerprint(obs.raw)):
+                        and (row.unit == batch.unit or row.org != batch.unit)
+                        and row.fingerprint == kind.fingerprint(obs.raw)):
                     counters = kind.counters(obs.raw)
                     text = _sorted_json(counters) if counters else None
                     if text != row.counters or (row.last_seen or "")[:10] != today:
@@ -280,7 +283,7 @@ class Store:
             marks = ", ".join("?" for _ in part)
             for values in self.db.execute(
                 "select key, state, fingerprint, content_hash, data, counters, missing_count, first_seen,"
-                f" last_seen, last_changed, unit from items where key in ({marks})", part,
+                f" last_seen, last_changed, unit, org from items where key in ({marks})", part,
             ):
                 out[values[0]] = _Row(*values)
         return out
@@ -302,6 +305,7 @@ class Store:
                     # id's redirect: the new key is an item already. One item, under the new key.
                     renamed_before = json.loads(old.data) if old.data else {}
                     unit = self._merge(obs.renamed_from, key, old, now) or unit
+                    row.first_seen = min(filter(None, (old.first_seen, row.first_seen)), default=now)
             previous = json.loads(row.data) if row is not None and row.data else None
             if previous is not None and kind.counter_fields:
                 previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
@@ -445,6 +449,8 @@ class Store:
         snapshots, links and aliases join the new one, the old key becomes an alias, and the
         old row goes. Returns the new item's unit (where it is listed now)."""
         self.db.execute("update snapshots set key = ? where key = ?", [new_key, old_key])
+        self.db.execute("update or ignore metrics set key = ? where key = ?", [new_key, old_key])
+        self.db.execute("delete from metrics where key = ?", [old_key])
         for column in ("src", "dst"):
             self.db.execute(f"update or ignore links set {column} = ? where {column} = ?", [new_key, old_key])
             self.db.execute(f"delete from links where {column} = ?", [old_key])

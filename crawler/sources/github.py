@@ -550,6 +550,9 @@ class ReleaseKind(ItemKind):
         )]
 
 
+GITHUB_MAX_ANSWER_BYTES = 4 * MAX_ANSWER_BYTES
+
+
 class GitHubSource(Source):
     """GitHub releases and repo state: `repos = ["deepseek-ai/DeepSeek-V3"]` or
     `orgs = ["deepseek-ai"]` (every public repo of the owner). `GITHUB_TOKEN` raises the limit
@@ -563,7 +566,9 @@ class GitHubSource(Source):
     events = GITHUB_EVENTS
     spider = "crawler.spiders.github.GitHubSpider"
     settings = {
-        "DOWNLOAD_MAXSIZE": MAX_ANSWER_BYTES,  # a page is 100 releases
+        # A page is 100 releases, each with its author and an uploader object per asset
+        # (~2 kB an asset): a busy repo's 40 assets a release and long notes near 8 MiB.
+        "DOWNLOAD_MAXSIZE": GITHUB_MAX_ANSWER_BYTES,
         # The spider owns GitHub's limits (403/429, `x-ratelimit-reset`, the watch's
         # `max_wait`); the generic 429 waits would come first and wait again (50 s for a
         # 429 that names no time), before the spider could decide.

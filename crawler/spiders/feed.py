@@ -73,10 +73,13 @@ class FeedSpider(scrapy.Spider):
         state = {"etag": _header(response, "ETag"), "last_modified": _header(response, "Last-Modified")}
         if page.bozo:
             # Read as far as possible: what was read is recorded, the crawl says it was partial.
-            # Only entries that carry their own id, though: in a document cut off mid-entry an
-            # entry's guid may be past the cut, and its link or hash would be another post's key
-            # (one post, two events). The others wait for a clean read.
-            observations = [o for o in observations if o.raw.get("id_from") == "id"]
+            # In a document cut off mid-entry, only the last entry can be cut: its guid may be
+            # past the cut, and its link or hash would be another post's key (one post, two
+            # events), so a last entry without its own id waits for a clean read. Every other
+            # entry is whole (a feed keyed by links, with a DOCTYPE or one junk entry, is bozo
+            # on every read: dropping all its link-keyed entries would lose its posts for ever).
+            if observations and observations[-1].raw.get("id_from") != "id":
+                observations = observations[:-1]
             yield self._batch(unit, observations, complete=False, count=len(observations),
                               error=f"malformed feed: {page.bozo}"[:300])
             return

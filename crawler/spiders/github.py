@@ -9,7 +9,6 @@ watch's `max_wait`, else the repo's listing ends incomplete (the crawl is `parti
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Request, Response
 
+from crawler.cut import pause
 from crawler.exceptions import OpenwatchError
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.sources import github as gh
@@ -96,7 +96,7 @@ class GitHubSpider(scrapy.Spider):
                 raise RateLimitedError(f"GitHub rate limit exhausted; resets in {wait:.0f}s (over max_wait "
                                        f"{self.max_wait:.0f}s): set GITHUB_TOKEN or raise max_wait")
             self.logger.info("GitHub rate limit: waiting %.0fs", wait)
-            await asyncio.sleep(wait)
+            await pause(self.crawler, wait)  # a cut ends the wait at once (CrawlCut)
         return response
 
     async def crawl_repo(self, full_name: str, unit: str) -> Batch:

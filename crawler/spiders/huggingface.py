@@ -18,7 +18,7 @@ import scrapy
 from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, Probe, UnitEnd
-from crawler.rules import PROBE_SAMPLE, SHORT_LISTING_RATIO
+from crawler.rules import MAX_ANSWER_BYTES, PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
 from crawler.spiders import describe_error, describe_failure, json_answer, next_link, parse_units, read_prior, short_url
 from crawler.times import utcnow
@@ -34,8 +34,15 @@ HUB_WIDE_PAGE = 100
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
 # A listing's answer is capped by what its page can hold (DOWNLOAD_MAXSIZE per request): a
-# model with every field expanded is a few kB, its siblings included; 16 kB is generous.
+# model with every field expanded is a few kB, its siblings included; 16 kB is generous. Never
+# under MAX_ANSWER_BYTES, though: one repo of thousands of files (~60 B a sibling) must not
+# push a page of 50 or a direct check over its cap, or that org stays partial for ever.
 MAX_BYTES_PER_MODEL = 16 * 1024
+
+
+def answer_cap(models: int) -> int:
+    """DOWNLOAD_MAXSIZE of an answer of up to `models` models."""
+    return max(models * MAX_BYTES_PER_MODEL, MAX_ANSWER_BYTES)
 MODEL = HubModel()
 
 
@@ -174,7 +181,7 @@ class HuggingFaceSpider(scrapy.Spider):
         page = int(limit) if limit.isdigit() else PAGE_SIZE
         return Request(url, headers=self._headers(), callback=callback or self.parse_listing,
                        errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True,
-                       meta={"download_maxsize": max(page, 1) * MAX_BYTES_PER_MODEL})
+                       meta={"download_maxsize": answer_cap(page)})
 
     async def parse_newest(self, response: Response, org: str, key: str):
         """An incremental listing (newest `key` first): read until the watermark, stop there.
@@ -350,7 +357,7 @@ class HuggingFaceSpider(scrapy.Spider):
         """`/api/models/<id>`: gone (not found), still there, or moved (a redirect to another id)."""
         key = MODEL.key(model_id)
         request = Request(self.model_url(model_id), headers=self._headers(), dont_filter=True,
-                          meta={"download_maxsize": 64 * MAX_BYTES_PER_MODEL})
+                          meta={"download_maxsize": answer_cap(1)})
         try:
             response = await self.crawler.engine.download_async(request)
         except Exception as exc:  # network errors after retries: transient, never "gone"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,15 @@ def write_config(path: Path, *, hf: str, watches: list[dict], subscriptions: lis
             lines.append("")
     path.write_text("\n".join(lines) + extra)
     return path
+
+
+def rows(cli: "CLI", sql: str, params=()) -> list[tuple]:
+    """The rows of `sql` on the database of `cli`'s config (`openwatch.db` beside it)."""
+    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
 
 
 class CLI:

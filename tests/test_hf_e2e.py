@@ -9,6 +9,7 @@ import pytest
 
 from crawler.emulator import Fault
 from tests.conftest import CLI, write_config
+from tests.conftest import rows as db_rows
 
 LLAMA_LICENSE = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
 
@@ -30,14 +31,6 @@ def ow(tmp_path, emulator):
         watches=[{"name": "labs", "source": "huggingface", "orgs": ["meta-llama", "deepseek-ai"], "every": "1h"}],
     )
     return CLI(config)
-
-
-def db_rows(cli: CLI, sql: str, params=()):
-    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def crawl(ow: CLI, check=True):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 
 from datetime import datetime, timezone
 
@@ -16,16 +15,9 @@ from crawler.history.schema import connect
 from crawler.history.store import Store
 from crawler.items import Batch, Observation, UnitEnd
 from tests.conftest import CLI, write_config
+from tests.conftest import rows
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
-
-
-def rows(cli: CLI, sql: str, params=()):
-    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import sqlite3
 
 import pytest
 import standardwebhooks
@@ -32,6 +31,7 @@ from crawler import licenses
 from crawler.sources import arxiv, feed
 from crawler.sources._parsing import fold, text
 from tests.conftest import CLI, write_config
+from tests.conftest import rows
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK = "<!channel> <!here> <@U123> <#C123> <https://evil.example/x|click>"
@@ -43,14 +43,6 @@ NUL = "nul\x00byte \x1b[2J\x1b]0;pwned\x07"  # and a terminal escape: clear, ret
 # A name may carry anything but "/" (the owner/name separator of every hub).
 NAME = "Evil <!channel> <@U123> <script>x<script> \u202egnp\r\nBcc: victim@evil.example"
 LIVE_HTML = re.compile(r"<(script|img|b)\b", re.IGNORECASE)
-
-
-def rows(cli: CLI, sql: str, params=()):
-    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def texts(node):

@@ -3,12 +3,12 @@ real CLI against the hub emulator. Requests are counted by the emulator's own lo
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
 from crawler.emulator import HubEmulator
 from tests.conftest import CLI, write_config
+from tests.conftest import rows
 
 
 @pytest.fixture
@@ -19,14 +19,6 @@ def hub():
         yield emu
     finally:
         emu.stop()
-
-
-def rows(cli: CLI, sql: str, params=()):
-    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def api_requests(hub) -> int:

@@ -338,57 +338,45 @@ class TricklingReceiver:
         self.server.server_close()
 
 
-def test_a_trickling_receiver_cannot_hold_a_delivery_past_the_timeout():
+def _post_to(receiver: TricklingReceiver, *, timeout: float = 1.0, wait: float = 4.0) -> list:
+    """POST to `receiver` in a thread; what came back within `wait` seconds: [status] or
+    [DeliveryError], or [] when the POST was still going (the receiver is closed after)."""
     from alerts.exceptions import DeliveryError
     from alerts.transport import Transport
 
-    receiver = TricklingReceiver()
     outcome: list = []
 
     def send():
         try:
-            with Transport(timeout=1.0) as transport:
+            with Transport(timeout=timeout) as transport:
                 outcome.append(transport.post(receiver.url, content=b"{}", headers={}).status_code)
         except DeliveryError as exc:
             outcome.append(exc)
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    sender.join(timeout=4)  # four times the timeout
-    try:
-        assert outcome, "the POST was still reading the answer 4 s after it began (timeout 1 s)"
-        # The status line came at once: it is the answer (a 2xx taken as a timeout would be
-        # retried and posted twice); the trickled body is what arrived before the cut.
-        assert outcome == [200]
-    finally:
-        receiver.close()
-        sender.join(timeout=5)
+    sender.join(timeout=wait)
+    got = list(outcome)
+    receiver.close()
+    sender.join(timeout=5)
+    return got
+
+
+def test_a_trickling_receiver_cannot_hold_a_delivery_past_the_timeout():
+    outcome = _post_to(TricklingReceiver())
+    assert outcome, "the POST was still reading the answer 4 s after it began (timeout 1 s)"
+    # The status line came at once: it is the answer (a 2xx taken as a timeout would be
+    # retried and posted twice); the trickled body is what arrived before the cut.
+    assert outcome == [200]
 
 
 def test_a_receiver_trickling_its_headers_cannot_hold_a_delivery_past_the_timeout():
     from alerts.exceptions import DeliveryError
-    from alerts.transport import Transport
 
-    receiver = TricklingReceiver(headers=True)
-    outcome: list = []
-
-    def send():
-        try:
-            with Transport(timeout=1.0) as transport:
-                outcome.append(transport.post(receiver.url, content=b"{}", headers={}).status_code)
-        except DeliveryError as exc:
-            outcome.append(exc)
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    sender.join(timeout=4)
-    try:
-        assert outcome, "the POST was still reading the headers 4 s after it began (timeout 1 s)"
-        (error,) = outcome  # no status line in time: a timeout, retried like any other
-        assert isinstance(error, DeliveryError) and error.retryable and "timed out" in str(error), error
-    finally:
-        receiver.close()
-        sender.join(timeout=5)
+    outcome = _post_to(TricklingReceiver(headers=True))
+    assert outcome, "the POST was still reading the headers 4 s after it began (timeout 1 s)"
+    (error,) = outcome  # no status line in time: a timeout, retried like any other
+    assert isinstance(error, DeliveryError) and error.retryable and "timed out" in str(error), error
 
 
 def test_a_2xx_whose_body_is_cut_short_is_an_acceptance_not_a_retry():
@@ -416,7 +404,6 @@ def test_a_2xx_whose_body_is_cut_short_is_an_acceptance_not_a_retry():
 def test_a_huge_answer_is_cut_to_the_excerpt_cap_and_its_status_kept(tmp_path):
     """A receiver answering 500 with 20 MB: the delivery is a retryable error whose excerpt is
     one short scrubbed line, and the transport keeps at most MAX_ANSWER_BYTES of the body."""
-    from alerts.exceptions import DeliveryError
     from alerts.transport import MAX_ANSWER_BYTES, Transport
 
     with HttpReceiver() as receiver:

@@ -6,26 +6,18 @@ re-crawl, and a transient failure removes nothing and invents nothing."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from crawler.emulator import Fault
 from tests.conftest import CLI, write_config
+from tests.conftest import rows
 
 
 def config(tmp_path, emulator, *watches, env=None) -> CLI:
     path = write_config(tmp_path / "openwatch.toml", hf=emulator.url, watches=list(watches),
                         endpoints={k: v for k, v in emulator.endpoints().items() if k != "huggingface"})
     return CLI(path, env=env)
-
-
-def rows(cli: CLI, sql: str, params=()):
-    conn = sqlite3.connect(cli.config.parent / "openwatch.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def last_crawl(cli: CLI):

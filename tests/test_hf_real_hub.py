@@ -47,6 +47,8 @@ def test_a_renamed_repo_is_one_event_and_keeps_its_history(ow, emulator, http):
     assert renamed["before"] == {"id": "deepseek-ai/Model-2"} and renamed["after"] == {"id": "deepseek-ai/Model-2-Instruct"}
     assert renamed["data"]["aliases"] == ["model:hf/deepseek-ai/Model-2"]
     assert rows(ow, "select count(*) from items where key like 'model:hf/deepseek-ai/Model-2%'") == [(1,)]
+    assert rows(ow, "select key from metrics where key like 'model:hf/deepseek-ai/Model-2%' group by key") == [
+        ("model:hf/deepseek-ai/Model-2-Instruct",)]  # the daily counters follow the item
 
     history = ow.json("history", "deepseek-ai/Model-2")  # the old id still finds it
     assert [s["license"] for s in history][:2] == ["mit", "apache-2.0"]

@@ -436,28 +436,34 @@ class Store:
         an alias (`history <old id>` and subscriptions naming it still find it)."""
         self.db.execute("update items set key = ? where key = ?", [new_key, old_key])
         self.db.execute("update snapshots set key = ? where key = ?", [new_key, old_key])
+        self._move_metrics(old_key, new_key)
         self.db.execute("update links set src = ? where src = ?", [new_key, old_key])
+        self._alias(old_key, new_key, now)
+        old.key = new_key
+        return old
+
+    def _move_metrics(self, old_key: str, new_key: str) -> None:
+        """The daily counters follow the item (a day the new key has already is kept as is)."""
+        self.db.execute("update or ignore metrics set key = ? where key = ?", [new_key, old_key])
+        self.db.execute("delete from metrics where key = ?", [old_key])
+
+    def _alias(self, old_key: str, new_key: str, now: str) -> None:
+        """`old_key` (and every key that led to it) now names `new_key`."""
         self.db.execute("update item_aliases set new_key = ? where new_key = ?", [new_key, old_key])
         self.db.execute("insert or replace into item_aliases (old_key, new_key, renamed_at) values (?, ?, ?)",
                         [old_key, new_key, now])
         self.db.execute("delete from item_aliases where old_key = ?", [new_key])
-        old.key = new_key
-        return old
 
     def _merge(self, old_key: str, new_key: str, old: _Row, now: str) -> str | None:
         """A renamed item whose new key was recorded before the rename was seen: the old item's
         snapshots, links and aliases join the new one, the old key becomes an alias, and the
         old row goes. Returns the new item's unit (where it is listed now)."""
         self.db.execute("update snapshots set key = ? where key = ?", [new_key, old_key])
-        self.db.execute("update or ignore metrics set key = ? where key = ?", [new_key, old_key])
-        self.db.execute("delete from metrics where key = ?", [old_key])
+        self._move_metrics(old_key, new_key)
         for column in ("src", "dst"):
             self.db.execute(f"update or ignore links set {column} = ? where {column} = ?", [new_key, old_key])
             self.db.execute(f"delete from links where {column} = ?", [old_key])
-        self.db.execute("update item_aliases set new_key = ? where new_key = ?", [new_key, old_key])
-        self.db.execute("insert or replace into item_aliases (old_key, new_key, renamed_at) values (?, ?, ?)",
-                        [old_key, new_key, now])
-        self.db.execute("delete from item_aliases where old_key = ?", [new_key])
+        self._alias(old_key, new_key, now)
         self.db.execute("delete from items where key = ?", [old_key])
         old.key = new_key  # the batch's probes of the old key concern the item under its new key
         found = self.db.execute("select unit from items where key = ?", [new_key]).fetchone()

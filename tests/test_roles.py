@@ -31,6 +31,10 @@ NAME_ONLY = [
     ("tencent/Hunyuan-7B-Pretrain", "base", "name part 'pretrain'"),
     ("inclusionAI/Ling-mini-base-2.0", "base", "name part 'base'"),
     ("nvidia/Eagle2-9B", "base", "no base_model and no post-training mark in the name"),  # a VLM family, not a draft
+    # misses the measure found: `-ov` is LLaVA-OneVision, Paddle is ERNIE's own format, a retriever LLM generates
+    ("llava-hf/llava-onevision-qwen2-7b-ov-hf", "base", "no base_model and no post-training mark in the name"),
+    ("baidu/ERNIE-4.5-300B-A47B-Base-Paddle", "base", "name part 'base'"),
+    ("internlm/SWE-Fixer-Retriever-7B", "base", "no base_model and no post-training mark in the name"),
     # instruct: post-trained by the org
     ("meta-llama/Llama-3.1-8B-Instruct", "instruct", "name part 'instruct'"),
     ("google/gemma-2-9b-it", "instruct", "name part 'it'"),

@@ -47,6 +47,7 @@ _UNIT = {"b": BILLION, "m": 1_000_000, "t": 1000 * BILLION}
 # (`Ling-mini-base-2.0-20T`): millions count from 10M, trillions up to 2T (`Ling-1T`).
 MIN_MILLIONS = 10
 MAX_TRILLIONS = 2
+MAX_PARAMETERS = 100 * 1000 * BILLION  # 100T: a larger "size" in a name is not one
 MAX_NAME = 300
 
 
@@ -62,7 +63,8 @@ def parameters_from_name(name: str | None) -> int | None:
         value = float(digits)
         if value <= 0 or (unit == "m" and value < MIN_MILLIONS) or (unit == "t" and value > MAX_TRILLIONS):
             continue
-        return round(value * _UNIT[unit])
+        if value * _UNIT[unit] <= MAX_PARAMETERS:
+            return round(value * _UNIT[unit])
     return None
 
 

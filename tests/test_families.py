@@ -7,7 +7,7 @@ and of the Hub; the rules and their limits are in docs/releases.md.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crawler.sources._releases import family
@@ -100,6 +100,13 @@ def test_family_never_raises(model_id, bases):
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1, max_size=200_000))
+@example("a" * 200_000)
+@example("8B-" * 70_000)
+@example("1_" * 100_000)
+@example("-" * 200_000)
+@example("Ｑｗｅｎ３-８Ｂ-ＦＰ８")
+@example("\ud800" * 1_000)
+@example("\u202eevil-8B")
 def test_hostile_names_are_bounded(name):
     assert len(family("org/" + name)) <= 300
 

@@ -202,6 +202,7 @@ def test_modelscope_answers_give_the_same_signals():
     assert role(sig) == ("instruct", "post-trained from Qwen/Qwen3-8B-Base (same org)")
     assert role_of({"Path": "Qwen", "Name": "Qwen3-Embedding-8B", "Tasks": [{"Name": "sentence-similarity"}]}) == (
         "auxiliary", "pipeline_tag sentence-similarity")
+    assert signals({"Path": "BAAI", "Name": "bge-reranker", "Tasks": {"Name": "text-ranking"}}).pipeline_tag == "text-ranking"
 
 
 def test_normalised_fields_keep_the_tag_relation():

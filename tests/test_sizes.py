@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crawler.sizes import (
@@ -66,6 +66,7 @@ def test_classes_in_order():
     ("gemma-3n-E4B-it", None),                 # E4B is an effective size, not the total
     ("Ling-mini-base-2.0-20T", None),          # 20T tokens, not parameters
     ("Kimi-K2-Instruct", None),
+    ("x-999999B", None), ("x-" + "9" * 298 + "B", None),  # no model is a thousand trillion parameters
     ("", None), (None, None), (42, None),
 ])
 def test_parameters_from_the_name(name, expected):
@@ -104,6 +105,9 @@ def test_size_range():
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400) | st.none())
+@example("9" * 100_000 + "B")
+@example("1." * 100_000 + "B")
+@example("x-" + "9" * 298 + "B")
 def test_name_parser_never_raises(name):
     got = parameters_from_name(name)
     assert got is None or (isinstance(got, int) and got > 0)

@@ -152,6 +152,8 @@ def signals(fields: Mapping[str, Any]) -> Signals:
 
     pipeline = _text(fields.get("pipeline_tag")) or _text(card.get("pipeline_tag"))
     tasks = fields.get("Tasks")
+    if isinstance(tasks, Mapping):  # one task as an object (crawler/sources/modelscope.py reads both)
+        tasks = [tasks]
     if not pipeline and isinstance(tasks, list):
         pipeline = next((t for t in (_text(x.get("Name")) for x in tasks[:MAX_LIST] if isinstance(x, Mapping)) if t),
                         None)
@@ -323,4 +325,4 @@ def family(model_id: str, base_models: Iterable[str] = ()) -> str:
     for base in bases:
         if "/" in model_id and _same_org(model_id, base) and (found := _family_from_name(base.rpartition("/")[2])):
             return found
-    return name.strip(" -_\t")
+    return name[:MAX_NAME].strip(" -_\t")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 from jobs.lock import daemon_pid
@@ -37,13 +36,15 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         for watch_name, unit, last, count, unit_state in db.execute(
                 "select watch, unit, last_reconciled_at, last_complete_count, state from units"):
             reconciled[(watch_name, unit)] = {"last_reconciled_at": last, "last_complete_count": count,
-                                              "state": json.loads(unit_state) if unit_state else {}}
+                                              "state": unit_state}
     watches = []
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
         state = states.get(watch.name) or {}
         due = next_run(watch, state.get("last_finished_at") or crawl.get("finished_at"), now)
         errors = crawl.get("errors") or "[]"
+        import json
+
         errors = json.loads(errors)
         watches.append(
             {
@@ -91,12 +92,18 @@ def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
     """Org watches: the oldest complete listing of their units, and when each is next read
     completely: "every crawl" (orgs whose complete listing is one request), "next crawl", or
     the time a multi-page org's reconciliation is due (sooner if its settings check moves)."""
+    import json
+
     from crawler.sources.huggingface import next_complete_read
 
     options = watch.options or {}
     if "reconcile_every" not in options or not options.get("orgs") or not watch.units:
         return {"reconciled": None, "next_reconcile": None}
-    units = {unit: reconciled.get((watch.name, unit)) or {} for unit in watch.units}
+    units = {}
+    for unit in watch.units:
+        row = dict(reconciled.get((watch.name, unit)) or {})
+        row["state"] = json.loads(row["state"]) if row.get("state") else {}
+        units[unit] = row
     lasts = [_parse(u.get("last_reconciled_at")) for u in units.values()]
     oldest = None if any(last is None for last in lasts) else min(lasts)
     when = {unit: next_complete_read(u, options["reconcile_every"], now) for unit, u in units.items()}

@@ -212,9 +212,11 @@ class HuggingFaceSource(Source):
     `license:apache-2.0`, `text-generation`, `base_model:…`).
 
     Every model's licence (card, `license:` tag, LICENSE-like files), gating, commits,
-    downloads and likes; new, renamed, removed and restored models. Between complete
-    listings (`reconcile_every`, default 1d) each cycle reads only what changed since the last
-    (`sort=lastModified`, stopped at the watermark).
+    downloads and likes; new, renamed, removed and restored models. An org of up to 1,000
+    models is read completely every crawl (one request). A larger one is read completely
+    every `reconcile_every` (default 1d) and at once when its settings check (every model's
+    gating and visibility, small rows) moves; in between each cycle reads what changed since
+    the last (`sort=lastModified`, down to the last commit's second).
     """
 
     kind = "huggingface"

@@ -147,7 +147,7 @@ class HuggingFaceSpider(scrapy.Spider):
 
     def settings_url(self, org: str) -> str:
         """Every model of the org with its settings only (`gated`, `private`, `disabled`): a
-        row is ~70 bytes where a fully expanded one is kilobytes."""
+        row is ~130 bytes where a fully expanded one is ~760 (bench/RESULTS.md)."""
         params = [("author", org), ("limit", str(PAGE_SIZE))] + [("expand[]", e) for e in SETTINGS_EXPAND]
         return f"{self.endpoint}/api/models?{urlencode(params)}"
 

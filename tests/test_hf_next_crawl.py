@@ -157,3 +157,14 @@ def test_status_says_when_each_org_is_next_read_completely(tmp_path, emulator):
     (last,) = rows(ow, "select last_reconciled_at from units where unit = 'big-lab'")[0]
     due = (datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ow.json("status")["watches"][0]["next_reconcile"] == f"big-lab {due}; the others every crawl"
+
+
+def test_a_model_made_public_in_an_org_of_several_pages_is_added_at_the_next_crawl(tmp_path, emulator):
+    big_lab(emulator)
+    emulator.world.set_private("big-lab/Model-0", True)  # the oldest: behind the watermark
+    ow = org_watch(tmp_path, emulator)
+    ow("crawl", "lab")
+    assert rows(ow, "select count(*) from items") == [(6,)]
+    emulator.world.set_private("big-lab/Model-0", False)  # a setting: no commit, an old lastModified
+    ow("crawl", "lab")
+    assert events(ow) == [("model.added", "model:hf/big-lab/Model-0")]

@@ -168,3 +168,37 @@ def test_a_model_made_public_in_an_org_of_several_pages_is_added_at_the_next_cra
     emulator.world.set_private("big-lab/Model-0", False)  # a setting: no commit, an old lastModified
     ow("crawl", "lab")
     assert events(ow) == [("model.added", "model:hf/big-lab/Model-0")]
+
+
+def test_the_runner_hands_over_the_watched_models_of_the_watchs_own_orgs():
+    from types import SimpleNamespace
+
+    from alerts.types import Subscription
+    from crawler.sources.huggingface import HuggingFaceSource
+
+    def sub(models, watches=None, enabled=True):
+        return Subscription(name="s", channel="slack", events=frozenset({"*"}), orgs=None, countries=None,
+                            categories=None, watches=watches, models=frozenset(models), digest=None,
+                            enabled=enabled, options={})
+
+    watch = SimpleNamespace(name="lab", orgs=("Big-Lab",))
+    subs = [sub({"model:hf/big-lab/A", "model:hf/other/B", "repo:github/big-lab/C"}),
+            sub({"model:hf/Big-Lab/D"}, watches=frozenset({"elsewhere"})),
+            sub({"model:hf/Big-Lab/E"}, enabled=False)]
+    assert HuggingFaceSource.watchlist_args(watch, subs) == {"watched": ["big-lab/A"]}
+    assert HuggingFaceSource.watchlist_args(watch, []) == {}
+
+
+def test_when_an_org_is_next_read_completely():
+    from crawler.sources.huggingface import next_complete_read
+
+    now = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    day = 86400.0
+    last = "2026-12-07T10:00:00Z"
+    assert next_complete_read({}, day, now) == "next crawl"
+    assert next_complete_read({"last_reconciled_at": last, "state": {"pages": 1}}, day, now) == "every crawl"
+    assert next_complete_read({"last_reconciled_at": last, "last_complete_count": 1000}, day, now) == "every crawl"
+    assert next_complete_read({"last_reconciled_at": last, "state": {"pages": 3}}, 0.0, now) == "every crawl"
+    assert next_complete_read({"last_reconciled_at": last, "state": {"pages": 3}}, day, now) == datetime(
+        2026, 12, 8, 10, tzinfo=timezone.utc)
+    assert next_complete_read({"last_reconciled_at": last, "last_complete_count": 1001}, 3600.0, now) == "next crawl"

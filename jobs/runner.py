@@ -164,7 +164,8 @@ async def crawl_watch(config, watch, *, log_level: str = "WARNING", pool=None, p
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}
     crawler.openwatch_endpoints = dict(config.endpoints)
     crawler.openwatch_progress = progress  # (items, units complete, units) after each batch, or None
-    task = runner.crawl(crawler, **source.spider_args(watch, config.endpoints, prior))
+    args = source.spider_args(watch, config.endpoints, prior) | source.watchlist_args(watch, config.subscriptions)
+    task = runner.crawl(crawler, **args)
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(task), timeout=watch.timeout)

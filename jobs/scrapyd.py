@@ -1032,7 +1032,7 @@ async def crawl_watch_via_scrapyd(config, watch, *, pool: ScrapydPool):
             await asyncio.to_thread(store.finish_crawl, crawl_id, "failed", requests=0, items=0, events=0,
                                     errors=outcome.errors)
             return outcome
-        args = dict(source.spider_args(watch, config.endpoints, prior))
+        args = dict(source.spider_args(watch, config.endpoints, prior)) | source.watchlist_args(watch, config.subscriptions)
         prior = args.pop("prior", prior)
         job_settings = {
             **source.settings,

@@ -31,10 +31,12 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     if db is not None:
         for unit, n in db.execute("select unit, count(*) from items where state != 'removed' group by unit"):
             per_unit[unit] = n
-    reconciled: dict[tuple[str, str], str | None] = {}
-    if db is not None and db["units"].exists() and "last_reconciled_at" in db["units"].columns_dict:
-        for watch_name, unit, last in db.execute("select watch, unit, last_reconciled_at from units"):
-            reconciled[(watch_name, unit)] = last
+    reconciled: dict[tuple[str, str], dict] = {}
+    if db is not None and db["units"].exists() and "state" in db["units"].columns_dict:
+        for watch_name, unit, last, count, unit_state in db.execute(
+                "select watch, unit, last_reconciled_at, last_complete_count, state from units"):
+            reconciled[(watch_name, unit)] = {"last_reconciled_at": last, "last_complete_count": count,
+                                              "state": unit_state}
     watches = []
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
@@ -87,14 +89,32 @@ def status_report(config, db, now: datetime | None = None) -> dict:
 
 
 def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
-    """Incremental watches: the oldest complete listing of their units, and when the next is due."""
-    every = (watch.options or {}).get("reconcile_every")
-    if not every or not watch.units:
+    """Org watches: the oldest complete listing of their units, and when each is next read
+    completely: "every crawl" (orgs whose complete listing is one request), "next crawl", or
+    the time a multi-page org's reconciliation is due (sooner if its settings check moves)."""
+    import json
+
+    from crawler.sources.huggingface import next_complete_read
+
+    options = watch.options or {}
+    if "reconcile_every" not in options or not options.get("orgs") or not watch.units:
         return {"reconciled": None, "next_reconcile": None}
-    lasts = [_parse(reconciled.get((watch.name, unit))) for unit in watch.units]
-    if any(last is None for last in lasts):
-        return {"reconciled": None, "next_reconcile": "next crawl"}
-    oldest = min(lasts)
-    due = oldest + timedelta(seconds=every)
-    return {"reconciled": oldest.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "next_reconcile": max(due, now).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    units = {}
+    for unit in watch.units:
+        row = dict(reconciled.get((watch.name, unit)) or {})
+        row["state"] = json.loads(row["state"]) if row.get("state") else {}
+        units[unit] = row
+    lasts = [_parse(u.get("last_reconciled_at")) for u in units.values()]
+    oldest = None if any(last is None for last in lasts) else min(lasts)
+    when = {unit: next_complete_read(u, options["reconcile_every"], now) for unit, u in units.items()}
+    timed = sorted((due, unit) for unit, due in when.items() if isinstance(due, datetime))
+    plain = sorted({due for due in when.values() if isinstance(due, str)})
+    if not timed:
+        text = "next crawl" if "next crawl" in plain else "every crawl"
+    elif len(units) == 1:
+        text = timed[0][0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        text = ", ".join(f"{unit} {due.strftime('%Y-%m-%dT%H:%M:%SZ')}" for due, unit in timed)
+        if plain:
+            text += "; " + ("the others at the next crawl" if "next crawl" in plain else "the others every crawl")
+    return {"reconciled": oldest.strftime("%Y-%m-%dT%H:%M:%SZ") if oldest else None, "next_reconcile": text}

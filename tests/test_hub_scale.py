@@ -31,29 +31,29 @@ def watch_config(tmp_path, hub, reconcile_every="1d", **extra):
     return CLI(write_config(tmp_path / "openwatch.toml", hf=hub.url, watches=[watch]))
 
 
-def test_an_unchanged_org_of_2500_models_costs_one_request_and_one_change_at_most_two(tmp_path, hub):
+def test_an_unchanged_org_of_2500_models_costs_its_settings_check_and_one_request(tmp_path, hub):
     ids = hub.world.populate(2500, "big-lab")
     ow = watch_config(tmp_path, hub)
     ow("crawl", "lab")  # the baseline reads everything: 3 pages of 1000
     assert rows(ow, "select count(*) from items") == [(2500,)]
 
     before = hub.requests.total
-    ow("crawl", "lab")
-    assert hub.requests.total - before == 1
-    assert rows(ow, "select status, requests from crawls order by id desc limit 1") == [("ok", 1)]
+    ow("crawl", "lab")  # the settings check (3 pages of small rows) and the newest page
+    assert hub.requests.total - before == 4
+    assert rows(ow, "select status, requests from crawls order by id desc limit 1") == [("ok", 4)]
 
     changed = ids[1234]
     hub.world.relicense(changed, "cc-by-nc-4.0")
     before = hub.requests.total
     ow("crawl", "lab")
     sent = hub.requests.total - before
-    assert sent <= 2  # the listing page, and the LICENSE file if the repo has one
+    assert sent <= 5  # the settings check, the newest page, and the LICENSE file if the repo has one
     (event,) = ow.json("events")
     assert event["type"] == "model.license_changed" and event["item"] == f"model:hf/{changed}"
 
     before = hub.requests.total
-    ow("crawl", "lab")  # the change is behind the watermark now
-    assert hub.requests.total - before == 1 and len(ow.json("events")) == 1, _debug_log(hub, hub.requests.total - before)
+    ow("crawl", "lab")  # the change is at the watermark now: read again, unchanged
+    assert hub.requests.total - before == 4 and len(ow.json("events")) == 1, _debug_log(hub, hub.requests.total - before)
 
 
 def test_a_model_changed_between_reconciliations_is_found_at_the_next_cycle(tmp_path, hub):
@@ -66,20 +66,15 @@ def test_a_model_changed_between_reconciliations_is_found_at_the_next_cycle(tmp_
     assert sorted(e["type"] for e in ow.json("events")) == ["model.added", "model.updated"]
 
 
-def test_removal_needs_complete_listings_and_three_direct_checks(tmp_path, hub):
+def test_removal_needs_three_direct_checks_one_at_each_crawl(tmp_path, hub):
     ids = hub.world.populate(40, "big-lab")
-    ow = watch_config(tmp_path, hub)
+    ow = watch_config(tmp_path, hub)  # one page: read completely every crawl, whatever reconcile_every
     ow("crawl", "lab")
     hub.world.delete(ids[3])
-    for _ in range(3):  # incremental cycles say nothing of a model they did not reach
-        ow("crawl", "lab")
-    assert ow.json("events") == []
-    assert rows(ow, "select state from items where key = ?", [f"model:hf/{ids[3]}"]) == [("active",)]
-
-    ow = watch_config(tmp_path, hub, reconcile_every="0s")  # every crawl reconciles now
     for _ in range(2):
         ow("crawl", "lab")
     assert ow.json("events") == []
+    assert rows(ow, "select state, missing_count from items where key = ?", [f"model:hf/{ids[3]}"]) == [("missing", 2)]
     ow("crawl", "lab")
     (event,) = ow.json("events")
     assert event["type"] == "model.removed" and event["item"] == f"model:hf/{ids[3]}"

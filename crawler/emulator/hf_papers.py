@@ -26,7 +26,8 @@ from datetime import date as date_cls
 from datetime import datetime, timedelta
 
 from .routing import Request, Response, json_response
-from .times import UTC, iso
+from .times import UTC
+from .times import iso_ms as iso  # papers keep milliseconds (unlike model times)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -17,7 +17,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_second(dt: datetime) -> datetime:
+    """A time as the Hub keeps it: whole seconds (two commits within one second share it)."""
+    return dt.replace(microsecond=0)
+
+
 def iso(dt: datetime) -> str:
-    """The Hub's timestamp format: `2025-01-20T03:46:07.000Z` (milliseconds, `Z`)."""
+    """The Hub's timestamp format: `2025-01-20T03:46:07.000Z`. Every `lastModified` and
+    `createdAt` in recorded answers (shared/samples, huggingface_hub's test cassettes) ends in
+    `.000Z`: one-second precision written with a millisecond field."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def iso_ms(dt: datetime) -> str:
+    """Milliseconds kept (`2025-01-20T03:46:07.123Z`): the daily papers' times."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

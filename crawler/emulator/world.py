@@ -10,7 +10,8 @@ Hub facts mirrored here (sources in the comments where they are used):
   library live there, and tags are derived from it;
 - gating and visibility are repo settings, not commits: they change neither `sha` nor
   `lastModified`;
-- every commit gets a new 40-hex sha and `lastModified` = the commit's date;
+- every commit gets a new 40-hex sha and `lastModified` = the commit's date, to the second
+  (`….000Z`, as in every recorded answer): two commits within one second share it;
 - a renamed repo (`rename`) keeps its `_id`, sha, files and dates; the old id answers a 307
   to the new one (hf_api.py) until a new repo takes the old name;
 - some answers leave fields out (`hide_fields`): an `expand` variant without `gated`, old
@@ -46,7 +47,7 @@ from operator import attrgetter
 
 from . import cards, synthetic
 from .hf_papers import DailyPaper
-from .times import SENTINEL_CREATED_AT, iso, utcnow  # noqa: F401  (re-exported)
+from .times import SENTINEL_CREATED_AT, iso, to_second, utcnow  # noqa: F401  (re-exported)
 
 GATED_VALUES = (False, "auto", "manual")
 README = "README.md"
@@ -595,7 +596,7 @@ class HubWorld:
         if existing is not None:  # a deleted repo whose name is taken again
             self._drop(existing)
         self._redirects.pop(model_id, None)
-        model = Model(model_id, next(self._seq), created_at)
+        model = Model(model_id, next(self._seq), to_second(created_at))
         self._models[model_id] = model
         self._all.append(model)
         self._by_author.setdefault(model.author, []).append(model)
@@ -608,7 +609,8 @@ class HubWorld:
         digest = hashlib.sha1(seed.encode())
         for name, content in files.items():
             digest.update(b"\0%s\0%d\0%s" % (name.encode(), len(content), content))
-        return Commit(digest.hexdigest(), date, files, card, body, message)
+        # The Hub keeps commit times to the second: the date is stored as it is served.
+        return Commit(digest.hexdigest(), to_second(date), files, card, body, message)
 
     def _live(self, model_id: str) -> Model:
         model = self._models.get(model_id)

@@ -195,11 +195,15 @@ class Store:
             known = {}
             if files:
                 sql = ("select name, sha, json_extract(data, '$.license_etags'), gated,"
-                       " json_extract(data, '$.license_read_sha') from items where unit = ? and state != 'removed'"
+                       " json_extract(data, '$.license_read_sha'), json_extract(data, '$.private'),"
+                       " json_extract(data, '$.disabled') from items where unit = ? and state != 'removed'"
                        " and (? is null or source = ?)")
-                for name, sha, etags, gated, read_sha in self.db.execute(sql, [unit, source, source]):
+                for name, sha, etags, gated, read_sha, private, disabled in self.db.execute(sql, [unit, source, source]):
+                    # `settings`: what an incremental crawl's settings check compares (None: unknown).
                     known[name] = {"sha": sha, "files": json.loads(etags) if etags else {},
-                                   "gated": gated not in (None, "false"), "read_sha": read_sha or sha}
+                                   "gated": gated not in (None, "false"), "read_sha": read_sha or sha,
+                                   "settings": {"gated": gated, "private": None if private is None else bool(private),
+                                                "disabled": None if disabled is None else bool(disabled)}}
             else:
                 for key, sha in self.db.execute(
                         "select key, sha from items where unit = ? and state != 'removed'"

@@ -196,6 +196,11 @@ class Source:
         return args
 
     @classmethod
+    def watchlist_args(cls, watch, subscriptions) -> dict[str, Any]:
+        """Spider arguments from the subscriptions' `models` watchlists (none by default)."""
+        return {}
+
+    @classmethod
     def prior(cls, store, watch) -> dict:
         """What the spider must know of the past (from the history store), per unit."""
         return store.prior_state(watch.name, watch.units, source=cls.kind)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from crawler.licenses import normalize as normalize_license
 from crawler.normalize import MAX_TEXT, clean, integer, text, texts
 from crawler.sources import Source
 from crawler.sources._models import MODEL_EVENTS, ModelKind
+from crawler.times import parse
 
 # Repos older than the field itself carry one of these createdAt values: "unknown", not new.
 # Both are seen in real answers (…:04.000Z on most, …:05.000Z on some).
@@ -133,6 +135,55 @@ def hub_wide_unit(search: str | None, filters: list[str] | tuple[str, ...]) -> s
 
 
 DEFAULT_RECONCILE_EVERY = 86400.0
+# Models a listing page asks for: the Hub's cap on `limit` for `/api/models`.
+PAGE_SIZE = 1000
+# The cheap settings check of an org that needs several pages: one small row a model.
+SETTINGS_EXPAND = ("gated", "private", "disabled")
+
+
+def same_second(stamp: str) -> str:
+    """A Hub time to the second: the Hub writes `lastModified`/`createdAt` as `…:SS.000Z`
+    (every recorded answer), so two commits in one second carry the same time."""
+    return stamp[:19]
+
+
+def settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Gating, visibility and `disabled` as the store keeps them (`items.gated`, `data`);
+    a key the answer does not carry is None (unknown, never a change)."""
+    return {
+        "gated": str(gating(raw["gated"])).lower() if raw.get("gated") is not None else None,
+        "private": bool(raw["private"]) if raw.get("private") is not None else None,
+        "disabled": bool(raw["disabled"]) if raw.get("disabled") is not None else None,
+    }
+
+
+def settings_moved(known: Mapping[str, Any], raw: Mapping[str, Any]) -> bool:
+    """A known model's settings differ in the answer (unknown on either side is no change)."""
+    now = settings(raw)
+    return any(known.get(k) is not None and now[k] is not None and known[k] != now[k] for k in now)
+
+
+def single_page(unit: Mapping[str, Any]) -> bool:
+    """The unit's complete listing is one request: its last complete listing took one page
+    (`state.pages`), or, before that was recorded, counted up to PAGE_SIZE models."""
+    pages = (unit.get("state") or {}).get("pages")
+    if isinstance(pages, int):
+        return pages <= 1
+    count = unit.get("last_complete_count")
+    return count is not None and count <= PAGE_SIZE
+
+
+def next_complete_read(unit: Mapping[str, Any], reconcile_every: float | None, now: datetime) -> str | datetime:
+    """When an org watch next reads `unit` completely: "every crawl" (a single-page org, or
+    `reconcile_every = "0s"`), "next crawl" (no complete listing yet, or one is due), or the
+    time incremental reads give way to a complete one (sooner if the settings check moves)."""
+    last = unit.get("last_reconciled_at")
+    if not reconcile_every or (last and single_page(unit)):
+        return "every crawl"
+    if not last:
+        return "next crawl"
+    due = parse(last) + timedelta(seconds=reconcile_every)
+    return due if due > now else "next crawl"
 
 
 class HubModel(ModelKind):
@@ -161,9 +212,11 @@ class HuggingFaceSource(Source):
     `license:apache-2.0`, `text-generation`, `base_model:…`).
 
     Every model's licence (card, `license:` tag, LICENSE-like files), gating, commits,
-    downloads and likes; new, renamed, removed and restored models. Between complete
-    listings (`reconcile_every`, default 1d) each cycle reads only what changed since the last
-    (`sort=lastModified`, stopped at the watermark).
+    downloads and likes; new, renamed, removed and restored models. An org of up to 1,000
+    models is read completely every crawl (one request). A larger one is read completely
+    every `reconcile_every` (default 1d) and at once when its settings check (every model's
+    gating and visibility, small rows) moves; in between each cycle reads what changed since
+    the last (`sort=lastModified`, down to the last commit's second).
     """
 
     kind = "huggingface"
@@ -203,6 +256,21 @@ class HuggingFaceSource(Source):
         if watch.orgs:
             return args | {"orgs": list(watch.orgs)}
         return args | {"search": watch.search, "filter": list(watch.filter)}
+
+    @classmethod
+    def watchlist_args(cls, watch, subscriptions) -> dict[str, Any]:
+        """`watched`: the model ids of this watch's orgs on an enabled subscription's `models`
+        list (keys `model:hf/<id>`), read directly every crawl that reads their org incrementally."""
+        orgs = {org.lower() for org in watch.orgs or ()}
+        ids = set()
+        for sub in subscriptions:
+            if not sub.enabled or not sub.models or (sub.watches is not None and watch.name not in sub.watches):
+                continue
+            for key in sub.models:
+                model_id = key.removeprefix(HubModel.prefix)
+                if model_id != key and model_id.split("/", 1)[0].lower() in orgs:
+                    ids.add(model_id)
+        return {"watched": sorted(ids)} if ids else {}
 
     @classmethod
     def prior(cls, store, watch) -> dict:

@@ -19,7 +19,9 @@ from scrapy.http import Request, Response
 
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import MAX_ANSWER_BYTES, PROBE_SAMPLE, SHORT_LISTING_RATIO
-from crawler.sources.huggingface import HubModel, gating, hub_wide_unit
+from crawler.sources.huggingface import (
+    PAGE_SIZE, SETTINGS_EXPAND, HubModel, gating, hub_wide_unit, same_second, settings_moved, single_page,
+)
 from crawler.spiders import describe_error, describe_failure, json_answer, next_link, parse_units, read_prior, short_url
 from crawler.times import utcnow
 
@@ -28,7 +30,6 @@ EXPAND = (
     "author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified",
     "library_name", "likes", "pipeline_tag", "private", "safetensors", "sha", "siblings", "tags",
 )
-PAGE_SIZE = 1000
 INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few models changed
 HUB_WIDE_PAGE = 100
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
@@ -87,6 +88,7 @@ class HuggingFaceSpider(scrapy.Spider):
         reconcile_every: float | str | None = None,
         search: str | None = None,
         filter: str | list[str] | None = None,
+        watched: str | list[str] | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -111,6 +113,13 @@ class HuggingFaceSpider(scrapy.Spider):
         # known model renamed, which the direct check of the old id tells (never added + removed).
         self.held: dict[str, list[Observation]] = {org: [] for org in self.orgs}
         self.newest: dict[str, str] = {}  # the newest lastModified of a full listing: the watermark
+        self.pages: dict[str, int] = {org: 0 for org in self.orgs}  # pages of this crawl's full listing
+        # Models on a subscription's watchlist: read directly when their org is read incrementally.
+        self.watched = parse_units(watched or "")
+        # Per incrementally read org: ids the settings check lists that are not known (new, or
+        # made public, or moved in): those the newest-first listing does not reach are read directly.
+        self.fresh: dict[str, set[str]] = {org: set() for org in self.orgs}
+        self.settings_seen: dict[str, dict[str, dict]] = {org: {} for org in self.orgs}
 
     @property
     def endpoint(self) -> str:
@@ -136,6 +145,12 @@ class HuggingFaceSpider(scrapy.Spider):
     def _known(self, org: str) -> dict[str, dict]:
         return self.prior.get(org, {}).get("models", {})
 
+    def settings_url(self, org: str) -> str:
+        """Every model of the org with its settings only (`gated`, `private`, `disabled`): a
+        row is ~130 bytes where a fully expanded one is ~760 (bench/RESULTS.md)."""
+        params = [("author", org), ("limit", str(PAGE_SIZE))] + [("expand[]", e) for e in SETTINGS_EXPAND]
+        return f"{self.endpoint}/api/models?{urlencode(params)}"
+
     def incremental_url(self, org: str) -> str:
         """Newest commits first: stops at the watermark (https://huggingface.co/docs/hub/api)."""
         params = [("author", org), ("sort", "lastModified"), ("direction", "-1"),
@@ -150,12 +165,15 @@ class HuggingFaceSpider(scrapy.Spider):
         return f"{self.endpoint}/api/models?{urlencode(params)}"
 
     def mode(self, org: str) -> str:
-        """`full` (a complete listing: baseline, reconciliation), `incremental` or `hub`."""
+        """`full` (a complete listing: baseline, reconciliation, and every crawl of an org
+        whose complete listing is one request), `incremental` or `hub`."""
         if self.hub_wide:
             return "hub"
         prior = self.prior.get(org, {})
         if self.reconcile_every is None or not prior.get("baselined") or not prior.get("watermark"):
             return "full"
+        if single_page(prior):
+            return "full"  # one request either way, and a complete one sees every setting and removal
         last = prior.get("last_reconciled_at")
         if not last:
             return "full"
@@ -170,7 +188,7 @@ class HuggingFaceSpider(scrapy.Spider):
             if mode == "hub":
                 yield self._listing_request(self.hub_wide_url(), org, self.parse_newest, key="createdAt")
             elif mode == "incremental":
-                yield self._listing_request(self.incremental_url(org), org, self.parse_newest, key="lastModified")
+                yield self._listing_request(self.settings_url(org), org, self.parse_settings)
             else:
                 yield self._listing_request(self.listing_url(org), org)
 
@@ -183,13 +201,47 @@ class HuggingFaceSpider(scrapy.Spider):
                        errback=self.listing_failed, cb_kwargs={"org": org, **kwargs}, dont_filter=True,
                        meta={"download_maxsize": answer_cap(page)})
 
-    async def parse_newest(self, response: Response, org: str, key: str):
-        """An incremental listing (newest `key` first): read until the watermark, stop there.
+    async def parse_settings(self, response: Response, org: str):
+        """The settings check of an org read incrementally: every model's id and settings.
 
-        It says nothing of models it did not reach, so nothing is removed from it; removals,
-        counters and settings (gating, visibility) are read by the next full listing
-        (`reconcile_every`). A hub-wide watch has no full listing: its first crawl records
-        the newest page as the baseline, later ones what was created since.
+        A known model it no longer lists (removed, renamed, made private, moved away) or
+        whose gating, visibility or `disabled` moved makes this crawl read the org completely
+        (a reconciliation, at once); otherwise the newest-first listing reads the commits.
+        """
+        try:
+            page = self._page(response)
+        except ValueError as exc:
+            yield self._failed(org, f"settings check: {exc}")
+            return
+        rows = self.settings_seen[org]
+        for raw in page:
+            rows[raw["id"]] = raw
+        next_url = self._own(response, next_link(response))
+        if next_url:
+            yield self._listing_request(next_url, org, self.parse_settings)
+            return
+        known = self._known(org)
+        missing = sorted(set(known) - set(rows))
+        moved = sorted(i for i in set(known) & set(rows) if settings_moved(known[i].get("settings") or {}, rows[i]))
+        if missing or moved:
+            self.logger.info("%s: %d known models not listed, %d with new settings: reading it completely",
+                             org, len(missing), len(moved))
+            yield self._listing_request(self.listing_url(org), org)
+            return
+        self.fresh[org] = set(rows) - set(known)
+        yield self._listing_request(self.incremental_url(org), org, self.parse_newest, key="lastModified")
+
+    async def parse_newest(self, response: Response, org: str, key: str):
+        """An incremental listing (newest `key` first): read down to the watermark's second
+        and stop at the first older stamp.
+
+        The Hub's times have one-second precision (`….000Z`), so a commit in the watermark's
+        own second may be new: it is read again and its fingerprint says whether it changed.
+        The listing says nothing of models it did not reach, so nothing is removed from it;
+        the settings check before it (`parse_settings`) sends removals and settings to a
+        complete listing, and counters wait for the next (`reconcile_every`). A hub-wide watch
+        has no full listing: its first crawl records the newest page as the baseline, later
+        ones what was created since.
         """
         try:
             page = self._page(response)
@@ -197,19 +249,17 @@ class HuggingFaceSpider(scrapy.Spider):
             yield self._failed(org, str(exc))
             return
         watermark = self.prior.get(org, {}).get("watermark")
-        newest = watermark
+        newest = self.newest.get(org) or watermark  # across the pages of this listing
         observations, reached = [], False
         for raw in page:
             stamp = raw.get(key) if isinstance(raw.get(key), str) else None
-            if watermark and stamp and stamp <= watermark:
-                # Seen at the last cycle or older (the Hub's times are in milliseconds; a
-                # commit in the very millisecond of the watermark waits for reconciliation).
-                reached = True
+            if watermark and stamp and same_second(stamp) < same_second(watermark):
+                reached = True  # older than the watermark's second: seen at an earlier cycle
                 break
             self.seen[org].add(raw["id"])
             observations.append(Observation(key=MODEL.key(raw["id"]), kind="model", raw=raw))
             if stamp and (newest is None or stamp > newest):
-                newest = stamp
+                newest = self.newest[org] = stamp
         requests = await self.fetch_files(observations, org)
         batch = self._batch(org, observations=observations, requests=requests)
         next_url = self._own(response, next_link(response))
@@ -225,8 +275,30 @@ class HuggingFaceSpider(scrapy.Spider):
             batch.end = UnitEnd(complete=False, count=0,
                                 error=f"empty answer: no models where {len(self._known(org))} are known")
         else:
+            direct, sent = await self.read_directly(org)
+            batch.observations += direct
+            batch.requests += sent
             batch.end = UnitEnd(complete=True, count=len(self.seen[org]), incremental=True, watermark=newest)
         yield batch
+
+    async def read_directly(self, org: str) -> tuple[list[Observation], int]:
+        """`/api/models/<id>` for the models an incremental read must not miss: ids the settings
+        check found unknown and the newest-first listing did not reach (made public, moved in),
+        and the org's models on a subscription's watchlist. A redirect is a rename."""
+        if self.hub_wide:
+            return [], 0
+        prefix = org.lower() + "/"
+        ids = sorted((self.fresh[org] | {m for m in self.watched if m.lower().startswith(prefix)}) - self.seen[org])
+        results = await asyncio.gather(*(self.probe(model_id) for model_id in ids))
+        found = []
+        for asked, result in zip(ids, results):
+            if not isinstance(result, Observation) or result.raw["id"] in self.seen[org]:
+                continue  # gone or failing: the settings check and the next reconciliation decide
+            self.seen[org].add(result.raw["id"])
+            if result.raw["id"] != asked and asked in self._known(org):
+                result.renamed_from = MODEL.key(asked)
+            found.append(result)
+        return found, len(ids) + await self.fetch_files(found, org)
 
     def _own(self, response: Response, link: str | None) -> str | None:
         """A next link on the endpoint's own origin; any other is not followed (it would
@@ -276,6 +348,7 @@ class HuggingFaceSpider(scrapy.Spider):
 
         known = self._known(org)
         hold = bool(known)
+        self.pages[org] += 1
         ready: list[Observation] = []
         for raw in page:
             self.seen[org].add(raw["id"])
@@ -350,7 +423,8 @@ class HuggingFaceSpider(scrapy.Spider):
         last_page.observations += found
         last_page.probes = probes
         last_page.requests += requests
-        last_page.end = UnitEnd(complete=True, count=count, confirmed=short, watermark=self.newest.get(org))
+        last_page.end = UnitEnd(complete=True, count=count, confirmed=short, watermark=self.newest.get(org),
+                                state={"pages": self.pages[org]})
         yield last_page
 
     async def probe(self, model_id: str) -> Probe | Observation:

@@ -50,6 +50,7 @@ class App:
         self.log_format = log_format
         self._config = None
         self._verified = False
+        self.pending: list[str] = []  # migrations a database opened read-only lacks (never applied)
 
     def config(self):
         if self._config is None:
@@ -67,7 +68,9 @@ class App:
             raise Failure(f"{path}: no history yet; run \"openwatch crawl WATCH\" or \"openwatch run --once\" first")
         if not readonly:
             self.verify_database()
-        return connect(path, readonly=readonly)
+        db = connect(path, readonly=readonly)
+        self.pending = getattr(db, "pending_migrations", None) or self.pending
+        return db
 
     def verify_database(self) -> None:
         """Before a command's first write: refuse a database that is damaged or cannot be written."""
@@ -162,6 +165,11 @@ class OpenwatchGroup(click.Group):
             config = getattr(ctx.find_object(App), "_config", None)
             if config is None:
                 raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+            pending = ctx.find_object(App).pending
+            if pending and "no such" in str(exc):  # a table or column a newer openwatch adds
+                raise Failure(f"{config.database}: written by an older openwatch (not yet applied: "
+                              f"{', '.join(pending)}), and a reading command never upgrades it; run "
+                              "\"openwatch crawl WATCH\" once as a user who may write it, then read it again") from None
             raise Failure(str(database_error(exc, config.database))) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
             _traceback_if_debug(ctx)
@@ -660,7 +668,12 @@ def alerts_list(app: App, fmt):
     from alerts.commands import subscription_stats
 
     config = app.config()
-    db = app.db()
+    if Path(config.database).exists():
+        db = app.db(readonly=True)
+    else:  # nothing delivered yet: every count 0, and the file is not created by a reader
+        import sqlite_utils
+
+        db = sqlite_utils.Database(memory=True)
     rows = subscription_stats(db, config)
     emit(rows, fmt, list(rows[0].keys()) if rows else ["name"])
 

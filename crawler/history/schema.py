@@ -199,6 +199,26 @@ def _m006_unit_source(db: sqlite_utils.Database) -> None:
     db["items"].create_index(["unit", "source"])
 
 
+def _m007_repo_orgs(db: sqlite_utils.Database) -> None:
+    """GitHub repos (and their events) stored before repos had an org: the owner from the key
+    (`repo:github/<owner>/<repo>`), the country the registry gives that owner. Only fills what
+    is null; no event is made or sent again."""
+    from crawler.registry import default_registry
+
+    registry = default_registry()
+    owners = {row[0].split("/")[1] for row in db.execute(
+        "select key from items where key like 'repo:github/%' and org is null "
+        "union select item from events where item like 'repo:github/%' and org is null")}
+    for owner in owners:
+        prefix = f"repo:github/{owner}/"
+        country = registry.country(owner)
+        db.execute("update items set org = ?, country = coalesce(country, ?) where org is null and "
+                   "substr(key, 1, ?) = ?", [owner, country, len(prefix), prefix])
+        db.execute("update events set org = ?, country = coalesce(country, ?), data = json_set(coalesce(data, '{}'), "
+                   "'$.org', ?, '$.country', coalesce(country, ?)) where org is null and substr(item, 1, ?) = ?",
+                   [owner, country, owner, country, len(prefix), prefix])
+
+
 Migrations = list[tuple[str, Callable[[sqlite_utils.Database], None]]]
 
 MIGRATIONS: Migrations = [
@@ -207,6 +227,7 @@ MIGRATIONS: Migrations = [
     ("004_unit_state", _m004_unit_state),
     ("005_budgets", _m005_budgets),
     ("006_unit_source", _m006_unit_source),
+    ("007_repo_orgs", _m007_repo_orgs),
 ]
 
 

@@ -435,82 +435,82 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
     types = _event_types(types)
     since = parse_since(since)
     db = app.db(readonly=True)
-    _check_filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
-    rows = list_events(db, since=since, types=types, orgs=orgs, countries=countries,
-                       watches=watches, limit=limit)
+    checked = _filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
+    rows = list_events(db, since=since, types=types, orgs=checked["orgs"], countries=checked["countries"],
+                       watches=checked["watches"], limit=limit)
     flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
     emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
 
 
 def _event_types(patterns) -> list[str]:
-    """`--type` values as the config reads them (`model.*`, `*`); a usage error for one that
-    names no event type."""
-    from crawler.events import EVENT_TYPES, event_types_matching
-    from jobs.config import _did_you_mean
+    """`--type` values as the config reads them (`model.*`, `*`): jobs/filters.py."""
+    from jobs import filters
 
     out: list[str] = []
     for pattern in patterns:
-        matching = event_types_matching(pattern)
-        if not matching:
-            raise ConfigProblem(f"--type {json.dumps(pattern)} is not an event type; "
-                                + _did_you_mean(pattern, EVENT_TYPES, 'event types ("model.*" for a family)'))
-        out += [t for t in matching if t not in out]
+        for t in _checked("--type", filters.event_types, pattern, noun='event types ("model.*" for a family)'):
+            if t not in out:
+                out.append(t)
     return out
 
 
-def _check_filters(config, db, *, orgs=(), countries=(), watches=()) -> None:
-    """A filter value that nothing knows is a usage error, not an empty answer: a watch of the
-    config or the history; an org of the registry, the config or the history; a two-letter
-    country code of the registry or the history."""
-    from crawler.history.queries import known_names
+def _checked(option: str, check, value, **options):
+    """A filter of jobs/filters.py on an option's value; its error as a usage error (exit 2)."""
+    from jobs.filters import FilterError
+
+    try:
+        return check(value, **options)
+    except FilterError as exc:
+        raise ConfigProblem(f"{option} {exc}") from None
+
+
+class _Known:
+    """What a query's filters may name besides the registry: the config's watches and orgs,
+    and the history's (read once, when first needed)."""
+
+    def __init__(self, config, db):
+        self.config, self.db, self._seen = config, db, None
+
+    def history(self) -> dict[str, set[str]]:
+        if self._seen is None:
+            from crawler.history.queries import known_names
+
+            self._seen = known_names(self.db)
+        return self._seen
+
+    def watches(self) -> list[str]:
+        return [w.name for w in self.config.watches] + sorted(self.history()["watches"])
+
+    def orgs(self) -> set[str]:
+        config_orgs = {org for w in self.config.watches for org in (w.options.get("orgs") or ())}
+        return config_orgs | self.history()["orgs"]
+
+
+def _filters(config, db, *, orgs=(), countries=(), watches=(), categories=(), sources=(), item_kind=None) -> dict:
+    """Every filter value checked the one way (jobs/filters.py), as the query takes them:
+    orgs as every lower-case name of their labs, countries as codes, sources as kinds."""
+    from jobs import filters
+
+    known = _Known(config, db)
+    out: dict = {}
+    out["watches"] = [_checked("--watch", filters.watch, w, names=known.watches(), where="the config or the history")
+                      for w in watches]
+    names: set[str] = set()
+    for org in orgs:
+        names |= _checked("--org", filters.org, org, known=known.orgs() if not _registry_has(org) else (),
+                          where="the registry, the history or the config")
+    out["orgs"] = sorted(names)
+    out["countries"] = [_checked("--country", filters.country, c,
+                                 known=known.history()["countries"] if len(c) == 2 else ()) for c in countries]
+    out["categories"] = [_checked("--category", filters.category, c) for c in categories]
+    out["sources"] = [_checked("--source", filters.source, s, item_kind=item_kind) for s in sources]
+    return out
+
+
+def _registry_has(org: str) -> bool:
     from crawler.registry import default_registry
 
-    registry = default_registry()
-    seen: dict[str, set[str]] = {}
-
-    def history() -> dict[str, set[str]]:
-        if not seen:
-            seen.update(known_names(db))
-        return seen
-
-    for watch in watches:
-        names = {w.name for w in config.watches}
-        if watch not in names and watch not in history()["watches"]:
-            known = sorted(names | history()["watches"])
-            raise ConfigProblem(f"--watch {json.dumps(watch)}: no such watch; "
-                                + (f"known: {', '.join(known)}" if known else "the config has no [[watch]]"))
-    config_orgs = {org.lower() for w in config.watches for org in (w.options.get("orgs") or ())}
-    for org in orgs:
-        if registry.lookup(org) or org.lower() in config_orgs or org.lower() in history()["orgs"]:
-            continue
-        close = registry.suggest(org)
-        raise ConfigProblem(f"--org {json.dumps(org)}: no such org is known (not in the registry, the history "
-                            "or the config); " + (f"did you mean {close}?" if close
-                                                  else "write the org as in its Hugging Face URL"))
-    for country in countries:
-        if not re.fullmatch(r"[A-Za-z]{2}", country):
-            close = _country_code(country)
-            raise ConfigProblem(f"--country {json.dumps(country)} is not an ISO 3166 alpha-2 country code; "
-                                + (f"did you mean {close}?" if close else "use two letters, e.g. CN, US, FR"))
-        known = registry.countries() | history()["countries"]
-        if country.upper() not in known:
-            raise ConfigProblem(f"--country {json.dumps(country)}: no org of that country is known; "
-                                f"known: {', '.join(sorted(known))}")
-
-
-def _country_code(name: str) -> str | None:
-    """ISO 3166 alpha-2 code for a country name or alpha-3 code (`China` -> `CN`), if pycountry knows it."""
-    import pycountry
-
-    try:
-        return pycountry.countries.lookup(name).alpha_2
-    except LookupError:
-        pass
-    try:
-        found = pycountry.countries.search_fuzzy(name)
-    except LookupError:
-        return None
-    return found[0].alpha_2 if len(found) == 1 else None
+    return default_registry().lookup(org) is not None
 
 
 @cli.command()
@@ -529,6 +529,7 @@ def feed(app: App, output, since, types, limit):
     from jobs.atom import events_feed, write_feed
 
     since = parse_since(since)
+    types = _event_types(types)
     db = app.db(readonly=True)
     if output:
         write_feed(db, output, since=since, types=types, limit=limit)
@@ -780,7 +781,7 @@ def demo(app: App, keep, speed):
 @click.option("--source", "sources", multiple=True, help="Source (repeatable): huggingface, modelscope.")
 @click.option("--sort", type=click.Choice(["downloads", "likes", "created", "name"]), default="downloads",
               show_default=True)
-@click.option("--limit", type=int, default=None, help="At most N models (default all).")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N models (0: all).")
 @output_options
 @click.pass_obj
 def models(app: App, countries, orgs, categories, levels, sources, sort, limit, fmt):
@@ -790,8 +791,11 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
     """
     from crawler.history.queries import list_models
 
-    rows = list_models(app.db(readonly=True), countries=countries, orgs=orgs, categories=categories,
-                       openness=levels, sources=sources, sort=sort, limit=limit)
+    db = app.db(readonly=True)
+    checked = _filters(app.config(), db, orgs=orgs, countries=countries, categories=categories, sources=sources,
+                       item_kind="model")
+    rows = list_models(db, countries=checked["countries"], orgs=checked["orgs"], categories=checked["categories"],
+                       openness=levels, sources=checked["sources"], sort=sort, limit=limit)
     table = [{**r, "parameters": r["parameters_text"], "name": r["name"]} for r in rows]
     emit(table, fmt, ["name", "source", "country", "license", "license_category", "openness", "parameters",
                       "downloads", "likes", "created"], json_rows=rows)

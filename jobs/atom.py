@@ -35,7 +35,8 @@ def xml_text(value: Any) -> str:
 def _value(value: Any) -> str:
     if value is None or value == "":
         return "(none)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    text = (json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list, bool))
+            else str(value))
     text = one_line(text)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 

@@ -311,23 +311,25 @@ def _report(config, outcomes) -> None:
             click.echo(f"  {problem}", err=True)
 
 
-def _deliver(app: App, *, force: bool) -> None:
+def _deliver(app: App, *, force: bool):
+    """Dispatch what is due (`force`: everything pending); prints and returns the report."""
     from alerts.schema import anything_waiting
 
     config = app.config()
     if not config.subscriptions and not Path(config.database).exists():
-        return
+        return None
     db = app.db()
     try:
         if not anything_waiting(db):  # nothing to send: the alerts stack is not even loaded
-            report = "0 sent"
+            report = None
         else:
             from alerts.outbox import dispatch
 
             report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
     finally:
         db.close()
-    click.echo(f"deliveries: {report}")
+    click.echo(f"deliveries: {report or '0 sent'}")
+    return report
 
 
 @cli.command()
@@ -377,13 +379,18 @@ def run(app: App, once):
 @cli.command()
 @click.pass_obj
 def deliver(app: App):
-    """Attempt every pending delivery now, whatever its backoff schedule.
+    """Attempt every pending delivery now, whatever its backoff schedule. Exits 1 when a
+    delivery became a dead letter (refused for good, or out of attempts).
 
     Example: openwatch deliver
     """
     app.config()
     app.setup_logging()
-    _deliver(app, force=True)
+    report = _deliver(app, force=True)
+    if report is not None and report.dead:
+        raise Failure(f"{report.dead} {'delivery' if report.dead == 1 else 'deliveries'} refused for good or given "
+                      "up (dead letters); see `openwatch status`, fix the receiver or the subscription, then run "
+                      "`openwatch alerts retry`")
 
 
 # -- querying -------------------------------------------------------------------------
@@ -564,7 +571,7 @@ def report(app: App, output, since):
 def history(app: App, key_or_repo_id, texts, fmt):
     """Snapshots of one item, oldest first, with what changed between them.
 
-    A bare owner/name means the Hugging Face model.
+    A bare owner/name means the Hugging Face model; a ModelScope model is model:ms/owner/name.
 
     Example: openwatch history meta-llama/Llama-3.1-8B --json
     """
@@ -575,7 +582,11 @@ def history(app: App, key_or_repo_id, texts, fmt):
     db = app.db(readonly=True)
     snapshots = load_history(db, key, with_texts=texts)
     if not snapshots:
-        raise Failure(f"{key}: not in the history; check the spelling (owner/name) or crawl its watch first")
+        from crawler.history.queries import similar_keys
+
+        close = similar_keys(db, key)
+        raise Failure(f"{key}: not in the history; " + (f"did you mean {' or '.join(close)}?" if close else
+                                                        "check the spelling (owner/name) or crawl its watch first"))
     if fmt != "table":
         columns = ["observed_at", "license", "gated", "sha", "changed"] + (["license_texts"] if texts else [])
         rows = [{"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
@@ -611,12 +622,13 @@ def history(app: App, key_or_repo_id, texts, fmt):
 
 
 def _short(value) -> str:
-    text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list, bool)) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
 @cli.command()
-@output_options
+@output_options(json="Print one JSON object: database, daemon, watches, budgets, subscriptions, dead_letters, "
+                     "failing_receivers.")
 @click.pass_obj
 def status(app: App, fmt):
     """Each watch: last crawl, result, items, failures, next run; deliveries and dead letters

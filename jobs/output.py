@@ -20,8 +20,12 @@ FORMATS = {"json": "Print a JSON array.", "nl": "Print one JSON object a line (n
            "csv": "Print CSV with a header row."}
 
 
-def output_options(func):
-    """`--json`, `--nl`, `--csv` (at most one; none: a table), handed to `func` as `fmt`."""
+def output_options(func=None, *, json: str | None = None):
+    """`--json`, `--nl`, `--csv` (at most one; none: a table), handed to `func` as `fmt`.
+    `json`: the help of `--json` for a command whose JSON is not an array of its rows."""
+    if func is None:
+        return functools.partial(output_options, json=json)
+    helps = {**FORMATS, **({"json": json} if json else {})}
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -30,7 +34,7 @@ def output_options(func):
             raise click.UsageError(f"{' and '.join('--' + name for name in chosen)} cannot be combined; choose one")
         return func(*args, fmt=chosen[0] if chosen else "table", **kwargs)
 
-    for name, text in reversed(FORMATS.items()):
+    for name, text in reversed(helps.items()):
         wrapper = click.option(f"--{name}", f"as_{name}", is_flag=True, help=text)(wrapper)
     return wrapper
 
@@ -40,6 +44,8 @@ def _cell(value: Any, limit: int | None = MAX_CELL) -> str:
     overrides shown escaped, never obeyed) or a CSV value (`limit=None`: as stored)."""
     if value is None:
         return ""
+    if isinstance(value, bool):  # as JSON and the config write them, not Python's True/False
+        return "true" if value else "false"
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value).replace("\n", " ")

@@ -1480,7 +1480,12 @@ def starter_config(registry: Registry | None = None) -> str:
             f'every = "30m"\n'
         )
     template = resources.files("jobs").joinpath("starter.toml").read_text(encoding="utf-8")
-    return template.replace("@WATCHES@\n", "\n".join(blocks))
+    import textwrap
+
+    # Every event type the sources declare (crawler/sources/), never a hand-kept list.
+    types = textwrap.fill(", ".join(event_types()), width=95, initial_indent="#               ",
+                          subsequent_indent="#               ", break_on_hyphens=False)
+    return template.replace("@WATCHES@\n", "\n".join(blocks)).replace("@EVENT_TYPES@", types)
 
 
 def write_starter(

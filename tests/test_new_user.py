@@ -75,3 +75,14 @@ def test_status_help_says_json_is_one_object(qwen):
     assert "--json Print one JSON object: database, daemon, watches" in help_text
     assert "JSON array" not in help_text
     assert isinstance(json.loads(qwen("status", "--json").stdout), dict)
+
+
+def test_the_starter_config_lists_every_event_type_of_the_sources(tmp_path):
+    from crawler.events import event_types
+
+    path = tmp_path / "openwatch.toml"
+    CLI(path)("init")
+    text = path.read_text()
+    listed = text[text.index("#   events"):text.index("#   Optional filters")]
+    assert [t for t in event_types() if t not in listed] == []
+    assert {"model.renamed", "repo.archived", "repo.renamed"} <= {w.strip(",") for w in listed.split()}

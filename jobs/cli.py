@@ -489,8 +489,9 @@ class _Known:
         return [w.name for w in self.config.watches] + sorted(self.history()["watches"])
 
     def orgs(self) -> set[str]:
-        config_orgs = {org for w in self.config.watches for org in (w.options.get("orgs") or ())}
-        return config_orgs | self.history()["orgs"]
+        from jobs.filters import watched_orgs
+
+        return watched_orgs(self.config.watches) | self.history()["orgs"]
 
 
 def _filters(config, db, *, orgs=(), countries=(), watches=(), categories=(), sources=(), item_kind=None) -> dict:

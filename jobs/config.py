@@ -907,13 +907,10 @@ class _Loader:
         """Every name of each org (jobs/filters.py): an org no watch of this file brings and
         the registry does not know is refused, as `events --org` refuses it."""
         watches = getattr(self, "watches_read", ())
-        known = {name for w in watches for name in (*(w.options.get("orgs") or ()),
-                                                    *(r.split("/")[0] for r in w.options.get("repos") or ()))}
-        open_ended = any(w.source not in ("huggingface", "modelscope", "github")
-                         or not (w.options.get("orgs") or w.options.get("repos")) for w in watches)
         out: list[str] = []
         for org in self.org_entry(value, at):
-            out += self.checked(filters.org, org, at, known=known, open_ended=open_ended, registry=self.registry,
+            out += self.checked(filters.org, org, at, known=filters.watched_orgs(watches),
+                                open_ended=filters.open_ended(watches), registry=self.registry,
                                 where="the registry or the watches of this file")
         return out
 

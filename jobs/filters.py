@@ -76,6 +76,18 @@ def org(value: str, *, known: Iterable[str] = (), where: str = "the registry", o
                       f'did you mean "{close}"?' if close else ORG_EXAMPLE)
 
 
+def watched_orgs(watches) -> set[str]:
+    """The orgs the config's watches name: their `orgs`, and the owners of their `repos`."""
+    return {name for w in watches for name in (*(w.options.get("orgs") or ()),
+                                                *(r.split("/")[0] for r in w.options.get("repos") or ()))}
+
+
+def open_ended(watches) -> bool:
+    """Does a watch bring orgs nobody can list ahead (a hub-wide search, papers, feeds)?"""
+    return any(w.source not in ("huggingface", "modelscope", "github")
+               or not (w.options.get("orgs") or w.options.get("repos")) for w in watches)
+
+
 def country(value: str, *, known: Iterable[str] = (), registry=None) -> str:
     """The ISO 3166 alpha-2 code (upper case) of a country some known org is of."""
     from crawler.registry import default_registry

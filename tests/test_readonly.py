@@ -215,3 +215,24 @@ def test_the_sealed_folder_is_really_unwritable_for_the_reader(shared):
     assert probe.returncode != 0
     assert "Permission denied" in probe.stderr or "Operation not permitted" in probe.stderr, probe.stderr
     assert stat.S_IMODE(shared.folder.stat().st_mode) == 0o555
+
+
+def test_a_read_that_needs_what_a_newer_openwatch_adds_says_so_in_one_line(shared):
+    import sqlite_utils
+
+    from crawler.history import schema
+
+    old = sqlite_utils.Database(shared.db)  # as the first openwatch left it: 001 only
+    old["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    schema._m001_initial(old)
+    old["_migrations"].insert({"name": "001_initial", "applied_at": "2025-01-01T00:00:00.000000Z"})
+    old.close()
+    shared.seal()
+    proc = reader(shared)("models", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"Error: {shared.db}: written by an older openwatch (not yet applied: "
+                                  "003_sources, 004_unit_state, "), proc.stderr
+    assert proc.stderr.endswith('), and a reading command never upgrades it; run "openwatch crawl WATCH" once as '
+                                "a user who may write it, then read it again\n")
+    assert proc.stderr.count("\n") == 1
+    assert _migrations(shared.db) == {"001_initial"}

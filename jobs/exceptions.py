@@ -65,8 +65,9 @@ class UnknownNameError(ConfigError, KeyError):
         )
 
 
-class OutputUnwritable(OpenwatchError):
-    """A file a command was asked to write (`feed -o`, `report -o`) cannot be written there (exit 1)."""
+class OutputUnwritable(OpenwatchError, OSError):
+    """A file a command was asked to write (`feed -o`, `report -o`, `feed_path`) cannot be written there
+    (exit 1); an OSError too, as the daemon's feed writer expects."""
 
     def __init__(self, path, exc: OSError):
         problem = "its folder does not exist" if isinstance(exc, FileNotFoundError) else (

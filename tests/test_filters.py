@@ -126,3 +126,18 @@ def test_a_subscription_org_is_every_name_of_its_lab_and_a_watched_org_is_known(
     for org in ("Qwen", "QwenLM", "qwen", "tiny-lab"):
         assert matches(sub, {"type": "release.published", "watch": "labs", "data": {"org": org}}), org
     assert not matches(sub, {"type": "release.published", "watch": "labs", "data": {"org": "deepseek-ai"}})
+
+
+def test_the_daemons_feed_into_a_missing_folder_is_logged_and_the_crawl_goes_on(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from crawler.history.schema import connect
+    from jobs.scheduler import keep_feed
+
+    history_world.build(tmp_path / "x.db", now=NOW)
+    db = connect(tmp_path / "x.db")
+    target = tmp_path / "no" / "events.xml"
+    keep_feed(SimpleNamespace(feed_path=target), db, 1)  # raises nothing
+    db.close()
+    assert (f"feed {target} could not be written: {target}: cannot be written: its folder does not exist"
+            in caplog.text)

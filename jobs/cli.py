@@ -505,20 +505,13 @@ def _filters(config, db, *, orgs=(), countries=(), watches=(), categories=(), so
                       for w in watches]
     names: set[str] = set()
     for org in orgs:
-        names |= _checked("--org", filters.org, org, known=known.orgs() if not _registry_has(org) else (),
-                          where="the registry, the history or the config")
+        names |= _checked("--org", filters.org, org, known=known.orgs, where="the registry, the history or the config")
     out["orgs"] = sorted(names)
-    out["countries"] = [_checked("--country", filters.country, c,
-                                 known=known.history()["countries"] if len(c) == 2 else ()) for c in countries]
+    out["countries"] = [_checked("--country", filters.country, c, known=lambda: known.history()["countries"])
+                        for c in countries]
     out["categories"] = [_checked("--category", filters.category, c) for c in categories]
     out["sources"] = [_checked("--source", filters.source, s, item_kind=item_kind) for s in sources]
     return out
-
-
-def _registry_has(org: str) -> bool:
-    from crawler.registry import default_registry
-
-    return default_registry().lookup(org) is not None
 
 
 @cli.command()

@@ -57,7 +57,8 @@ def event_types(pattern: str, noun: str = 'event types ("*" for all)') -> tuple[
 def org(value: str, *, known: Iterable[str] = (), where: str = "the registry", open_ended: bool = False,
         registry=None) -> frozenset[str]:
     """The lower-cased names an org filter matches: every name the registry gives the lab, or
-    the name itself when `known` (the config's or the history's orgs) has it. `open_ended`: a
+    the name itself when `known` (the config's or the history's orgs; or a function that reads
+    them, called only when the registry does not know the name) has it. `open_ended`: a
     watch may bring orgs nobody can list in advance (a hub-wide search), so a name with no
     close match in the registry is taken as written."""
     from crawler.registry import default_registry
@@ -66,7 +67,7 @@ def org(value: str, *, known: Iterable[str] = (), where: str = "the registry", o
     lab = registry.lookup(value)
     if lab is not None:
         return frozenset(n.lower() for n in (value, lab.hf_org, *lab.github_owners, *lab.modelscope_owners))
-    known = {name.lower() for name in known}
+    known = {name.lower() for name in (known() if callable(known) else known)}
     if value.lower() in known:
         return frozenset({value.lower()})
     close = registry.suggest(value)
@@ -98,7 +99,9 @@ def country(value: str, *, known: Iterable[str] = (), registry=None) -> str:
         raise FilterError(f"{show(value)} is not a country code",
                           f'did you mean "{code}"?' if code else COUNTRY_EXAMPLE)
     code = value.upper()
-    countries = registry.countries() | {c.upper() for c in known}
+    countries = registry.countries()
+    if code not in countries:  # `known`: the history's countries, or a function that reads them
+        countries = countries | {c.upper() for c in (known() if callable(known) else known)}
     if code not in countries:
         raise FilterError(f"{show(value)} is the country of no known org", f"known: {', '.join(sorted(countries))}")
     return code

@@ -3,7 +3,7 @@
 
 Each entry reads as text: the headline, what changed (`field: before → after`), where. Ids
 are the events' ids, so a reader never sees an event twice; the feed's `updated` is the
-newest event's time, so the same events always make the same bytes.
+newest event's time, so the same events always make the same bytes (an empty feed's, now).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 from xml.etree import ElementTree as ET
 
 from alerts.render import event_view, one_line
+from jobs.exceptions import OutputUnwritable
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "urn:openwatch:events"
@@ -34,7 +35,8 @@ def xml_text(value: Any) -> str:
 def _value(value: Any) -> str:
     if value is None or value == "":
         return "(none)"
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    text = (json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list, bool))
+            else str(value))
     text = one_line(text)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
@@ -80,7 +82,11 @@ def events_feed(events: list[dict], *, title: str = "openwatch events", feed_id:
     feed = ET.Element(f"{{{ATOM}}}feed")
     add(feed, "title", title)
     add(feed, "id", feed_id)
-    add(feed, "updated", _atom_time(updated or (events[0]["detected_at"] if events else "1970-01-01T00:00:00Z")))
+    if updated is None:  # the newest event's time; with none yet, now (RFC 4287 4.2.15: last significant change)
+        from crawler.times import utcnow
+
+        updated = events[0]["detected_at"] if events else utcnow()
+    add(feed, "updated", _atom_time(updated))
     if self_url:
         add(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     add(add(feed, "author"), "name", "openwatch")
@@ -109,7 +115,10 @@ def atomic_write(path: str | os.PathLike, content: bytes, *, mode: int = 0o644) 
     """Write `content` to `path` so that a reader sees the old file or the new one, never half:
     a temporary file in the same directory, flushed to disk, then renamed over `path`."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # named by the file asked for, not by the temporary one
+        raise OutputUnwritable(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)

@@ -50,6 +50,7 @@ class App:
         self.log_format = log_format
         self._config = None
         self._verified = False
+        self.pending: list[str] = []  # migrations a database opened read-only lacks (never applied)
 
     def config(self):
         if self._config is None:
@@ -67,7 +68,9 @@ class App:
             raise Failure(f"{path}: no history yet; run \"openwatch crawl WATCH\" or \"openwatch run --once\" first")
         if not readonly:
             self.verify_database()
-        return connect(path, readonly=readonly)
+        db = connect(path, readonly=readonly)
+        self.pending = getattr(db, "pending_migrations", None) or self.pending
+        return db
 
     def verify_database(self) -> None:
         """Before a command's first write: refuse a database that is damaged or cannot be written."""
@@ -162,6 +165,11 @@ class OpenwatchGroup(click.Group):
             config = getattr(ctx.find_object(App), "_config", None)
             if config is None:
                 raise Failure(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)") from None
+            pending = ctx.find_object(App).pending
+            if pending and "no such" in str(exc):  # a table or column a newer openwatch adds
+                raise Failure(f"{config.database}: written by an older openwatch (not yet applied: "
+                              f"{', '.join(pending)}), and a reading command never upgrades it; run "
+                              "\"openwatch crawl WATCH\" once as a user who may write it, then read it again") from None
             raise Failure(str(database_error(exc, config.database))) from None
         except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a line
             _traceback_if_debug(ctx)
@@ -303,23 +311,25 @@ def _report(config, outcomes) -> None:
             click.echo(f"  {problem}", err=True)
 
 
-def _deliver(app: App, *, force: bool) -> None:
+def _deliver(app: App, *, force: bool):
+    """Dispatch what is due (`force`: everything pending); prints and returns the report."""
     from alerts.schema import anything_waiting
 
     config = app.config()
     if not config.subscriptions and not Path(config.database).exists():
-        return
+        return None
     db = app.db()
     try:
         if not anything_waiting(db):  # nothing to send: the alerts stack is not even loaded
-            report = "0 sent"
+            report = None
         else:
             from alerts.outbox import dispatch
 
             report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
     finally:
         db.close()
-    click.echo(f"deliveries: {report}")
+    click.echo(f"deliveries: {report or '0 sent'}")
+    return report
 
 
 @cli.command()
@@ -369,13 +379,18 @@ def run(app: App, once):
 @cli.command()
 @click.pass_obj
 def deliver(app: App):
-    """Attempt every pending delivery now, whatever its backoff schedule.
+    """Attempt every pending delivery now, whatever its backoff schedule. Exits 1 when a
+    delivery became a dead letter (refused for good, or out of attempts).
 
     Example: openwatch deliver
     """
     app.config()
     app.setup_logging()
-    _deliver(app, force=True)
+    report = _deliver(app, force=True)
+    if report is not None and report.dead:
+        raise Failure(f"{report.dead} {'delivery' if report.dead == 1 else 'deliveries'} refused for good or given "
+                      "up (dead letters); see `openwatch status`, fix the receiver or the subscription, then run "
+                      "`openwatch alerts retry`")
 
 
 # -- querying -------------------------------------------------------------------------
@@ -427,82 +442,76 @@ def events(app: App, since, types, orgs, countries, watches, limit, fmt):
     types = _event_types(types)
     since = parse_since(since)
     db = app.db(readonly=True)
-    _check_filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
-    rows = list_events(db, since=since, types=types, orgs=orgs, countries=countries,
-                       watches=watches, limit=limit)
+    checked = _filters(app.config(), db, orgs=orgs, countries=countries, watches=watches)
+    rows = list_events(db, since=since, types=types, orgs=checked["orgs"], countries=checked["countries"],
+                       watches=checked["watches"], limit=limit)
     flat = [{**e, "org": e["data"].get("org"), "country": e["data"].get("country")} for e in rows]
     emit(flat, fmt, ["detected_at", "type", "item", "org", "country", "summary"], json_rows=rows)
 
 
 def _event_types(patterns) -> list[str]:
-    """`--type` values as the config reads them (`model.*`, `*`); a usage error for one that
-    names no event type."""
-    from crawler.events import EVENT_TYPES, event_types_matching
-    from jobs.config import _did_you_mean
+    """`--type` values as the config reads them (`model.*`, `*`): jobs/filters.py."""
+    from jobs import filters
 
     out: list[str] = []
     for pattern in patterns:
-        matching = event_types_matching(pattern)
-        if not matching:
-            raise ConfigProblem(f"--type {json.dumps(pattern)} is not an event type; "
-                                + _did_you_mean(pattern, EVENT_TYPES, 'event types ("model.*" for a family)'))
-        out += [t for t in matching if t not in out]
+        for t in _checked("--type", filters.event_types, pattern, noun='event types ("model.*" for a family)'):
+            if t not in out:
+                out.append(t)
     return out
 
 
-def _check_filters(config, db, *, orgs=(), countries=(), watches=()) -> None:
-    """A filter value that nothing knows is a usage error, not an empty answer: a watch of the
-    config or the history; an org of the registry, the config or the history; a two-letter
-    country code of the registry or the history."""
-    from crawler.history.queries import known_names
-    from crawler.registry import default_registry
+def _checked(option: str, check, value, **options):
+    """A filter of jobs/filters.py on an option's value; its error as a usage error (exit 2)."""
+    from jobs.filters import FilterError
 
-    registry = default_registry()
-    seen: dict[str, set[str]] = {}
+    try:
+        return check(value, **options)
+    except FilterError as exc:
+        raise ConfigProblem(f"{option} {exc}") from None
 
-    def history() -> dict[str, set[str]]:
-        if not seen:
-            seen.update(known_names(db))
-        return seen
 
-    for watch in watches:
-        names = {w.name for w in config.watches}
-        if watch not in names and watch not in history()["watches"]:
-            known = sorted(names | history()["watches"])
-            raise ConfigProblem(f"--watch {json.dumps(watch)}: no such watch; "
-                                + (f"known: {', '.join(known)}" if known else "the config has no [[watch]]"))
-    config_orgs = {org.lower() for w in config.watches for org in (w.options.get("orgs") or ())}
+class _Known:
+    """What a query's filters may name besides the registry: the config's watches and orgs,
+    and the history's (read once, when first needed)."""
+
+    def __init__(self, config, db):
+        self.config, self.db, self._seen = config, db, None
+
+    def history(self) -> dict[str, set[str]]:
+        if self._seen is None:
+            from crawler.history.queries import known_names
+
+            self._seen = known_names(self.db)
+        return self._seen
+
+    def watches(self) -> list[str]:
+        return [w.name for w in self.config.watches] + sorted(self.history()["watches"])
+
+    def orgs(self) -> set[str]:
+        from jobs.filters import watched_orgs
+
+        return watched_orgs(self.config.watches) | self.history()["orgs"]
+
+
+def _filters(config, db, *, orgs=(), countries=(), watches=(), categories=(), sources=(), item_kind=None) -> dict:
+    """Every filter value checked the one way (jobs/filters.py), as the query takes them:
+    orgs as every lower-case name of their labs, countries as codes, sources as kinds."""
+    from jobs import filters
+
+    known = _Known(config, db)
+    out: dict = {}
+    out["watches"] = [_checked("--watch", filters.watch, w, names=known.watches(), where="the config or the history")
+                      for w in watches]
+    names: set[str] = set()
     for org in orgs:
-        if registry.lookup(org) or org.lower() in config_orgs or org.lower() in history()["orgs"]:
-            continue
-        close = registry.suggest(org)
-        raise ConfigProblem(f"--org {json.dumps(org)}: no such org is known (not in the registry, the history "
-                            "or the config); " + (f"did you mean {close}?" if close
-                                                  else "write the org as in its Hugging Face URL"))
-    for country in countries:
-        if not re.fullmatch(r"[A-Za-z]{2}", country):
-            close = _country_code(country)
-            raise ConfigProblem(f"--country {json.dumps(country)} is not an ISO 3166 alpha-2 country code; "
-                                + (f"did you mean {close}?" if close else "use two letters, e.g. CN, US, FR"))
-        known = registry.countries() | history()["countries"]
-        if country.upper() not in known:
-            raise ConfigProblem(f"--country {json.dumps(country)}: no org of that country is known; "
-                                f"known: {', '.join(sorted(known))}")
-
-
-def _country_code(name: str) -> str | None:
-    """ISO 3166 alpha-2 code for a country name or alpha-3 code (`China` -> `CN`), if pycountry knows it."""
-    import pycountry
-
-    try:
-        return pycountry.countries.lookup(name).alpha_2
-    except LookupError:
-        pass
-    try:
-        found = pycountry.countries.search_fuzzy(name)
-    except LookupError:
-        return None
-    return found[0].alpha_2 if len(found) == 1 else None
+        names |= _checked("--org", filters.org, org, known=known.orgs, where="the registry, the history or the config")
+    out["orgs"] = sorted(names)
+    out["countries"] = [_checked("--country", filters.country, c, known=lambda: known.history()["countries"])
+                        for c in countries]
+    out["categories"] = [_checked("--category", filters.category, c) for c in categories]
+    out["sources"] = [_checked("--source", filters.source, s, item_kind=item_kind) for s in sources]
+    return out
 
 
 @cli.command()
@@ -521,6 +530,7 @@ def feed(app: App, output, since, types, limit):
     from jobs.atom import events_feed, write_feed
 
     since = parse_since(since)
+    types = _event_types(types)
     db = app.db(readonly=True)
     if output:
         write_feed(db, output, since=since, types=types, limit=limit)
@@ -555,7 +565,7 @@ def report(app: App, output, since):
 def history(app: App, key_or_repo_id, texts, fmt):
     """Snapshots of one item, oldest first, with what changed between them.
 
-    A bare owner/name means the Hugging Face model.
+    A bare owner/name means the Hugging Face model; a ModelScope model is model:ms/owner/name.
 
     Example: openwatch history meta-llama/Llama-3.1-8B --json
     """
@@ -566,7 +576,11 @@ def history(app: App, key_or_repo_id, texts, fmt):
     db = app.db(readonly=True)
     snapshots = load_history(db, key, with_texts=texts)
     if not snapshots:
-        raise Failure(f"{key}: not in the history; check the spelling (owner/name) or crawl its watch first")
+        from crawler.history.queries import similar_keys
+
+        close = similar_keys(db, key)
+        raise Failure(f"{key}: not in the history; " + (f"did you mean {' or '.join(close)}?" if close else
+                                                        "check the spelling (owner/name) or crawl its watch first"))
     if fmt != "table":
         columns = ["observed_at", "license", "gated", "sha", "changed"] + (["license_texts"] if texts else [])
         rows = [{"observed_at": s["observed_at"], "license": s.get("license"), "gated": s.get("gated"),
@@ -602,12 +616,13 @@ def history(app: App, key_or_repo_id, texts, fmt):
 
 
 def _short(value) -> str:
-    text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
+    text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list, bool)) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
 @cli.command()
-@output_options
+@output_options(json="Print one JSON object: database, daemon, watches, budgets, subscriptions, dead_letters, "
+                     "failing_receivers.")
 @click.pass_obj
 def status(app: App, fmt):
     """Each watch: last crawl, result, items, failures, next run; deliveries and dead letters
@@ -660,7 +675,12 @@ def alerts_list(app: App, fmt):
     from alerts.commands import subscription_stats
 
     config = app.config()
-    db = app.db()
+    if Path(config.database).exists():
+        db = app.db(readonly=True)
+    else:  # nothing delivered yet: every count 0, and the file is not created by a reader
+        import sqlite_utils
+
+        db = sqlite_utils.Database(memory=True)
     rows = subscription_stats(db, config)
     emit(rows, fmt, list(rows[0].keys()) if rows else ["name"])
 
@@ -767,7 +787,7 @@ def demo(app: App, keep, speed):
 @click.option("--source", "sources", multiple=True, help="Source (repeatable): huggingface, modelscope.")
 @click.option("--sort", type=click.Choice(["downloads", "likes", "created", "name"]), default="downloads",
               show_default=True)
-@click.option("--limit", type=int, default=None, help="At most N models (default all).")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N models (0: all).")
 @output_options
 @click.pass_obj
 def models(app: App, countries, orgs, categories, levels, sources, sort, limit, fmt):
@@ -777,8 +797,11 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
     """
     from crawler.history.queries import list_models
 
-    rows = list_models(app.db(readonly=True), countries=countries, orgs=orgs, categories=categories,
-                       openness=levels, sources=sources, sort=sort, limit=limit)
+    db = app.db(readonly=True)
+    checked = _filters(app.config(), db, orgs=orgs, countries=countries, categories=categories, sources=sources,
+                       item_kind="model")
+    rows = list_models(db, countries=checked["countries"], orgs=checked["orgs"], categories=checked["categories"],
+                       openness=levels, sources=checked["sources"], sort=sort, limit=limit)
     table = [{**r, "parameters": r["parameters_text"], "name": r["name"]} for r in rows]
     emit(table, fmt, ["name", "source", "country", "license", "license_category", "openness", "parameters",
                       "downloads", "likes", "created"], json_rows=rows)

@@ -26,12 +26,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from crawler.events import default_subscribed, event_types, event_types_matching
+from crawler.events import default_subscribed, event_types
 from alerts.types import WEEKDAYS, Digest, MissingSecret, Smtp, Subscription  # noqa: F401 - alerts owns them
 from crawler.sources import all_sources, item_key, key_prefixes
 from crawler.identity import PROJECT_URL, user_agent  # noqa: F401 - PROJECT_URL re-exported
 from crawler.licenses import CATEGORIES
 from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
+from jobs import filters
 from jobs.exceptions import ConfigError, UnknownNameError
 
 CONFIG_FILENAME = "openwatch.toml"
@@ -81,7 +82,6 @@ TOP_KEYS = ("database", "feed_path", "endpoints", "watch", "smtp", "subscription
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _HF_ORG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_COUNTRY = re.compile(r"[A-Za-z]{2}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE = re.compile(r"(\$?)\$\{([^}]*)(\}?)")
@@ -470,6 +470,7 @@ class _Loader:
         smtp = self.smtp(document["smtp"]) if "smtp" in document else None
         self.unique(watches, "watch")
         names = tuple(w.name for w in watches)
+        self.watches_read = watches  # what subscription filters may name
         subscriptions = self.tables(
             document, "subscription", lambda t, at: self.subscription(t, at, names, smtp)
         )
@@ -878,22 +879,20 @@ class _Loader:
         return secret
 
     def events(self, table: dict, at: tuple) -> frozenset[str]:
-        types = event_types()
         if "events" not in table:
             return frozenset(default_subscribed())
         names = self.string_list(table, at, "events", example='["model.added", "model.removed"]')
         out: set[str] = set()
         for i, name in enumerate(names):
-            matching = event_types_matching(name)
-            if matching:
-                out.update(matching)
-            else:
-                raise self.error(
-                    at + ("events", i),
-                    f"{_show(name)} is not an event type",
-                    _did_you_mean(name, types, 'event types ("*" for all)'),
-                )
+            out.update(self.checked(filters.event_types, name, at + ("events", i)))
         return frozenset(out)
+
+    def checked(self, check, value: str, at: tuple, **options):
+        """`check(value)` of jobs/filters.py, its `FilterError` as this file's error at `at`."""
+        try:
+            return check(value, **options)
+        except filters.FilterError as exc:
+            raise self.error(at, exc.problem, exc.fix) from None
 
     def filter(self, table: dict, at: tuple, key: str, check) -> frozenset[str] | None:
         if key not in table:
@@ -905,31 +904,24 @@ class _Loader:
         return frozenset(out)
 
     def org_filter(self, value: str, at: tuple) -> list[str]:
-        return [org.lower() for org in self.org_entry(value, at)]
+        """Every name of each org (jobs/filters.py): an org no watch of this file brings and
+        the registry does not know is refused, as `events --org` refuses it."""
+        watches = getattr(self, "watches_read", ())
+        out: list[str] = []
+        for org in self.org_entry(value, at):
+            out += self.checked(filters.org, org, at, known=filters.watched_orgs(watches),
+                                open_ended=filters.open_ended(watches), registry=self.registry,
+                                where="the registry or the watches of this file")
+        return out
 
     def country_filter(self, value: str, at: tuple) -> list[str]:
-        if not _COUNTRY.fullmatch(value):
-            raise self.error(
-                at,
-                f"{_show(value)} is not a country code",
-                'use ISO 3166 alpha-2 codes, e.g. "US", "CN", "FR"',
-            )
-        return [value.upper()]
+        return [self.checked(filters.country, value, at, registry=self.registry)]
 
     def category_filter(self, value: str, at: tuple) -> list[str]:
-        if value.lower() not in LICENSE_CATEGORIES:
-            raise self.error(
-                at,
-                f"{_show(value)} is not a licence category",
-                _did_you_mean(value, LICENSE_CATEGORIES, "categories"),
-            )
-        return [value.lower()]
+        return [self.checked(filters.category, value, at)]
 
     def watch_filter(self, value: str, at: tuple, names: tuple[str, ...]) -> list[str]:
-        if value not in names:
-            fix = _did_you_mean(value, names, "watches") if names else "add a [[watch]] first"
-            raise self.error(at, f"{_show(value)} is not a watch of this file", fix)
-        return [value]
+        return [self.checked(filters.watch, value, at, names=names)]
 
     def model_filter(self, value: str, at: tuple) -> list[str]:
         if ":" in value:
@@ -1485,7 +1477,12 @@ def starter_config(registry: Registry | None = None) -> str:
             f'every = "30m"\n'
         )
     template = resources.files("jobs").joinpath("starter.toml").read_text(encoding="utf-8")
-    return template.replace("@WATCHES@\n", "\n".join(blocks))
+    import textwrap
+
+    # Every event type the sources declare (crawler/sources/), never a hand-kept list.
+    types = textwrap.fill(", ".join(event_types()), width=95, initial_indent="#               ",
+                          subsequent_indent="#               ", break_on_hyphens=False)
+    return template.replace("@WATCHES@\n", "\n".join(blocks)).replace("@EVENT_TYPES@", types)
 
 
 def write_starter(

@@ -82,6 +82,7 @@ class Arrivals:
 
     screen: Screen
     webhook_types: Counter = field(default_factory=Counter)
+    webhook_items: Counter = field(default_factory=Counter)  # (type, item): each step checks its own
     slack: int = 0
     email: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,6 +92,7 @@ class Arrivals:
         if request.path.startswith("/webhook"):
             with self.lock:
                 self.webhook_types[payload.get("type")] += 1
+                self.webhook_items[(payload.get("type"), payload.get("item"))] += 1
             self.screen.line(f"    webhook ← {payload.get('type')}: {_first_line(payload.get('summary', ''), 90)}",
                              fg="cyan")
         else:
@@ -278,7 +280,16 @@ def _source_watches(hub: str, sources: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
-DEMO_SOURCE_EVENTS = ("release.published", "repo.license_changed", "paper.published", "post.published")
+# What step 2b's changes (crawler/emulator/demo_world.py) make: type, and the item when one
+# is known before the crawl (a post's key hashes its entry id: any post will do).
+DEMO_SOURCE_EVENTS = (
+    ("release.published", "release:github/openai/gpt-oss/v0.0.9"),
+    ("repo.license_changed", "repo:github/moonshotai/Kimi-K2"),
+    ("paper.published", "paper:arxiv/2507.20534"),
+    ("post.published", None),
+    ("model.added", "model:ms/Qwen/Qwen3-Next-80B-A3B-Instruct"),
+    ("model.license_changed", "model:ms/baichuan-inc/Baichuan2-7B-Chat"),
+)
 
 
 def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out=None) -> int:
@@ -329,8 +340,11 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
             screen.fail(f"{what}: not seen within {timeout:.0f}s" + ("" if daemon.alive() else " (daemon exited)"))
             return False
 
-        def delivered(type_: str) -> Callable[[], bool]:
-            return lambda: arrivals.webhook_types[type_] > 0
+        def delivered(type_: str, item: str | None = None) -> Callable[[], bool]:
+            """The step's own event arrived (another step's event of the same type does not count)."""
+            if item is None:
+                return lambda: arrivals.webhook_types[type_] > 0
+            return lambda: arrivals.webhook_items[(type_, item)] > 0
 
         screen.step("1. Baseline: the first crawl records everything and alerts on nothing")
         if not expect("both watches baselined", lambda: history.crawls("us-labs", ("ok",)) >= 1
@@ -345,22 +359,22 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
         screen.step(f"2. DeepSeek publishes {NEW_MODEL}")
         world.add_model(NEW_MODEL, license="mit", downloads=0, parameters=671_000_000_000,
                         files={"LICENSE": MIT.format(year=2026, holder="DeepSeek")})
-        expect("model.added alert delivered", delivered("model.added"))
+        expect("model.added alert delivered", delivered("model.added", f"model:hf/{NEW_MODEL}"))
 
         screen.step("2b. Elsewhere: a GitHub release naming a model, a repo relicensed, a paper, a blog post, "
                     "a ModelScope model")
         for change in apply_demo_source_changes(emulator):
             screen.line(f"  {change}")
-        for type_ in DEMO_SOURCE_EVENTS:
-            expect(f"{type_} alert delivered", delivered(type_))
+        for type_, item in DEMO_SOURCE_EVENTS:
+            expect(f"{type_} alert delivered" + (f" ({item})" if item else ""), delivered(type_, item))
 
         screen.step(f"3. Meta relicenses {RELICENSED} from llama3.2 to Apache-2.0")
         world.relicense(RELICENSED, "apache-2.0", license_text=APACHE)
-        expect("model.license_changed alert delivered", delivered("model.license_changed"))
+        expect("model.license_changed alert delivered", delivered("model.license_changed", f"model:hf/{RELICENSED}"))
 
         screen.step(f"4. Qwen gates {GATED} behind manual approval")
         world.set_gated(GATED, "manual")
-        expect("model.gating_changed alert delivered", delivered("model.gating_changed"))
+        expect("model.gating_changed alert delivered", delivered("model.gating_changed", f"model:hf/{GATED}"))
 
         screen.step(f"5. {DELETED} is deleted, and the Hub answers HTTP 500 to every {OUTAGE_WATCH} listing")
         world.delete(DELETED)
@@ -370,7 +384,8 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
                   lambda: history.missing(f"model:hf/{DELETED}") >= 1):
             if history.events("model.removed"):
                 problems.append("removed after one not-found check")
-        expect("model.removed alert delivered after the 3rd check", delivered("model.removed"), step_timeout * 2)
+        expect("model.removed alert delivered after the 3rd check", delivered("model.removed", f"model:hf/{DELETED}"),
+               step_timeout * 2)
         expect(f"source.failing alert delivered: {OUTAGE_WATCH} failed 3 crawls in a row", delivered("source.failing"),
                step_timeout * 2)
         failed = history.crawls(OUTAGE_WATCH) - outage_from

@@ -63,3 +63,13 @@ class UnknownNameError(ConfigError, KeyError):
             f"unknown {kind} {json.dumps(name)}",
             f"known: {', '.join(self.known)}" if self.known else f"the configuration has no {kind}",
         )
+
+
+class OutputUnwritable(OpenwatchError, OSError):
+    """A file a command was asked to write (`feed -o`, `report -o`, `feed_path`) cannot be written there
+    (exit 1); an OSError too, as the daemon's feed writer expects."""
+
+    def __init__(self, path, exc: OSError):
+        problem = "its folder does not exist" if isinstance(exc, FileNotFoundError) else (
+            "its folder is not writable" if isinstance(exc, PermissionError) else exc.strerror or str(exc))
+        super().__init__(f"{path}: cannot be written: {problem}; choose a path in an existing, writable folder")

@@ -16,14 +16,26 @@ from alerts.redaction import visible
 MAX_CELL = 80
 
 
-def output_options(func):
-    @click.option("--json", "fmt", flag_value="json", help="Print a JSON array.")
-    @click.option("--nl", "fmt", flag_value="nl", help="Print one JSON object a line (newline-delimited JSON).")
-    @click.option("--csv", "fmt", flag_value="csv", help="Print CSV with a header row.")
-    @functools.wraps(func)
-    def wrapper(*args, fmt=None, **kwargs):
-        return func(*args, fmt=fmt or "table", **kwargs)
+FORMATS = {"json": "Print a JSON array.", "nl": "Print one JSON object a line (newline-delimited JSON).",
+           "csv": "Print CSV with a header row."}
 
+
+def output_options(func=None, *, json: str | None = None):
+    """`--json`, `--nl`, `--csv` (at most one; none: a table), handed to `func` as `fmt`.
+    `json`: the help of `--json` for a command whose JSON is not an array of its rows."""
+    if func is None:
+        return functools.partial(output_options, json=json)
+    helps = {**FORMATS, **({"json": json} if json else {})}
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        chosen = [name for name in FORMATS if kwargs.pop(f"as_{name}")]
+        if len(chosen) > 1:
+            raise click.UsageError(f"{' and '.join('--' + name for name in chosen)} cannot be combined; choose one")
+        return func(*args, fmt=chosen[0] if chosen else "table", **kwargs)
+
+    for name, text in reversed(helps.items()):
+        wrapper = click.option(f"--{name}", f"as_{name}", is_flag=True, help=text)(wrapper)
     return wrapper
 
 
@@ -32,6 +44,8 @@ def _cell(value: Any, limit: int | None = MAX_CELL) -> str:
     overrides shown escaped, never obeyed) or a CSV value (`limit=None`: as stored)."""
     if value is None:
         return ""
+    if isinstance(value, bool):  # as JSON and the config write them, not Python's True/False
+        return "true" if value else "false"
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = str(value).replace("\n", " ")

@@ -1,7 +1,8 @@
 """`openwatch serve`: Datasette on the history database, live and read-only.
 
-Live: the file is opened as a mutable database (never `immutable=1`, which lets SQLite
-assume nobody writes it and serve stale or inconsistent pages while the daemon writes).
+Live: the file is opened as a mutable database (`immutable=1`, which lets SQLite assume
+nobody writes it, only where nobody can: a folder that this process cannot write and no
+-wal file; see `readonly_uri`).
 Read-only: every connection Datasette opens on it, its write connection included, is
 `mode=ro` with `PRAGMA query_only`, so no canned query, plugin or API can write; Datasette
 itself allows only SELECT as arbitrary SQL, and only GET/HEAD/OPTIONS requests reach it.
@@ -26,6 +27,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.plugins import pm
 
+from crawler.history.schema import readonly_uri
 from jobs import datasette_plugin
 
 EU_CODES = "'AT','BE','BG','HR','CY','CZ','DK','EE','FI','FR','DE','GR','EL','HU','IE','IT','LV','LT','LU','MT'," \
@@ -213,7 +215,7 @@ class ReadOnlyDatabase(Database):
     """A mutable (live) database whose every connection is read-only, the write one included."""
 
     def connect(self, write: bool = False):
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(readonly_uri(self.path), uri=True, check_same_thread=False)
         conn.execute("PRAGMA query_only = 1")
         self._all_file_connections.append(conn)
         return conn
@@ -231,7 +233,7 @@ def build_datasette(path: str | Path) -> Datasette:
 
 def _columns(path: Path) -> dict[str, set[str]]:
     """The tables and columns the file has now (a database not yet migrated lacks some)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(readonly_uri(path), uri=True)
     try:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
         return {t: {r[1] for r in conn.execute(f"pragma table_info([{t}])")} for t in tables}

@@ -26,11 +26,13 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
-    # Items belong to units (orgs), which several watches may share: count by unit.
-    per_unit: dict[str, int] = {}
+    # Items belong to units (orgs), which several watches of one source may share; a unit is
+    # named within its source (`Qwen` on Hugging Face and on ModelScope are two): count by both.
+    per_unit: dict[tuple[str, str], int] = {}
     if db is not None:
-        for unit, n in db.execute("select unit, count(*) from items where state != 'removed' group by unit"):
-            per_unit[unit] = n
+        for source, unit, n in db.execute(
+                "select source, unit, count(*) from items where state != 'removed' group by source, unit"):
+            per_unit[(source, unit)] = n
     reconciled: dict[tuple[str, str], dict] = {}
     if db is not None and db["units"].exists() and "state" in db["units"].columns_dict:
         for watch_name, unit, last, count, unit_state in db.execute(
@@ -54,7 +56,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "enabled": watch.enabled,
                 "last_crawl": crawl.get("started_at"),
                 "result": crawl.get("status") or "never run",
-                "items": sum(per_unit.get(unit, 0) for unit in watch.units),
+                "items": sum(per_unit.get((watch.source, unit), 0) for unit in watch.units),
                 "events": crawl.get("events"),
                 "requests": crawl.get("requests"),
                 "failures": state.get("consecutive_failures") or 0,

@@ -356,11 +356,11 @@ def test_events_type_takes_the_patterns_of_the_config(eventful):
 
 def test_filters_that_match_nothing_known_say_so(eventful):
     cases = {
-        ("--watch", "nope"): 'Error: --watch "nope": no such watch; known: labs',
-        ("--country", "China"): 'Error: --country "China" is not an ISO 3166 alpha-2 country code; did you mean CN?',
-        ("--country", "ZZ"): 'Error: --country "ZZ": no org of that country is known; known: ',
-        ("--org", "deepseek"): 'Error: --org "deepseek": no such org is known (not in the registry, the history '
-                               'or the config); did you mean deepseek-ai?',
+        ("--watch", "nope"): 'Error: --watch "nope" is not a watch of the config or the history; watches: labs',
+        ("--country", "China"): 'Error: --country "China" is not a country code; did you mean "CN"?',
+        ("--country", "ZZ"): 'Error: --country "ZZ" is the country of no known org; known: ',
+        ("--org", "deepseek"): 'Error: --org "deepseek" is not a known org (not in the registry, the history '
+                               'or the config); did you mean "deepseek-ai"?',
     }
     for args, start in cases.items():
         proc = eventful("events", *args, check=False)

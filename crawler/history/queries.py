@@ -73,6 +73,19 @@ def resolve_key(db: sqlite_utils.Database, key: str) -> str:
     return key
 
 
+def similar_keys(db: sqlite_utils.Database, key: str, limit: int = 3) -> list[str]:
+    """Keys of the history a user may have meant by `key`, which names nothing: the same
+    `owner/name` in another case or on another hub (`model:ms/Qwen/…` for `Qwen/…`), else
+    the closest spellings of its kind."""
+    kind, _, rest = key.partition(":")
+    tail = rest.partition("/")[2] if "/" in rest else rest
+    keys = [r[0] for r in db.execute("select key from items where kind = ?", [kind])]
+    same = [k for k in keys if k.partition(":")[2].partition("/")[2].lower() == tail.lower() and k != key]
+    if same:
+        return sorted(same)[:limit]
+    return difflib.get_close_matches(key, keys, n=limit, cutoff=0.8)
+
+
 def aliases(db: sqlite_utils.Database, key: str) -> list[str]:
     """The keys an item had before it was renamed, oldest first."""
     if not db["item_aliases"].exists():

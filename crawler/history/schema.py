@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
+from urllib.parse import quote
 
 import sqlite_utils
 
@@ -198,6 +199,26 @@ def _m006_unit_source(db: sqlite_utils.Database) -> None:
     db["items"].create_index(["unit", "source"])
 
 
+def _m007_repo_orgs(db: sqlite_utils.Database) -> None:
+    """GitHub repos (and their events) stored before repos had an org: the owner from the key
+    (`repo:github/<owner>/<repo>`), the country the registry gives that owner. Only fills what
+    is null; no event is made or sent again."""
+    from crawler.registry import default_registry
+
+    registry = default_registry()
+    owners = {row[0].split("/")[1] for row in db.execute(
+        "select key from items where key like 'repo:github/%' and org is null "
+        "union select item from events where item like 'repo:github/%' and org is null")}
+    for owner in owners:
+        prefix = f"repo:github/{owner}/"
+        country = registry.country(owner)
+        db.execute("update items set org = ?, country = coalesce(country, ?) where org is null and "
+                   "substr(key, 1, ?) = ?", [owner, country, len(prefix), prefix])
+        db.execute("update events set org = ?, country = coalesce(country, ?), data = json_set(coalesce(data, '{}'), "
+                   "'$.org', ?, '$.country', coalesce(country, ?)) where org is null and substr(item, 1, ?) = ?",
+                   [owner, country, owner, country, len(prefix), prefix])
+
+
 Migrations = list[tuple[str, Callable[[sqlite_utils.Database], None]]]
 
 MIGRATIONS: Migrations = [
@@ -206,6 +227,7 @@ MIGRATIONS: Migrations = [
     ("004_unit_state", _m004_unit_state),
     ("005_budgets", _m005_budgets),
     ("006_unit_source", _m006_unit_source),
+    ("007_repo_orgs", _m007_repo_orgs),
 ]
 
 
@@ -226,6 +248,9 @@ def connect(path: str | Path, *, readonly: bool = False, also: Sequence[Migratio
         if readonly and not db["_migrations"].exists():
             raise DatabaseUnusable(path, "an SQLite database, but not an openwatch history (no _migrations table)",
                                    POINT_ELSEWHERE)
+        if readonly:  # read as it is, never migrated: a query that needs a newer table says so
+            done = {row[0] for row in db.execute("select name from _migrations")}
+            db.pending_migrations = [name for steps in (MIGRATIONS, *also) for name, _ in steps if name not in done]
         return db
     except (sqlite3.Error, DatabaseUnusable) as exc:
         if db is not None:
@@ -239,7 +264,7 @@ def _connect(path: Path, *, readonly: bool, also: Sequence[Migrations] = ()) -> 
     if readonly:
         if not path.exists():
             raise FileNotFoundError(path)
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(readonly_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
@@ -254,6 +279,32 @@ def _connect(path: Path, *, readonly: bool, also: Sequence[Migrations] = ()) -> 
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db, also=also)
     return db
+
+
+def readonly_uri(path: str | Path) -> str:
+    """The SQLite URI that reads `path` without writing anything, in a folder this process
+    cannot write too (a backup, a shared copy: file 0444 in a folder 0555).
+
+    `mode=ro` alone needs the WAL index (-shm): SQLite creates it beside the file, and cannot
+    in such a folder. There, with no -wal file holding changes, `immutable=1` reads the file
+    as it is (no -shm, no locks); with a -wal and its -shm both readable, `mode=ro` reads
+    them; a -wal with changes and no -shm cannot be read honestly (immutable would skip the
+    changes): refused in one line (sqlite.org/wal.html#readonly).
+    """
+    path = Path(path)
+    uri = f"file:{quote(str(path.absolute()))}?mode=ro"
+    if os.access(path.parent, os.W_OK | os.X_OK):
+        return uri
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    if not wal.exists() or wal.stat().st_size == 0:
+        return uri + "&immutable=1"
+    if shm.exists() and os.access(shm, os.R_OK):
+        return uri
+    raise DatabaseUnusable(
+        path, f"changes are waiting in {wal.name}, which cannot be read without {shm.name}, and the folder "
+              f"{path.parent} is not writable to create it",
+        f"copy the database with its -wal file to a writable folder and read it there, or have its owner "
+        f"run: sqlite3 {path} 'PRAGMA wal_checkpoint'")
 
 
 def _create_private(path: Path) -> None:

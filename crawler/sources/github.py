@@ -481,6 +481,10 @@ class RepoKind(ItemKind):
     def key(self, full_name: str) -> str:
         return repo_key_of(full_name)
 
+    def org(self, fields: Mapping[str, Any]) -> str | None:
+        """The repo's owner: the registry maps GitHub owners to their labs' countries."""
+        return fields.get("owner") or (fields.get("full_name") or "").split("/", 1)[0] or None
+
     def url(self, key: str, fields: Mapping[str, Any], endpoints: Mapping[str, str]) -> str | None:
         return fields.get("url") or f"https://github.com/{key.removeprefix(self.prefix)}"
 

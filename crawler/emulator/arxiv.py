@@ -607,7 +607,7 @@ class ArxivService(Service):
         except QueryError as exc:
             return _error(str(exc))
         query_text = normalised(adapt(search_query)) if search_query else ""
-        size = min(size, MAX_RESULTS)
+        size = request.capped(min(size, MAX_RESULTS))
         with self.world.lock:
             papers = self.world.papers()
             if id_list:

@@ -322,7 +322,7 @@ class ModelScopeService(Service):
         owner = body.get("Path")
         try:
             page = max(int(body.get("PageNumber") or 1), 1)
-            size = min(max(int(body.get("PageSize") or 10), 1), MAX_PAGE_SIZE)
+            size = request.capped(min(max(int(body.get("PageSize") or 10), 1), MAX_PAGE_SIZE))
         except (TypeError, ValueError):
             return _json(400, envelope(None, code=400, message="请求参数错误", success=False))
         authed = self._authed(request)

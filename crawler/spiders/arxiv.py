@@ -91,7 +91,9 @@ class ArxivSpider(scrapy.Spider):
         observations = [Observation(key=ax.paper_key(p["id"]), kind="paper", raw=p) for p in page.papers]
         self.seen += len(observations)
         known = any(o.key in self.known for o in observations)
-        following = start + len(observations)
+        # The next page starts after the entries this one held, however many were asked
+        # (a server may serve fewer); totalResults says when to stop.
+        following = start + len(page.papers) + page.skipped
         if observations and not known and following < min(self.max_results, page.total_results or 0):
             yield Batch(watch=self.watch, source=self.source, unit=self.query, observed_at=utcnow(),
                         observations=observations)

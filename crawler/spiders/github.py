@@ -24,6 +24,7 @@ from crawler.spiders import describe_error, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PER_PAGE = 100
+MAX_PAGES = 100  # of an owner's repos: 10,000 at GitHub's 100 a page
 
 
 class RateLimitedError(OpenwatchError):
@@ -182,8 +183,12 @@ class GitHubSpider(scrapy.Spider):
         """Every public repo of `owner` (an org, else a user), one batch per repo."""
         url = f"{self.api}/orgs/{owner}/repos?per_page={PER_PAGE}&type=public"
         names: list[str] = []
+        pages = 0
         try:
             while url:
+                pages += 1
+                if pages > MAX_PAGES:  # a `Link: rel="next"` that never ends
+                    raise UnexpectedStatus(f"still a next page after {MAX_PAGES} pages of repos")
                 response = await self.get(url)
                 if response.status == 404 and "/orgs/" in url:
                     url = f"{self.api}/users/{owner}/repos?per_page={PER_PAGE}&type=owner"

@@ -1,7 +1,7 @@
 """arXiv: the newest submissions matching the watch's query, one `Batch` per API page.
 
-Pacing is the source's Scrapy settings (one request every 3 s, one connection, a day's
-cache). Reads page after page, newest first, until a page holds a paper already known (or
+Pacing is the source's Scrapy settings (one request every 3 s, one connection, answers kept
+until arXiv's next announcement). Reads page after page, newest first, until a page holds a paper already known (or
 `max_results`). An error entry is an error, not a paper; a page that is empty although the
 total says otherwise (an arXiv flake) is retried, never read as "no papers".
 """

@@ -36,10 +36,15 @@ Errors, all `ArxivResponseError` (`_parsing.ParseError`):
 
 from __future__ import annotations
 
+import csv
+import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
+from functools import cache
+from importlib import resources
 from typing import Any, Mapping
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -121,6 +126,32 @@ def fresh_until(fetched: datetime) -> datetime:
     fetched within `SETTLE` of an announcement only until that settling ends."""
     settled = last_announcement(fetched) + SETTLE
     return settled if _aware(fetched) < settled else next_announcement(fetched)
+
+
+@cache
+def known_categories() -> frozenset[str]:
+    """arXiv's category ids, as its taxonomy lists them (`crawler/data/arxiv_categories.csv`)."""
+    text = resources.files("crawler").joinpath("data/arxiv_categories.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return frozenset(row["id"] for row in rows)
+
+
+_CAT_TERM = re.compile(r"\bcat:\s*\(?\s*([^\s()\"]+)")
+
+
+def unknown_categories(query: str) -> list[str]:
+    """The `cat:` terms of a query that name no arXiv category (an archive, `cs` or `cs.*`,
+    is every category in it)."""
+    known = known_categories()
+    archives = {c.split(".")[0] for c in known}
+    return [cat for cat in _CAT_TERM.findall(query or "")
+            if cat not in known and cat.removesuffix(".*") not in archives]
+
+
+def _suggest(cat: str) -> str:
+    close = difflib.get_close_matches(cat, sorted(known_categories()), n=1, cutoff=0.6)
+    return (f'did you mean "{close[0]}"?' if close else
+            'use an id of https://arxiv.org/category_taxonomy, e.g. "cs.CL"')
 
 
 class ArxivResponseError(ParseError):
@@ -381,6 +412,12 @@ class ArxivSource(Source):
     def options(cls, read) -> dict[str, Any]:
         query = read.string("query", example="'abs:\"open-weight\" AND cat:cs.CL'")
         categories = tuple(read.string_list("categories", example='["cs.CL", "cs.LG"]')) if read.has("categories") else ()
+        for n, cat in enumerate(categories):
+            if unknown_categories(f"cat:{cat}"):
+                raise read.error(("categories", n), f"{json.dumps(cat)} is not an arXiv category", _suggest(cat))
+        unknown = unknown_categories(query)
+        if unknown:
+            raise read.error("query", f"cat:{unknown[0]} is not an arXiv category", _suggest(unknown[0]))
         return {"query": query, "categories": categories,
                 "max_results": read.integer("max_results", default=200, minimum=1, maximum=2000),
                 "cache": read.duration("cache", default=86400.0, example='"1d"')}

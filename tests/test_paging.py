@@ -66,3 +66,25 @@ def test_daily_papers_read_every_page_of_a_day(tmp_path, emulator):
     ow("crawl", "daily")
     assert last_crawl(ow) == ("ok", "[]")
     assert rows(ow, "select count(*) from items where key like 'paper:arxiv/%'") == [(60,)]
+
+
+def test_github_releases_page_until_a_known_one_when_pages_are_capped(tmp_path, emulator):
+    gh = emulator.github
+    gh.add_repo("deepseek-ai/DeepSeek-V3", license_spdx="MIT")
+    for n in range(5):
+        gh.add_release("deepseek-ai/DeepSeek-V3", f"v1.{n}")
+    emulator.faults.add(Fault.capped_pages(r"^/github-api/(repos/[^/]+/[^/]+|repositories/\d+)/releases", 2))
+    ow = config(tmp_path, emulator, {"name": "rel", "source": "github", "repos": ["deepseek-ai/DeepSeek-V3"],
+                                     "every": "1h"}, env={"GITHUB_TOKEN": "ghp_test"})
+    ow("crawl", "rel")
+    assert ow.json("events") == [] and last_crawl(ow) == ("ok", "[]")
+    assert emulator.requests.count("/github-api/repositories/") == 0  # a first sight reads the newest page
+
+    for n in range(3):  # three new releases where a page holds two
+        gh.add_release("deepseek-ai/DeepSeek-V3", f"v2.{n}")
+    ow("crawl", "rel")
+    assert last_crawl(ow) == ("ok", "[]")
+    assert sorted(e["after"]["tag"] for e in ow.json("events") if e["type"] == "release.published") == [
+        "v2.0", "v2.1", "v2.2"]
+    ow("crawl", "rel")  # nothing new: one conditional request, no more events
+    assert len(ow.json("events")) == 3

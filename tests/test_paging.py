@@ -5,7 +5,10 @@ size it asked for."""
 
 from __future__ import annotations
 
+import json
+
 from crawler.emulator import Fault
+from crawler.emulator.modelscope import envelope, model_object
 from tests.conftest import CLI, rows, write_config
 
 
@@ -87,3 +90,19 @@ def test_github_releases_page_until_a_known_one_when_pages_are_capped(tmp_path, 
         "v2.0", "v2.1", "v2.2"]
     ow("crawl", "rel")  # nothing new: one conditional request, no more events
     assert len(ow.json("events")) == 3
+
+
+def test_modelscope_stops_at_a_server_that_serves_the_same_page_again(tmp_path, emulator):
+    """A listing that ignores PageNumber (the same two models, a TotalCount of 1,000) never
+    ends: the second page repeating the first is an error, not 500 requests or a removal."""
+    emulator.modelscope.populate(2, "Qwen")
+    ow = config(tmp_path, emulator, {"name": "ms", "source": "modelscope", "orgs": ["Qwen"], "every": "1h"})
+    ow("crawl", "ms")
+    models = [model_object(emulator.modelscope.get(m), detail=False) for m in emulator.modelscope.model_ids("Qwen")]
+    same = json.dumps(envelope({"Models": models, "TotalCount": 1000})).encode()
+    emulator.faults.add(Fault(r"^/modelscope/api/v1/models/?$", status=200, body=same))
+    ow("crawl", "ms", check=False)
+    status, errors = last_crawl(ow)
+    assert status == "failed" and "page 2 repeats models already listed: the listing does not page" in errors
+    assert emulator.requests.count("/modelscope/api/v1/models/") == 1 + 2
+    assert rows(ow, "select count(*) from items where state = 'active'") == [(2,)]

@@ -77,6 +77,10 @@ class ModelScopeSpider(scrapy.Spider):
             yield self._failed(org, f"{listing.skipped} unreadable models on page {page}")
             return
         models = listing.models
+        if page > 1 and models and all(f.get("id") in self.seen[org] for f in models):
+            # A server that ignores PageNumber serves page 1 again: the listing would never end.
+            yield self._failed(org, f"page {page} repeats models already listed: the listing does not page")
+            return
         observations = []
         for fields in models:
             if not fields.get("id"):

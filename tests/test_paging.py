@@ -106,3 +106,19 @@ def test_modelscope_stops_at_a_server_that_serves_the_same_page_again(tmp_path, 
     assert status == "failed" and "page 2 repeats models already listed: the listing does not page" in errors
     assert emulator.requests.count("/modelscope/api/v1/models/") == 1 + 2
     assert rows(ow, "select count(*) from items where state = 'active'") == [(2,)]
+
+
+def test_daily_papers_from_a_server_that_ignores_the_page_number_are_read_once(tmp_path, emulator):
+    import httpx
+
+    for n in range(1, 4):
+        emulator.world.add_daily_paper(f"2507.{n:05d}", title=f"Paper {n}", upvotes=n)
+    today = httpx.get(f"{emulator.url}/api/daily_papers", trust_env=False).content  # every page: this one
+    emulator.faults.add(Fault(r"^/api/daily_papers", status=200, body=today, headers={"Content-Type": "application/json"}))
+    ow = config(tmp_path, emulator, {"name": "daily", "source": "hf_papers", "every": "6h", "days": 2})
+    asked = emulator.requests.count("/api/daily_papers")
+    ow("crawl", "daily")
+    assert last_crawl(ow) == ("ok", "[]")
+    assert rows(ow, "select count(*) from items where key like 'paper:arxiv/%'") == [(3,)]
+    # Both days' first pages, then the next page of the day that had new papers: a repeat.
+    assert emulator.requests.count("/api/daily_papers") == asked + 3

@@ -38,6 +38,7 @@ class HfPapersSpider(scrapy.Spider):
         self.endpoint = (endpoint or "https://huggingface.co").rstrip("/")
         self.pending = self.days
         self.papers: list[Observation] = []
+        self.listed: set[str] = set()   # arXiv ids read so far, every day
         self.errors: list[str] = []
 
     def day_request(self, day: str, page: int = 0) -> Request:
@@ -70,12 +71,16 @@ class HfPapersSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001 - an unreadable day is an incomplete listing
                 self.errors.append(f"daily papers of {day}: {type(exc).__name__}: {exc}"[:300])
             else:
+                new = [p for p in papers if p["id"] not in self.listed]
+                self.listed.update(p["id"] for p in new)
                 self.papers += [Observation(key=PAPER.prefix + p["id"], kind="paper", raw=p)
-                                for p in papers if self.keep(p)]
-                if papers and page + 1 < MAX_PAGES:
+                                for p in new if self.keep(p)]
+                # A page of papers already listed: a server that ignores `p` serves the first
+                # again; what it serves is read, and asking on would never end.
+                if new and page + 1 < MAX_PAGES:
                     yield self.day_request(day, page + 1)
                     return
-                if papers:
+                if new:
                     self.errors.append(f"daily papers of {day}: still more after {MAX_PAGES} pages")
         yield from self.done()
 

@@ -23,9 +23,11 @@ def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any],
     return sorted(n for n in after if n not in skip and before.get(n) != after.get(n))
 
 
-def merge_known(previous: Mapping[str, Any] | None, observed: Mapping[str, Any]) -> dict[str, Any]:
-    """The current state: the last known fields, overwritten by what this answer carried."""
-    return {**(previous or {}), **observed}
+def merge_known(previous: Mapping[str, Any] | None, observed: Mapping[str, Any],
+                first_sight: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """The current state: the last known fields, overwritten by what this answer carried; at
+    first sight (no `previous`), a field not carried reads as `first_sight` says."""
+    return {**(first_sight if previous is None else previous), **observed}
 
 
 def event(ctx: Context, type: str, summary: str, before=None, after=None, data=None, tag: str = "") -> dict:

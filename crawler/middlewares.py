@@ -1,13 +1,15 @@
-"""Downloader middlewares: politeness that Scrapy does not do by itself."""
+"""Downloader middlewares: politeness that Scrapy does not do by itself (and arXiv's cache policy)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.extensions.httpcache import DummyPolicy
 
 from crawler.cut import pause
 
@@ -178,3 +180,25 @@ class BudgetMiddleware:
                                                 "reset_in": round(found.reset_in, 1)}
             self.stats.set_value("openwatch/budget", budget)
         return response
+
+
+class ArxivAnnouncementPolicy(DummyPolicy):
+    """Scrapy cache policy (`HTTPCACHE_POLICY`) for arXiv's API: its answers change only when
+    arXiv announces, so a cached answer is served until the next announcement after it was
+    fetched and never past it (`crawler.sources.arxiv.fresh_until`). `HTTPCACHE_EXPIRATION_SECS`
+    (the watch's `cache`) still bounds it. `clock` (seconds since the epoch) is for tests."""
+
+    def __init__(self, settings, clock=None):
+        super().__init__(settings)
+        self.clock = clock or time.time
+
+    def is_cached_response_fresh(self, cachedresponse, request) -> bool:
+        from crawler.sources.arxiv import fresh_until
+
+        fetched = request.meta.get("cache_timestamp")  # FilesystemCacheStorage's store time
+        if not isinstance(fetched, (int, float)):
+            return False
+        return self.clock() < fresh_until(datetime.fromtimestamp(fetched, timezone.utc)).timestamp()
+
+    def is_cached_response_valid(self, cachedresponse, response, request) -> bool:
+        return response.status == 304  # a stale answer is replaced by the new one

@@ -30,23 +30,33 @@ _LONG_QUERY = re.compile(r"(https?://[^\s?]+)\?\S+")
 
 # Where each source's requests go: the `[endpoints]` key (feeds: the units are the URLs).
 ENDPOINT_KEYS = {"huggingface": "huggingface", "hf_papers": "huggingface", "github": "github_api",
-                 "arxiv": "arxiv"}
+                 "arxiv": "arxiv", "modelscope": "modelscope"}
 
 
 def explain(errors: list[str], *, status: str, watch, endpoints, registry) -> list[str]:
-    """One line per problem of a crawl that ended with `status`, at most `MAX_LINES` + 1."""
+    """One line per problem of a crawl that ended with `status`, at most `MAX_LINES` + 1:
+    one per unreachable host, however many units it failed."""
     if not errors:
         return []
     units = set(getattr(watch, "units", ()) or ())
     host, key = endpoint(watch, endpoints)
+    where = f"[endpoints] {key} in openwatch.toml" if key else "the URLs of the watch"
     if status == "failed":
         kinds = [_unreachable(error) for error in errors]
         if all(kinds) and host:
             kind = max(set(kinds), key=kinds.count)
-            where = f"[endpoints] {key} in openwatch.toml" if key else "the URLs of the watch"
             return [f"{host} is unreachable ({kind}): every request of the crawl failed; "
                     f"check the network connection, or {where}"]
-    lines = [_explain_one(error, units, host, registry) for error in errors]
+    unreachable: dict[str, list[str]] = {}   # host -> the kinds of its units' errors
+    others = []
+    for error in errors:
+        kind, at = _unreachable(error), host or _unit_host(error, units)
+        if kind and at:
+            unreachable.setdefault(at, []).append(kind)
+        else:
+            others.append(_explain_one(error, units, host, registry))
+    lines = [f"{at} is unreachable ({max(set(kinds), key=kinds.count)}); check the network connection, or {where}"
+             for at, kinds in sorted(unreachable.items())] + others
     if len(lines) > MAX_LINES:
         lines = lines[:MAX_LINES] + [MORE.format(n=len(lines) - MAX_LINES)]
     return lines
@@ -68,6 +78,14 @@ def endpoint(watch, endpoints) -> tuple[str | None, str | None]:
         return urlsplit(getattr(endpoints, key)).netloc or None, key
     hosts = {urlsplit(url).netloc for url in getattr(watch, "urls", ()) or ()}
     return (hosts.pop(), None) if len(hosts) == 1 else (None, None)
+
+
+def _unit_host(error: str, units: set[str]) -> str | None:
+    """The host of the URL a unit's error names (a feed's units are its URLs)."""
+    for unit in units:
+        if error.startswith(unit + ": ") and "://" in unit:
+            return urlsplit(unit).netloc or None
+    return None
 
 
 def _unreachable(error: str) -> str | None:

@@ -381,7 +381,7 @@ def stored(kind: ItemKind, previous: Mapping[str, Any] | None, raw: Mapping[str,
     if previous is not None:
         previous = json.loads(json.dumps(previous, sort_keys=True))
         previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
-    fields = merge_known(previous, kind.normalise(raw))
+    fields = merge_known(previous, kind.normalise(raw), kind.first_sight)
     if kind.has_files:  # `Store._license_files` with `obs.files is None`: the last ones stand
         prev = previous or {}
         fields.update(license_files=dict(prev.get("license_files") or {}),

@@ -30,6 +30,11 @@ phrase "del maestro". A word matches a word of the field that starts with it (a 
 arXiv's stemming: "model" finds "models"); a phrase matches the words in sequence; case is
 ignored; `cat:cs.*` is a wildcard. Relevance is the number of matched terms, then newest.
 
+`ArxivWorld(clock, schedule=True)` keeps arXiv's announcement schedule
+(https://info.arxiv.org/help/availability.html): a paper submitted before a weekday's 14:00
+US Eastern deadline is public from that evening's 20:00 announcement (Friday's from Sunday's),
+driven by the world's injected clock; revisions show at once.
+
 Entry links meant for following (alternate, pdf, the feed's link) point at the emulator
 (`/arxiv/abs/...`, `/arxiv/pdf/...`); entry ids keep arXiv's form, as they are identifiers.
 Faults: `Fault.empty_listing(r"^/arxiv/api/query")` is arXiv's spurious empty page (200,
@@ -45,14 +50,18 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from html import escape
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from .routing import Request, Response, Service, text_response
 from .times import UTC, utcnow
 
 MAX_RESULTS = 2000
+NEW_YORK = ZoneInfo("America/New_York")
+DEADLINE = time(14, 0)      # submissions received by 14:00 US Eastern ...
+ANNOUNCEMENT = time(20, 0)  # ... are announced at 20:00 (Sunday to Thursday)
 SORT_BY = ("relevance", "lastUpdatedDate", "submittedDate")
 SORT_ORDER = ("descending", "ascending")
 NEW_ID = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")
@@ -90,6 +99,7 @@ class Paper:
     report_number: str | None = None
     seq: int = 0
     versions: list[datetime] = field(default_factory=list)
+    announced_at: datetime | None = None  # public from then (a world that keeps the schedule)
 
     @property
     def versioned_id(self) -> str:
@@ -117,11 +127,30 @@ class Paper:
         return []
 
 
-class ArxivWorld:
-    """In-memory arXiv: papers added and revised; thread-safe (`self.lock`)."""
+def announcement_of(submitted: datetime) -> datetime:
+    """When arXiv makes a submission public (https://info.arxiv.org/help/availability.html,
+    all times US Eastern): received Monday 14:00 to Tuesday 14:00, announced Tuesday 20:00;
+    likewise up to Thursday 14:00 to Friday 14:00, announced Sunday 20:00; Friday 14:00 to
+    Monday 14:00, announced Monday 20:00. Holidays aside. In UTC."""
+    local = submitted.astimezone(NEW_YORK)
+    deadline = local.date() + timedelta(days=1 if local.time() >= DEADLINE else 0)
+    while deadline.weekday() >= 5:  # no deadline on Saturday or Sunday: Monday's
+        deadline += timedelta(days=1)
+    day = deadline + timedelta(days=2 if deadline.weekday() == 4 else 0)  # Friday's: Sunday
+    return datetime.combine(day, ANNOUNCEMENT, NEW_YORK).astimezone(UTC)
 
-    def __init__(self, clock=None):
+
+class ArxivWorld:
+    """In-memory arXiv: papers added and revised; thread-safe (`self.lock`).
+
+    With `schedule=True` the world keeps arXiv's announcement schedule: a paper added (at
+    `published`, default the world's `clock()`) is served from `announcement_of(published)`
+    on, as the real API does; without it, at once.
+    """
+
+    def __init__(self, clock=None, *, schedule: bool = False):
         self.clock = clock or utcnow
+        self.schedule = schedule
         self.lock = threading.RLock()
         self._papers: dict[str, Paper] = {}
         self.version = 0
@@ -149,6 +178,7 @@ class ArxivWorld:
             paper = Paper(arxiv_id, int(version), title, [_author(a) for a in authors], abstract, cats, comment,
                           journal_ref, doi, published, updated or published, report_number, len(self._papers) + 1)
             paper.versions = [published] + [paper.updated] * (paper.version - 1)
+            paper.announced_at = announcement_of(published) if self.schedule else None
             self._papers[arxiv_id] = paper
             self.version += 1
             return paper
@@ -185,6 +215,12 @@ class ArxivWorld:
     def papers(self) -> list[Paper]:
         with self.lock:
             return list(self._papers.values())
+
+    def public_papers(self) -> list[Paper]:
+        """The papers announced by now (all of them without `schedule`)."""
+        with self.lock:
+            now = self.clock()
+            return [p for p in self._papers.values() if p.announced_at is None or p.announced_at <= now]
 
     def populate(self, n: int, *, category: str = "cs.CL", start=None, prefix: str = "2507",
                  title: str = "Open-weight language models at scale, part {i}") -> list[str]:
@@ -607,9 +643,9 @@ class ArxivService(Service):
         except QueryError as exc:
             return _error(str(exc))
         query_text = normalised(adapt(search_query)) if search_query else ""
-        size = min(size, MAX_RESULTS)
+        size = request.capped(min(size, MAX_RESULTS))
         with self.world.lock:
-            papers = self.world.papers()
+            papers = self.world.public_papers()
             if id_list:
                 wanted = {i.split("v")[0] if NEW_ID.match(i) else i.rsplit("v", 1)[0] for i in id_list}
                 papers = [p for p in papers if p.arxiv_id in wanted]

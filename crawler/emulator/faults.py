@@ -14,6 +14,9 @@ What a fault does, in this order:
    `empty=True`: the service's empty answer: Hugging Face `[]`; GitHub `[]`; arXiv a feed
    whose `opensearch:totalResults` is the real total but without entries (arXiv's known
    flake); a feed document without entries; ModelScope `Models: []`, `TotalCount: 0`.
+   `page_cap=n`: the normal answer, but a listing page holds at most `n` items whatever
+   the client asked (ModelScope's OpenAPI pages hold 50, as its SDK caps them; GitHub's
+   `per_page` stops at 100; any server may cap lower); the answer's totals stay true.
    `truncate=True`: the normal answer with its full Content-Length but only half the body,
    then the connection is closed (clients see a protocol error).
    `status=None`: the normal answer (a slow but correct source, with `delay`).
@@ -25,12 +28,12 @@ What a fault does, in this order:
    where 10 kB was expected, still valid).
 
 `status` defaults to 500 for a plain fault (`Fault(match)` is a 500 storm), but a fault that
-only sets `delay`, `truncate`, `empty`, `cut` or `pad_to` passes the normal answer through:
+only sets `delay`, `truncate`, `empty`, `page_cap`, `cut` or `pad_to` passes the normal answer through:
 `Fault(match, delay=2)` is slow, not failing; `Fault(match, status=503, delay=2)` is both.
 
 The class methods build the usual kinds, each shaped like the real service's answer:
 `rate_limited` (HF 429), `github_rate_limited` (403 with `X-RateLimit-Remaining: 0`),
-`server_error`, `slow`, `truncated`, `empty_listing`, `connection_reset`, `html_error_page`
+`server_error`, `slow`, `truncated`, `empty_listing`, `capped_pages`, `connection_reset`, `html_error_page`
 (an HTML page with status 200), `invalid_json`, `looping_redirect`, `oversized`, `cut_body`,
 `modelscope_error` (HTTP 200 with `Success: false`), `arxiv_error` (HTTP 400 error entry).
 """
@@ -84,6 +87,7 @@ class Fault:
     redirect_loop: bool = False
     cut: float | None = None
     pad_to: int | None = None
+    page_cap: int | None = None
     fired: int = field(default=0, init=False)
 
     def __post_init__(self):
@@ -95,10 +99,13 @@ class Fault:
         else:
             raise TypeError("match must be a callable (method, path_with_query) or a regex string")
         if self.status is DEFAULT_STATUS:
-            passthrough = self.delay or self.truncate or self.empty or self.cut is not None or self.pad_to
+            passthrough = (self.delay or self.truncate or self.empty or self.cut is not None or self.pad_to
+                           or self.page_cap)
             self.status = None if passthrough else 500
         if self.times is not None and self.times < 0:
             raise ValueError("times must be None or >= 0")
+        if self.page_cap is not None and self.page_cap < 1:
+            raise ValueError("page_cap is the most items a page holds: >= 1")
         if self.cut is not None and not 0 <= self.cut < 1:
             raise ValueError("cut is the share of the body kept: 0 <= cut < 1")
 
@@ -173,6 +180,11 @@ class Fault:
     @classmethod
     def truncated(cls, match, times: int | None = None):
         return cls(match, truncate=True, times=times)
+
+    @classmethod
+    def capped_pages(cls, match, cap: int = 50, times: int | None = None):
+        """Listing pages of at most `cap` items, whatever page size was asked (ModelScope: 50)."""
+        return cls(match, page_cap=cap, times=times)
 
     @classmethod
     def empty_listing(cls, match, times: int | None = None):

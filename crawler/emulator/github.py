@@ -535,7 +535,7 @@ def _int(value: str | None, default: int) -> int:
 
 def paginate(request: Request, items: list, link_path: str, *, default: int = 30) -> tuple[list, dict]:
     """One page of `items` and its `Link` header, GitHub style."""
-    per_page = min(max(_int(request.param("per_page"), default), 1), 100)
+    per_page = request.capped(min(max(_int(request.param("per_page"), default), 1), 100))
     page = max(_int(request.param("page"), 1), 1)
     last = max(1, math.ceil(len(items) / per_page))
     chosen = [] if request.empty else items[(page - 1) * per_page: page * per_page]

@@ -183,7 +183,7 @@ def list_daily_papers(world, request: Request) -> Response:
         return _bad('"p" and "limit" must be numbers')
     if page < 0 or limit < 1:
         return _bad('"p" must be >= 0 and "limit" >= 1')
-    limit = min(limit, MAX_LIMIT)
+    limit = request.capped(min(limit, MAX_LIMIT))
     submitter = request.param("submitter")
     papers = [p for p in world.daily_papers()
               if _in_period(p, request) and (not submitter or p.submitted_by == submitter)]

@@ -7,7 +7,9 @@ modelscope_hub's legacy client):
 - `GET /api/v1/models/{owner}/{name}[?Revision=master]` (`get_model`, `repo_exists`): the
   model's detail in `Data`;
 - `PUT /api/v1/models/` with the JSON body `{"Path": owner, "PageNumber": n, "PageSize": m}`
-  (`list_models`): `Data = {"Models": [...], "TotalCount": N}`, pages from 1;
+  (`list_models`): `Data = {"Models": [...], "TotalCount": N}`, pages from 1; at most 100 a
+  page here, fewer with `Fault.capped_pages(r"^/modelscope/api/v1/models/?$", 50)` (the
+  SDK's own cap on its OpenAPI pages), `TotalCount` still the whole owner's;
 - `GET /api/v1/models/{owner}/{name}/repo/files?Revision=&Recursive=` (`get_model_files`):
   `Data = {"Files": [{"Name", "Path", "Type": "blob", "Size", "Sha256", "Revision", ...}]}`;
 - `GET /api/v1/models/{owner}/{name}/repo?Revision=master&FilePath=LICENSE`: the raw file.
@@ -322,7 +324,7 @@ class ModelScopeService(Service):
         owner = body.get("Path")
         try:
             page = max(int(body.get("PageNumber") or 1), 1)
-            size = min(max(int(body.get("PageSize") or 10), 1), MAX_PAGE_SIZE)
+            size = request.capped(min(max(int(body.get("PageSize") or 10), 1), MAX_PAGE_SIZE))
         except (TypeError, ValueError):
             return _json(400, envelope(None, code=400, message="请求参数错误", success=False))
         authed = self._authed(request)

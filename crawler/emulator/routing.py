@@ -36,6 +36,11 @@ class Request:
     prefix: str = ""  # where the service is mounted ("" or "/github-api", ...)
     body: bytes = b""
     empty: bool = False  # an `empty` fault asks the route for its empty answer
+    page_cap: int | None = None  # a `page_cap` fault: listing pages hold at most this many
+
+    def capped(self, size: int) -> int:
+        """The page size a listing serves: what was asked, within a `page_cap` fault's cap."""
+        return min(size, self.page_cap) if self.page_cap else size
 
     def __post_init__(self):
         self.path, _, self.query = self.target.partition("?")
@@ -214,6 +219,8 @@ class Service:
 
     def serve(self, request: Request, fault=None) -> Response:
         admitted_headers, refusal = self.admit(request)
+        if fault is not None and fault.page_cap:
+            request.page_cap = fault.page_cap
         if fault is not None and fault.empty:
             response = self.empty_response(request)
         elif fault is not None and not fault.truncate and fault.status is not None:

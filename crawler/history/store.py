@@ -313,7 +313,7 @@ class Store:
             previous = json.loads(row.data) if row is not None and row.data else None
             if previous is not None and kind.counter_fields:
                 previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
-            fields = merge_known(previous, kind.normalise(obs.raw))
+            fields = merge_known(previous, kind.normalise(obs.raw), kind.first_sight)
             if kind.has_files:
                 self._license_files(fields, obs, previous, now, result)
             org = kind.org(fields)

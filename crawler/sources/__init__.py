@@ -91,6 +91,10 @@ class ItemKind:
     removable: ClassVar[bool] = False   # removal rules apply (hub models): direct checks
     has_files: ClassVar[bool] = False   # carries LICENSE-like texts (stored by content hash)
     endpoint: ClassVar[str] = ""        # the [endpoints] key its web URLs are built on
+    # What a field no answer has carried yet reads at an item's first sight (a model seen
+    # without any licence: `unknown`, as a card without one). Later answers that lack the
+    # field change nothing: the store keeps the last known value.
+    first_sight: ClassVar[Mapping[str, Any]] = {}
 
     def fingerprint(self, raw: Mapping[str, Any]) -> str:
         """A cheap digest of everything but the counters (and the normaliser version)."""

@@ -8,16 +8,24 @@ one change"). Shared by every hub source; a hub subclasses `ModelKind` with its 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Mapping
 
 from crawler.diff import changed_fields, event
-from crawler.licenses import direction
+from crawler.licenses import direction, normalize as normalize_license
 from crawler.normalize import clean
 from crawler.sources import Context, EventType, ItemKind
 
 LICENSE_FIELDS = ("license", "license_name", "license_link", "license_category")
 # Bookkeeping of LICENSE-file reads: kept in the state, never a change by itself.
 FILE_BOOKKEEPING = frozenset({"license_etags", "license_read_sha"})
+
+
+@cache
+def _no_licence() -> dict[str, Any]:
+    """The licence fields of an answer that names none (a card without `license`)."""
+    lic = normalize_license(None)
+    return {"license": lic.id, "license_name": lic.name, "license_category": lic.category}
 
 
 def _ref(event_: Mapping[str, Any]) -> str:
@@ -88,6 +96,12 @@ class ModelKind(ItemKind):
 
     quiet = ("tags", "license_etags", "license_read_sha")
     web_default = ""
+    # A model first seen without any licence (no card, no `License`, an `expand` answer
+    # without `cardData`) reads `unknown`, as one whose card names none: `license_category =
+    # 'unknown'` finds it. A later answer without the field changes nothing.
+    @property
+    def first_sight(self) -> Mapping[str, Any]:
+        return _no_licence()
 
     def model_id(self, key: str) -> str:
         return key.removeprefix(self.prefix)

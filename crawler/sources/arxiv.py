@@ -4,6 +4,8 @@
     query_url(base, query, categories=(), start=0, max_results=100) -> str
     paper_key(arxiv_id) -> "paper:arxiv/<id without version>"
     split_id(text) -> (id, version) | None      "2401.12345v2", "hep-th/9901001", URLs, "arXiv:…"
+    next_announcement(after) -> datetime         arXiv's next announcement strictly after `after`
+    fresh_until(fetched) -> datetime             until when an answer fetched then is the newest
 
 One paper (strings are None when absent; lists may be empty):
 
@@ -34,11 +36,18 @@ Errors, all `ArxivResponseError` (`_parsing.ParseError`):
 
 from __future__ import annotations
 
+import csv
+import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from functools import cache
+from importlib import resources
 from typing import Any, Mapping
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from crawler.sources._parsing import ParseError, fold, looks_like_html, parse_time, text
 from crawler.sources import Source
@@ -70,6 +79,79 @@ _ID = re.compile(
     r"(?=$|\W)"
 )
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z][A-Za-z-]*)?$")
+
+
+# When the API's answers change: arXiv makes new submissions, replacements and cross-lists
+# public at its announcement, Sunday to Thursday at 20:00 US Eastern, none on Friday or
+# Saturday (https://info.arxiv.org/help/availability.html, "Announcement Schedule"; holidays
+# aside: a missed announcement only costs one request). Computed in America/New_York, so
+# 20:00 is 00:00 UTC in summer (EDT) and 01:00 UTC in winter (EST).
+NEW_YORK = ZoneInfo("America/New_York")
+ANNOUNCED_AT = time(20, 0)
+ANNOUNCEMENT_DAYS = frozenset({6, 0, 1, 2, 3})  # date.weekday(): Sunday, Monday … Thursday
+# The API may lag its announcement by some minutes (unverified): an answer fetched this soon
+# after one is kept only until this much after it, never until the next announcement.
+SETTLE = timedelta(hours=1)
+
+
+def _announcements(start: datetime, step: int):
+    """Announcements from `start`'s New York day on, forwards (step 1) or backwards (-1)."""
+    day = start.astimezone(NEW_YORK).date()
+    while True:
+        if day.weekday() in ANNOUNCEMENT_DAYS:
+            yield datetime.combine(day, ANNOUNCED_AT, NEW_YORK).astimezone(timezone.utc)
+        day += timedelta(days=step)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"an aware datetime, not the naive {moment.isoformat()}")
+    return moment.astimezone(timezone.utc)
+
+
+def next_announcement(after: datetime) -> datetime:
+    """arXiv's first announcement strictly after `after` (aware), in UTC."""
+    after = _aware(after)
+    return next(a for a in _announcements(after, 1) if a > after)
+
+
+def last_announcement(at: datetime) -> datetime:
+    """arXiv's latest announcement at or before `at` (aware), in UTC."""
+    at = _aware(at)
+    return next(a for a in _announcements(at, -1) if a <= at)
+
+
+def fresh_until(fetched: datetime) -> datetime:
+    """An answer fetched at `fetched` stays the newest until the next announcement; one
+    fetched within `SETTLE` of an announcement only until that settling ends."""
+    settled = last_announcement(fetched) + SETTLE
+    return settled if _aware(fetched) < settled else next_announcement(fetched)
+
+
+@cache
+def known_categories() -> frozenset[str]:
+    """arXiv's category ids, as its taxonomy lists them (`crawler/data/arxiv_categories.csv`)."""
+    text = resources.files("crawler").joinpath("data/arxiv_categories.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return frozenset(row["id"] for row in rows)
+
+
+_CAT_TERM = re.compile(r"\bcat:\s*\(?\s*([^\s()\"]+)")
+
+
+def unknown_categories(query: str) -> list[str]:
+    """The `cat:` terms of a query that name no arXiv category (an archive, `cs` or `cs.*`,
+    is every category in it)."""
+    known = known_categories()
+    archives = {c.split(".")[0] for c in known}
+    return [cat for cat in _CAT_TERM.findall(query or "")
+            if cat not in known and cat.removesuffix(".*") not in archives]
+
+
+def _suggest(cat: str) -> str:
+    close = difflib.get_close_matches(cat, sorted(known_categories()), n=1, cutoff=0.6)
+    return (f'did you mean "{close[0]}"?' if close else
+            'use an id of https://arxiv.org/category_taxonomy, e.g. "cs.CL"')
 
 
 class ArxivResponseError(ParseError):
@@ -295,7 +377,8 @@ def _count(value: Any) -> int | None:
 class ArxivSource(Source):
     """arXiv papers matching `query` (arXiv search syntax), optionally within `categories`.
 
-    Polite by construction: one request every 3 s, one connection, answers cached for a day.
+    Polite by construction: one request every 3 s, one connection, an answer kept until
+    arXiv's next announcement (Sunday to Thursday, 20:00 US Eastern) and at most `cache`.
     """
 
     kind = "arxiv"
@@ -318,15 +401,23 @@ class ArxivSource(Source):
 
     @classmethod
     def crawl_settings(cls, watch) -> dict[str, Any]:
-        # The API's answers change once a day (new submissions are announced daily), so they
-        # are cached for `cache` (default a day; "0s" asks every time).
+        # The API's answers change when arXiv announces (`next_announcement`): an answer is
+        # kept until the next announcement, never past it, and at most `cache` (default a
+        # day; "0s" asks every time).
         cache = watch.cache
-        return dict(cls.settings) | {"HTTPCACHE_ENABLED": cache > 0, "HTTPCACHE_EXPIRATION_SECS": int(cache)}
+        return dict(cls.settings) | {"HTTPCACHE_ENABLED": cache > 0, "HTTPCACHE_EXPIRATION_SECS": int(cache),
+                                     "HTTPCACHE_POLICY": "crawler.middlewares.ArxivAnnouncementPolicy"}
 
     @classmethod
     def options(cls, read) -> dict[str, Any]:
         query = read.string("query", example="'abs:\"open-weight\" AND cat:cs.CL'")
         categories = tuple(read.string_list("categories", example='["cs.CL", "cs.LG"]')) if read.has("categories") else ()
+        for n, cat in enumerate(categories):
+            if unknown_categories(f"cat:{cat}"):
+                raise read.error(("categories", n), f"{json.dumps(cat)} is not an arXiv category", _suggest(cat))
+        unknown = unknown_categories(query)
+        if unknown:
+            raise read.error("query", f"cat:{unknown[0]} is not an arXiv category", _suggest(unknown[0]))
         return {"query": query, "categories": categories,
                 "max_results": read.integer("max_results", default=200, minimum=1, maximum=2000),
                 "cache": read.duration("cache", default=86400.0, example='"1d"')}

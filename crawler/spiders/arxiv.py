@@ -1,7 +1,7 @@
 """arXiv: the newest submissions matching the watch's query, one `Batch` per API page.
 
-Pacing is the source's Scrapy settings (one request every 3 s, one connection, a day's
-cache). Reads page after page, newest first, until a page holds a paper already known (or
+Pacing is the source's Scrapy settings (one request every 3 s, one connection, answers kept
+until arXiv's next announcement). Reads page after page, newest first, until a page holds a paper already known (or
 `max_results`). An error entry is an error, not a paper; a page that is empty although the
 total says otherwise (an arXiv flake) is retried, never read as "no papers".
 """
@@ -91,7 +91,9 @@ class ArxivSpider(scrapy.Spider):
         observations = [Observation(key=ax.paper_key(p["id"]), kind="paper", raw=p) for p in page.papers]
         self.seen += len(observations)
         known = any(o.key in self.known for o in observations)
-        following = start + len(observations)
+        # The next page starts after the entries this one held, however many were asked
+        # (a server may serve fewer); totalResults says when to stop.
+        following = start + len(page.papers) + page.skipped
         if observations and not known and following < min(self.max_results, page.total_results or 0):
             yield Batch(watch=self.watch, source=self.source, unit=self.query, observed_at=utcnow(),
                         observations=observations)

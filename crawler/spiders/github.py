@@ -24,6 +24,8 @@ from crawler.spiders import describe_error, json_answer, parse_units, read_prior
 from crawler.times import utcnow
 
 PER_PAGE = 100
+MAX_PAGES = 100  # of an owner's repos: 10,000 at GitHub's 100 a page
+MAX_RELEASE_PAGES = 10  # of new releases since the last crawl: past it, the repo is left incomplete
 
 
 class RateLimitedError(OpenwatchError):
@@ -140,20 +142,36 @@ class GitHubSpider(scrapy.Spider):
             batch.end.state = {**self.state(unit), full_name: new_state}
         return batch
 
-    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch, known: int = 0) -> list[dict]:
+    async def releases(self, full_name: str, state: dict, new_state: dict, batch: Batch,
+                       known: set[str] = frozenset()) -> list[dict]:
+        """The newest releases. With a token, page after page (by `Link: rel="next"`, however
+        many a page holds) until a page shows a release already known; a first sight reads
+        the newest page only. Without one, `releases.atom` (one document, the newest ten)."""
         if self.token:
-            response = await self.get(f"{self.api}/repos/{full_name}/releases?per_page={PER_PAGE}",
-                                      state.get("releases_etag"))
+            url = f"{self.api}/repos/{full_name}/releases?per_page={PER_PAGE}"
+            response = await self.get(url, state.get("releases_etag"))
             batch.requests += 1
             if response.status == 304:
                 return []
-            if response.status != 200:
-                raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
-            found = [r for r in gh.releases_from_api(json_answer(response.body), full_name) if not r.get("draft")]
-            self._not_suspicious(found, known)
+            first, found = response, []
+            for page in range(1, MAX_RELEASE_PAGES + 1):
+                if response.status != 200:
+                    raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
+                listed = [r for r in gh.releases_from_api(json_answer(response.body), full_name)
+                          if not r.get("draft")]
+                found += listed
+                url = gh.parse_link_next(_header(response, "Link"))
+                if not known or not url or any(gh.release_key_of(full_name, r["tag"]).lower() in known
+                                                for r in listed):
+                    break
+                if page == MAX_RELEASE_PAGES:
+                    raise UnexpectedStatus(f"no known release in the newest {MAX_RELEASE_PAGES} pages")
+                response = await self.get(url)
+                batch.requests += 1
+            self._not_suspicious(found, len(known))
             # The ETag only once the answer was read: a cut or refused answer's would make the
             # next request a 304, and what it missed would stay missed.
-            new_state["releases_etag"] = _header(response, "ETag")
+            new_state["releases_etag"] = _header(first, "ETag")
             return found
         response = await self.get(f"{self.web}/{full_name}/releases.atom", state.get("atom_etag"),
                                   accept="application/atom+xml")
@@ -163,7 +181,7 @@ class GitHubSpider(scrapy.Spider):
         if response.status != 200:
             raise UnexpectedStatus(f"HTTP {response.status} from {response.url}")
         found = list(gh.releases_from_atom(response.body, full_name, _header(response, "Content-Type")))
-        self._not_suspicious(found, known)
+        self._not_suspicious(found, len(known))
         new_state["atom_etag"] = _header(response, "ETag")
         return found
 
@@ -174,16 +192,21 @@ class GitHubSpider(scrapy.Spider):
         if not found and known:
             raise UnexpectedStatus(f"empty answer: no releases where {known} are known; left for the next crawl")
 
-    def known_releases(self, unit: str, full_name: str) -> int:
+    def known_releases(self, unit: str, full_name: str) -> set[str]:
+        """The keys (lowercased) of the releases of `full_name` the store knows."""
         prefix = gh.release_key_of(full_name, "-")[:-1].lower()
-        return sum(1 for key in self.prior.get(unit, {}).get("models", {}) if key.lower().startswith(prefix))
+        return {key.lower() for key in self.prior.get(unit, {}).get("models", {}) if key.lower().startswith(prefix)}
 
     async def crawl_owner(self, owner: str):
         """Every public repo of `owner` (an org, else a user), one batch per repo."""
         url = f"{self.api}/orgs/{owner}/repos?per_page={PER_PAGE}&type=public"
         names: list[str] = []
+        pages = 0
         try:
             while url:
+                pages += 1
+                if pages > MAX_PAGES:  # a `Link: rel="next"` that never ends
+                    raise UnexpectedStatus(f"still a next page after {MAX_PAGES} pages of repos")
                 response = await self.get(url)
                 if response.status == 404 and "/orgs/" in url:
                     url = f"{self.api}/users/{owner}/repos?per_page={PER_PAGE}&type=owner"

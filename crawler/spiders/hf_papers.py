@@ -1,5 +1,6 @@
 """Hugging Face daily papers (`/api/daily_papers?date=YYYY-MM-DD`): the last `days` days,
-one `Batch` per day, filtered by `orgs` and `min_upvotes`."""
+one `Batch` for them all, filtered by `orgs` and `min_upvotes`. Each day is read page after
+page (`p`, `limit`) until an empty page."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from crawler.spiders import describe_failure, json_answer, parse_units, read_pri
 from crawler.times import utcnow
 
 PAPER = PaperKind()
+LIMIT = 100      # the most the Hub serves a page (`limit`, default 50)
+MAX_PAGES = 20   # a day of daily papers is a few dozen: a listing that never ends is an error
 
 
 class HfPapersSpider(scrapy.Spider):
@@ -35,15 +38,18 @@ class HfPapersSpider(scrapy.Spider):
         self.endpoint = (endpoint or "https://huggingface.co").rstrip("/")
         self.pending = self.days
         self.papers: list[Observation] = []
+        self.listed: set[str] = set()   # arXiv ids read so far, every day
         self.errors: list[str] = []
+
+    def day_request(self, day: str, page: int = 0) -> Request:
+        return Request(f"{self.endpoint}/api/daily_papers?date={day}&limit={LIMIT}&p={page}",
+                       callback=self.parse_day, errback=self.failed, cb_kwargs={"day": day, "page": page},
+                       dont_filter=True, headers={"Accept": "application/json"})
 
     async def start(self):
         today = datetime.now(timezone.utc).date()
         for back in range(self.days):
-            day = (today - timedelta(days=back)).isoformat()
-            yield Request(f"{self.endpoint}/api/daily_papers?date={day}", callback=self.parse_day,
-                          errback=self.failed, cb_kwargs={"day": day}, dont_filter=True,
-                          headers={"Accept": "application/json"})
+            yield self.day_request((today - timedelta(days=back)).isoformat())
 
     def keep(self, paper: dict) -> bool:
         if (paper.get("upvotes") or 0) < self.min_upvotes:
@@ -54,7 +60,9 @@ class HfPapersSpider(scrapy.Spider):
         self.errors.append(f"{failure.request.url}: {describe_failure(failure)}"[:300])
         yield from self.done()
 
-    def parse_day(self, response: Response, day: str):
+    def parse_day(self, response: Response, day: str, page: int = 0):
+        """One page of a day. The answer carries no total and a server may serve fewer than
+        `limit` (the Hub's default is 50 a page): the day is read until an empty page."""
         if response.status != 200:
             self.errors.append(f"HTTP {response.status} from daily papers of {day}")
         else:
@@ -63,8 +71,17 @@ class HfPapersSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001 - an unreadable day is an incomplete listing
                 self.errors.append(f"daily papers of {day}: {type(exc).__name__}: {exc}"[:300])
             else:
+                new = [p for p in papers if p["id"] not in self.listed]
+                self.listed.update(p["id"] for p in new)
                 self.papers += [Observation(key=PAPER.prefix + p["id"], kind="paper", raw=p)
-                                for p in papers if self.keep(p)]
+                                for p in new if self.keep(p)]
+                # A page of papers already listed: a server that ignores `p` serves the first
+                # again; what it serves is read, and asking on would never end.
+                if new and page + 1 < MAX_PAGES:
+                    yield self.day_request(day, page + 1)
+                    return
+                if new:
+                    self.errors.append(f"daily papers of {day}: still more after {MAX_PAGES} pages")
         yield from self.done()
 
     def done(self):

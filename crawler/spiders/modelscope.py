@@ -23,6 +23,7 @@ from crawler.spiders import describe_error, describe_failure, json_answer, parse
 from crawler.times import utcnow
 
 PAGE_SIZE = 100
+MAX_PAGES = 500  # 50,000 models at the SDK's 50 a page: a listing that never ends is an error
 MODEL = ms.MsModel()
 
 
@@ -42,6 +43,7 @@ class ModelScopeSpider(scrapy.Spider):
         self.prior = read_prior(prior, prior_file, prior_url)
         self.endpoint = (endpoint or "https://modelscope.cn").rstrip("/")
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}
+        self.received: dict[str, int] = {org: 0 for org in self.orgs}   # entries over pages
 
     def listing(self, org: str, page: int) -> Request:
         return Request(f"{self.endpoint}{ms.LISTING_PATH}", method=ms.LISTING_METHOD,
@@ -75,6 +77,10 @@ class ModelScopeSpider(scrapy.Spider):
             yield self._failed(org, f"{listing.skipped} unreadable models on page {page}")
             return
         models = listing.models
+        if page > 1 and models and all(f.get("id") in self.seen[org] for f in models):
+            # A server that ignores PageNumber serves page 1 again: the listing would never end.
+            yield self._failed(org, f"page {page} repeats models already listed: the listing does not page")
+            return
         observations = []
         for fields in models:
             if not fields.get("id"):
@@ -82,8 +88,15 @@ class ModelScopeSpider(scrapy.Spider):
             self.seen[org].add(fields["id"])
             observations.append(Observation(key=MODEL.key(fields["id"]), kind="model", raw=fields))
         batch = self._batch(org, observations=observations)
+        # Paged by what the answers say, never by the page size asked: a server may serve fewer
+        # (the SDK caps its OpenAPI pages at 50). More pages while the models received fall
+        # short of TotalCount and the last page was not empty, within MAX_PAGES.
+        self.received[org] += len(models)
         total = listing.total
-        if models and isinstance(total, int) and page * PAGE_SIZE < total:
+        if models and isinstance(total, int) and self.received[org] < total:
+            if page >= MAX_PAGES:
+                yield self._failed(org, f"listing still short of its TotalCount {total} after {MAX_PAGES} pages")
+                return
             yield batch
             yield self.listing(org, page + 1)
             return

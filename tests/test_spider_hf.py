@@ -80,6 +80,24 @@ def test_suspiciously_short_listing_is_incomplete(emulator, world):
     assert not result.end.complete and "suspiciously short" in result.end.error
 
 
+def test_a_listing_whose_next_link_never_ends_is_incomplete():
+    """A server that always answers `Link: rel="next"` (to itself) is cut at MAX_PAGES pages
+    and the org is left incomplete: nothing is removed, no crawl runs for ever."""
+    from crawler.spiders import huggingface
+
+    spider = make_spider()
+    url = spider.listing_url("deepseek-ai")
+    body = b'[{"id": "deepseek-ai/M-0", "sha": "abc"}]'
+    endless = TextResponse(url=url, status=200, body=body, request=Request(url), encoding="utf-8",
+                           headers={"Link": f'<{url}&cursor=again>; rel="next"'})
+    for page in range(1, huggingface.MAX_PAGES):
+        out = run(spider.parse_listing(endless, org="deepseek-ai"))
+        assert [type(o) for o in out] == [Batch, Request], page
+    out = run(spider.parse_listing(endless, org="deepseek-ai"))
+    assert [type(o) for o in out] == [Batch, Batch]
+    assert not out[-1].end.complete and "never ends" in out[-1].end.error
+
+
 @pytest.mark.parametrize("status,body", [(500, b"oops"), (200, b"[{\"id\": \"a/b\""), (200, b'{"error": "x"}')])
 def test_bad_listing_is_incomplete_never_empty(status, body):
     spider = make_spider()

@@ -50,3 +50,17 @@ def test_feeds_all_on_unreachable_hosts_are_still_one_line_per_host(tmp_path, em
         "the watch",
         "gone.invalid is unreachable (its name does not resolve); check the network connection, or the URLs of "
         "the watch"], proc.stderr
+
+
+def test_an_unreachable_hub_is_one_line_for_all_its_orgs(tmp_path, emulator):
+    """Eighteen orgs behind a Hub whose name does not resolve (the starter config offline):
+    one line under the result, and no warning per org before it."""
+    orgs = [f"lab-{i}" for i in range(18)]
+    config = write_config(tmp_path / "openwatch.toml", hf="http://hub.invalid",
+                          watches=[{"name": "labs", "source": "huggingface", "orgs": orgs, "every": "1h"}])
+    proc = CLI(config)("crawl", "labs", check=False)
+    assert proc.returncode == 1
+    assert problems(proc) == [
+        "hub.invalid is unreachable (its name does not resolve): every request of the crawl failed; check the "
+        "network connection, or [endpoints] huggingface in openwatch.toml"], proc.stderr
+    assert "WARNING" not in proc.stderr and "DNS" not in proc.stderr, proc.stderr

@@ -32,6 +32,9 @@ EXPAND = (
 )
 INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few models changed
 HUB_WIDE_PAGE = 100
+# Pages of one org in one crawl (settings check, newest-first and complete listings together):
+# 300,000 models at the Hub's 1,000 a page. A `Link: rel="next"` that never ends is an error.
+MAX_PAGES = 300
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
 # A listing's answer is capped by what its page can hold (DOWNLOAD_MAXSIZE per request): a
@@ -109,6 +112,7 @@ class HuggingFaceSpider(scrapy.Spider):
         self._endpoint = endpoint
         self.token = token if token is not None else os.environ.get("HF_TOKEN") or None
         self.seen: dict[str, set[str]] = {org: set() for org in self.orgs}
+        self.followed: dict[str, int] = {org: 0 for org in self.orgs}  # next links followed, every listing
         # New ids of an org already known are held to the org's end: one of them may be a
         # known model renamed, which the direct check of the old id tells (never added + removed).
         self.held: dict[str, list[Observation]] = {org: [] for org in self.orgs}
@@ -216,7 +220,10 @@ class HuggingFaceSpider(scrapy.Spider):
         rows = self.settings_seen[org]
         for raw in page:
             rows[raw["id"]] = raw
-        next_url = self._own(response, next_link(response))
+        next_url = self._next(response, org)
+        if next_url is False:
+            yield self._endless(org)
+            return
         if next_url:
             yield self._listing_request(next_url, org, self.parse_settings)
             return
@@ -262,8 +269,12 @@ class HuggingFaceSpider(scrapy.Spider):
                 newest = self.newest[org] = stamp
         requests = await self.fetch_files(observations, org)
         batch = self._batch(org, observations=observations, requests=requests)
-        next_url = self._own(response, next_link(response))
-        if watermark and not reached and next_url and page:
+        next_url = self._next(response, org) if watermark and not reached and page else None
+        if next_url is False:
+            yield batch
+            yield self._endless(org)
+            return
+        if next_url:
             yield batch
             yield self._listing_request(next_url, org, self.parse_newest, key=key)
             return
@@ -299,6 +310,18 @@ class HuggingFaceSpider(scrapy.Spider):
                 result.renamed_from = MODEL.key(asked)
             found.append(result)
         return found, len(ids) + await self.fetch_files(found, org)
+
+    def _next(self, response: Response, org: str) -> str | None | bool:
+        """The next page of `org`'s listing; None on its last page; False past `MAX_PAGES`."""
+        url = self._own(response, next_link(response))
+        if url:
+            self.followed[org] += 1
+            if self.followed[org] >= MAX_PAGES:
+                return False
+        return url
+
+    def _endless(self, org: str) -> Batch:
+        return self._failed(org, f"still a next page after {MAX_PAGES} pages: the listing never ends")
 
     def _own(self, response: Response, link: str | None) -> str | None:
         """A next link on the endpoint's own origin; any other is not followed (it would
@@ -336,7 +359,9 @@ class HuggingFaceSpider(scrapy.Spider):
     def listing_failed(self, failure):
         org = failure.request.cb_kwargs["org"]
         problem = describe_failure(failure)
-        self.logger.warning("listing of %s failed: %s", org, problem)
+        # The crawl's summary says it once per host (jobs/summary.py): one line per org here
+        # would repeat it for every org of an unreachable Hub.
+        self.logger.debug("listing of %s failed: %s", org, problem)
         yield self._failed(org, problem)
 
     async def parse_listing(self, response: Response, org: str):
@@ -363,7 +388,11 @@ class HuggingFaceSpider(scrapy.Spider):
         requests = await self.fetch_files(ready, org)
         batch = self._batch(org, observations=ready, requests=requests)
 
-        next_url = self._own(response, next_link(response))
+        next_url = self._next(response, org)
+        if next_url is False:
+            yield batch
+            yield self._endless(org)
+            return
         if next_url:
             yield batch
             yield self._listing_request(next_url, org)

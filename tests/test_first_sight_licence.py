@@ -91,3 +91,30 @@ def test_models_without_a_licence_on_either_hub_are_found_as_unknown_through_the
     ow("crawl", "hf", "ms")  # read again, still without a licence: nothing changes
     assert ow.json("events") == []
     assert rows(ow, "select count(*) from items where license_category = 'unknown'") == [(2,)]
+
+
+def test_models_stored_without_a_licence_before_read_unknown_after_the_upgrade(tmp_path):
+    """Migration 008: a database written before first sights read `unknown` (its models with
+    no licence are NULL) reads them `unknown` once opened by this version; other rows and
+    models that name a licence are left as they were."""
+    import json
+
+    path = tmp_path / "old.db"
+    db = connect(path)
+    db["items"].insert_all([
+        {"key": "model:hf/acme/bare", "kind": "model", "license": None, "license_category": None,
+         "data": json.dumps({"id": "acme/bare", "sha": "a"})},
+        {"key": "model:hf/acme/mit", "kind": "model", "license": "mit", "license_category": "permissive",
+         "data": json.dumps({"id": "acme/mit", "license": "mit", "license_category": "permissive"})},
+        {"key": "paper:arxiv/2501.00001", "kind": "paper", "license": None, "license_category": None, "data": "{}"},
+    ])
+    db.execute("delete from _migrations where name = '008_unknown_licences'")
+    db.conn.commit()
+    db.close()
+    db = connect(path)
+    got = {row["key"]: (row["license"], row["license_category"], json.loads(row["data"]).get("license_category"))
+           for row in db.query("select key, license, license_category, data from items")}
+    assert got == {"model:hf/acme/bare": ("unknown", "unknown", "unknown"),
+                   "model:hf/acme/mit": ("mit", "permissive", "permissive"),
+                   "paper:arxiv/2501.00001": (None, None, None)}
+    assert json.loads(db["items"].get("model:hf/acme/bare")["data"])["license_name"] == "Unknown"

@@ -219,6 +219,22 @@ def _m007_repo_orgs(db: sqlite_utils.Database) -> None:
                    [owner, country, owner, country, len(prefix), prefix])
 
 
+def _m008_unknown_licences(db: sqlite_utils.Database) -> None:
+    """Models first seen without any licence before a first sight read `unknown` (a model
+    with no card, an answer without `cardData`): the same fields as a card that names none,
+    so `license_category = 'unknown'` finds them. No event is made."""
+    from crawler.licenses import normalize
+
+    lic = normalize(None)
+    db.execute(
+        "update items set license = coalesce(license, ?), license_category = ?, data = json_set(coalesce(data, '{}'),"
+        " '$.license', coalesce(json_extract(data, '$.license'), ?),"
+        " '$.license_name', coalesce(json_extract(data, '$.license_name'), ?),"
+        " '$.license_category', coalesce(json_extract(data, '$.license_category'), ?))"
+        " where kind = 'model' and license_category is null",
+        [lic.id, lic.category, lic.id, lic.name, lic.category])
+
+
 Migrations = list[tuple[str, Callable[[sqlite_utils.Database], None]]]
 
 MIGRATIONS: Migrations = [
@@ -228,6 +244,7 @@ MIGRATIONS: Migrations = [
     ("005_budgets", _m005_budgets),
     ("006_unit_source", _m006_unit_source),
     ("007_repo_orgs", _m007_repo_orgs),
+    ("008_unknown_licences", _m008_unknown_licences),
 ]
 
 

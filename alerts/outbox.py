@@ -101,7 +101,7 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0          # will be retried
     dead: int = 0            # refused for good, or given up: see `openwatch status`
-    suppressed: int = 0      # subscription removed from the config or disabled
+    suppressed: int = 0      # subscription removed or disabled by the dispatcher's own reload
     deferred: int = 0        # not attempted: the receiver failed or is paced; due again later
     busy: int = 0            # not attempted: another dispatcher holds them (it is sending them)
     messages: int = 0        # messages / requests the receivers accepted
@@ -250,15 +250,19 @@ def dispatch(
     force: bool = False,
     transport: Transport | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
+    retired: Mapping[str, int] | None = None,
 ) -> DispatchReport:
     """Send every due delivery (all pending and failed ones if `force`), grouped per subscription.
 
     A burst for one subscription becomes grouped messages (Slack, email), a digest one grouped
     message; webhooks get one request per event. Outcomes: `sent`; `failed` with the next
     attempt after backoff (never before `Retry-After`); `dead` for a refusal or after
-    `policy` gives up; `suppressed` for subscriptions no longer in the config; `deferred`
-    when the receiver just failed or is paced (a 429's `Retry-After` on a shared webhook);
-    `busy` when another dispatcher is sending them.
+    `policy` gives up; `suppressed` for what waited for a subscription in `retired` (removed
+    or disabled by a reload of the caller: see `_suppress_retired`); `deferred` when the
+    receiver just failed or is paced (a 429's `Retry-After` on a shared webhook); `busy` when
+    another dispatcher is sending them. Rows of a subscription that `config` does not have
+    enabled are otherwise left alone (pending, for a process that knows it): never claimed,
+    never retried here, never in the way of the others.
 
     Each subscription's rows are claimed right before they are sent, and the claim is renewed
     before each message, so two dispatchers (the daemon and `openwatch deliver`) never send the
@@ -270,7 +274,8 @@ def dispatch(
     transport = transport or Transport()
     claim = _Claim(db, uuid.uuid4().hex, now, CLAIM_LEASE)
     try:
-        _suppress_orphans(db, config, now(), report)
+        if retired:
+            _suppress_retired(db, config, now(), report, retired)
         for sub in config.subscriptions:  # in config order
             if not sub.enabled:
                 continue
@@ -284,36 +289,39 @@ def dispatch(
     return report
 
 
-def _suppress_orphans(db: sqlite_utils.Database, config: "Config", moment: datetime, report: DispatchReport) -> None:
-    """Suppress what waits for subscriptions removed from the config or disabled (all of them
-    when the config has none), except rows another dispatcher is sending right now."""
-    enabled = [s.name for s in config.subscriptions if s.enabled]
-    disabled = [s.name for s in config.subscriptions if not s.enabled]
+def _suppress_retired(
+    db: sqlite_utils.Database,
+    config: "Config",
+    moment: datetime,
+    report: DispatchReport,
+    retired: Mapping[str, int],
+) -> None:
+    """Suppress what waited for the subscriptions this process retired: `retired` maps a
+    subscription that a config it ran had enabled, and the config it then reloaded removed or
+    disabled, to the last delivery id queued when it did. Only those rows, and not while
+    another dispatcher is sending them: a row queued later, or for a subscription this process
+    never knew, was queued by a process with another config and waits for one that knows it
+    (DESIGN.md rule 8; README, "Alerts")."""
+    enabled = {s.name for s in config.subscriptions if s.enabled}
+    disabled = {s.name for s in config.subscriptions if not s.enabled}
     stamp = iso(moment)
     waiting = (
         "status IN ('pending', 'failed') AND (claimed_until IS NULL OR claimed_until <= ?)"
-        f" AND subscription NOT IN ({_marks(enabled)})"
+        " AND subscription = ? AND id <= ?"
     )
-    with immediate(db):
-        rows = list(
-            db.query(
-                f"SELECT subscription, count(*) AS n FROM deliveries WHERE {waiting} GROUP BY subscription",
-                [stamp, *enabled],
-            )
-        )
-        for row in rows:
-            reason = (
-                "subscription disabled in the config"
-                if row["subscription"] in disabled
-                else "subscription no longer in the config"
-            )
-            db.execute(
+    for name, mark in sorted(retired.items()):
+        if name in enabled:  # added back since: its rows are sent
+            continue
+        reason = "subscription disabled in the config" if name in disabled else "subscription no longer in the config"
+        with immediate(db):
+            n = db.execute(
                 "UPDATE deliveries SET status = 'suppressed', last_error = ?, next_attempt_at = NULL,"
-                f" claim_id = NULL, claimed_until = NULL WHERE {waiting} AND subscription = ?",
-                [reason, stamp, *enabled, row["subscription"]],
-            )
-            report.count(row["subscription"], "suppressed", row["n"])
-            log.info("suppressed %d deliveries of %r: %s", row["n"], row["subscription"], reason)
+                f" claim_id = NULL, claimed_until = NULL WHERE {waiting}",
+                [reason, stamp, name, mark],
+            ).rowcount
+        if n:
+            report.count(name, "suppressed", n)
+            log.info("suppressed %d deliveries of %r: %s", n, name, reason)
 
 
 def _marks(items: Sequence[Any]) -> str:

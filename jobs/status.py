@@ -8,15 +8,38 @@ from jobs.lock import daemon_pid
 
 
 def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def next_run(watch, last_finished: str | None, now: datetime) -> datetime:
-    """Due `every` after the last finished crawl; a watch never crawled is due now."""
-    last = _parse(last_finished)
+def next_run(watch, last: datetime | None, now: datetime) -> datetime:
+    """Due `every` after the last finished crawl (`last_finished`); else due now."""
     if last is None:
         return now
     return max(now, last + timedelta(seconds=watch.every))
+
+
+def last_finished(db) -> dict[str, datetime | None]:
+    """The last finished crawl of each watch that has ever succeeded (what its schedule
+    resumes from, in the daemon and in `status`): `watch_state`, else the `crawls` table (a
+    database filled before watch health was recorded). Crawls that a killed process left
+    `running` do not count: they are re-run. A watch whose every crawl failed is left out: it
+    is due at once (after a restart too), not a whole `every` (6 h for papers) later."""
+    out: dict[str, datetime | None] = {}
+    if db is None:
+        return out
+    if db["crawls"].exists():
+        for watch, finished in db.execute(
+            "select watch, max(finished_at) from crawls where status in ('ok', 'partial') group by watch"
+        ):
+            out[watch] = _parse(finished)
+    if db["watch_state"].exists():
+        for watch, finished, ok in db.execute("select watch, last_finished_at, last_ok_at from watch_state"):
+            if finished and (ok or watch in out):
+                out[watch] = _parse(finished)
+    return out
 
 
 def status_report(config, db, now: datetime | None = None) -> dict:
@@ -26,6 +49,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
+    finished = last_finished(db)
     # Items belong to units (orgs), which several watches may share: count by unit.
     per_unit: dict[str, int] = {}
     if db is not None:
@@ -39,7 +63,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
         state = states.get(watch.name) or {}
-        due = next_run(watch, state.get("last_finished_at") or crawl.get("finished_at"), now)
+        due = next_run(watch, finished.get(watch.name), now)
         errors = crawl.get("errors") or "[]"
         import json
 

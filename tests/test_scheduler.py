@@ -353,7 +353,7 @@ class FakeDispatch:
         if self.gate is not None:
             self.gate.set()
 
-    def __call__(self, db, config, *, now, transport):
+    def __call__(self, db, config, *, now, transport, **options):
         from alerts.outbox import DispatchReport
 
         gate = self.gate
@@ -365,7 +365,7 @@ class FakeDispatch:
         try:
             if gate is not None:
                 gate.wait(60)  # bounded: a failing test must not hang the suite
-            return self.inner(db, config, now=now, transport=transport) if self.inner else DispatchReport()
+            return self.inner(db, config, now=now, transport=transport, **options) if self.inner else DispatchReport()
         finally:
             with self._changed:
                 self.active -= 1
@@ -651,15 +651,17 @@ def test_final_dispatch_is_bounded(tmp_path, caplog, how):
         dispatch.release()
 
 
-def test_without_subscriptions_one_round_suppresses_deliveries_left_by_removed_ones(tmp_path):
+def test_a_daemon_never_suppresses_what_waits_for_a_subscription_it_never_had(tmp_path):
+    """Rows of `hook`, queued by a process whose config has it: this daemon never loaded a
+    config with `hook`, so they wait for one that has (DESIGN.md rule 8)."""
     from alerts.outbox import dispatch as real_dispatch
 
     hook = ('[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
             'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
-    before = _config(tmp_path, hook)
+    other = _config(tmp_path, hook)
     for _ in range(3):
-        sched.record_outcome(before, before.watch("labs"), _outcome("failed"))
-    config = _config(tmp_path)  # the subscription is gone from the config
+        sched.record_outcome(other, other.watch("labs"), _outcome("failed"))
+    config = _config(tmp_path)  # this daemon's config has no subscription
     dispatch = FakeDispatch(inner=real_dispatch)
     crawls = FakeCrawls(sched.utc_now, origin=sched.utc_now())
     daemon = sched.Daemon(config, crawls=crawls, dispatch=dispatch, transport=FakeTransport())
@@ -675,7 +677,7 @@ def test_without_subscriptions_one_round_suppresses_deliveries_left_by_removed_o
     assert dispatch.finished == 1  # once at start; no periodic or final round without subscriptions
     store = sched.open_store(config)
     assert store.db.execute("select subscription, status, last_error from deliveries").fetchall() == [
-        ("hook", "suppressed", "subscription no longer in the config")]
+        ("hook", "pending", None)]
 
 
 # -- crawl children left by a killed daemon --------------------------------------------------

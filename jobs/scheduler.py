@@ -8,8 +8,9 @@ runs missed while the loop was busy (or the machine asleep) into one. The outbox
 one more job; it works in a thread with its own database connection, never on the loop.
 
 What is decided here is kept pure and tested with explicit times: when each watch runs first
-(`plan_next_runs`, resuming from the database) and when a source starts or stops failing
-(`health_transition`, `failing_event`, `recovered_event`).
+(`plan_next_runs`, resuming from the database), when a source starts or stops failing
+(`health_transition`, `failing_event`, `recovered_event`), and what a config reload changes
+(`config_change`; the daemon reloads on SIGHUP and when the file changes).
 
 Crawls run in the daemon's process by default: bench/memory_crawls.py measured RSS flat after
 warm-up over 200 consecutive crawls (no leak to run away from), and a crawl starts in 0.2 s
@@ -825,8 +826,7 @@ class Daemon:
                 self._settling = seen
                 continue
             self._settling = None
-            if not await self.reload("the file changed"):
-                self._refused_digest = seen
+            await self.reload("the file changed")
 
     async def reload(self, why: str) -> bool:
         """Load the config file again and apply it; False (one error line) if it is refused."""
@@ -837,18 +837,17 @@ class Daemon:
             if self._stopping.is_set():
                 return False
             path = self.config.path
+            digest = await asyncio.to_thread(file_digest, path)
             try:
-                digest, new = await asyncio.to_thread(lambda: (file_digest(path), load_config(path, dict(os.environ))))
-            except ConfigError as exc:
-                logger.error("config not reloaded (%s), the running config stays: %s", why, exc)
-                return False
-            except Exception as exc:  # noqa: BLE001 - a surprise in loading must not stop the daemon
-                logger.error("config not reloaded (%s), the running config stays: %s", why,
-                             _one_line(f"{type(exc).__name__}: {exc}"))
+                new = await asyncio.to_thread(load_config, path, dict(os.environ))
+                change = config_change(self.config, new)
+                await self._apply(change)
+            except Exception as exc:  # noqa: BLE001 - nothing in a reload may stop the daemon
+                self._refused_digest = digest  # the watcher does not refuse the same file again
+                problem = exc if isinstance(exc, ConfigError) else _one_line(f"{type(exc).__name__}: {exc}")
+                logger.error("config not reloaded (%s), the running config stays: %s", why, problem)
                 return False
             self._loaded_digest, self._refused_digest = digest, None
-            change = config_change(self.config, new)
-            await self._apply(change)
             logger.info("config reloaded (%s): %s", why, change)
             if change.restart:
                 logger.warning("config: %s changed: needs a restart; until then the daemon keeps the running %s",
@@ -856,6 +855,8 @@ class Daemon:
             return True
 
     async def _apply(self, change: ConfigChange) -> None:
+        """Make `change` the running config. What can fail (reading the database) comes
+        before anything is changed."""
         from jobs.config import format_duration
         from jobs.database import connect
 

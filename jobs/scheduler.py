@@ -1128,6 +1128,9 @@ def run_daemon(config, debug: bool = False, *, mode: str | None = None, log_form
               else InProcessCrawls(config, debug=debug))
     lock = DaemonLock(config.database)
     lock.acquire()
+    # A reload asked before the loop handles SIGHUP must not end the daemon (SIGHUP's default);
+    # the file watcher sees an edit made meanwhile.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     quiet = QuietSkips()
     logging.getLogger("apscheduler.scheduler").addFilter(quiet)
     try:

@@ -101,7 +101,10 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         "dead_letters": [],
         "failing_receivers": [],
     }
-    if db is not None and config.subscriptions:
+    from alerts.schema import anything_waiting
+
+    # Deliveries waiting for subscriptions this config lacks show too (queued by another config).
+    if db is not None and (config.subscriptions or anything_waiting(db)):
         from alerts.commands import dead_letters, failing_receivers, subscription_stats
 
         report["subscriptions"] = subscription_stats(db, config)

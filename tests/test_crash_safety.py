@@ -31,7 +31,8 @@ pytestmark = pytest.mark.slow
 SEED = 20261201
 KILLS = 20            # kill -9s that hit a live process (the issue asks for at least 20)
 MAX_ROUNDS = 60       # processes that ended before their kill point do not count
-BUDGET = 120.0        # seconds for the loop (about 45 on an idle 2-core machine); fail rather than run on
+BUDGET = 400.0        # seconds for the loop (about 45 on an idle 2-core machine, 80 beside two busy
+                      # loops): a guard against a run-away loop, not a timing check
 ORGS = ("alpha-lab", "beta-lab")
 MODELS_PER_ORG = 16
 SECRET = "whsec_" + "Y3Jhc2gtc2FmZXR5LXRlc3Qtc2VjcmV0LTAxMjM0NQ=="

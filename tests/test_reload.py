@@ -225,3 +225,41 @@ def test_config_change_says_what_a_reload_applies_and_what_waits_for_a_restart(t
     assert str(change) == ("watches added: d; watches removed: c; watches rescheduled: a; watches changed: b; "
                            "subscriptions added: s3; subscriptions removed: s2; settings changed: daemon")
     assert not sched.config_change(old, old) and str(sched.config_change(old, old)) == "no change"
+
+
+def test_the_file_watcher_applies_a_change_once_it_reads_the_same_twice(monkeypatch):
+    """A file caught mid-write (a truncated one may be valid and lack subscriptions) is never
+    applied: a change is taken when two looks in a row read the same content."""
+    import asyncio
+
+    from tests.test_scheduler import FakeConfig
+
+    looks = ["A", "B", "B", "B", "C", None, "C"]  # content hashes, one per look; None: unreadable
+    seen: list[str | None] = []
+    reloads: list[int] = []
+    daemon = sched.Daemon(FakeConfig(watches=()), crawls=object())
+    daemon.config_poll = 0
+    daemon._loaded_digest = "L"
+
+    def look(path):
+        if len(seen) == len(looks):
+            daemon._stopping.set()
+            return None
+        seen.append(looks[len(seen)])
+        return seen[-1]
+
+    async def reload(why):
+        reloads.append(len(seen))
+        daemon._loaded_digest = seen[-1]
+        return True
+
+    monkeypatch.setattr(sched, "file_digest", look)
+    monkeypatch.setattr(daemon, "reload", reload)
+
+    async def scenario():
+        daemon._stopping = asyncio.Event()
+        await asyncio.wait_for(daemon._watch_config(), timeout=10)
+
+    asyncio.run(scenario())
+    assert seen == looks
+    assert reloads == [3]  # B read twice in a row; A never, C not yet (the unreadable look between)

@@ -21,12 +21,15 @@ def next_run(watch, last: datetime | None, now: datetime) -> datetime:
     return max(now, last + timedelta(seconds=watch.every))
 
 
-def last_finished(db) -> dict[str, datetime | None]:
-    """The last finished crawl of each watch that has ever succeeded (what its schedule
-    resumes from, in the daemon and in `status`): `watch_state`, else the `crawls` table (a
-    database filled before watch health was recorded). Crawls that a killed process left
-    `running` do not count: they are re-run. A watch whose every crawl failed is left out: it
-    is due at once (after a restart too), not a whole `every` (6 h for papers) later."""
+def last_finished(db, *, at_start: bool = True) -> dict[str, datetime | None]:
+    """The last finished crawl of each watch, what its schedule goes on from: `watch_state`,
+    else the `crawls` table (a database filled before watch health was recorded). Crawls that
+    a killed process left `running` do not count: they are re-run.
+
+    `at_start` (a daemon starting now): a watch whose every crawl failed is left out, so it
+    runs at once, not a whole `every` (6 h for papers) after its failure. A running daemon
+    goes on from its last crawl, failed or not (`at_start=False`, what `status` shows then).
+    """
     out: dict[str, datetime | None] = {}
     if db is None:
         return out
@@ -37,7 +40,7 @@ def last_finished(db) -> dict[str, datetime | None]:
             out[watch] = _parse(finished)
     if db["watch_state"].exists():
         for watch, finished, ok in db.execute("select watch, last_finished_at, last_ok_at from watch_state"):
-            if finished and (ok or watch in out):
+            if finished and (ok or watch in out or not at_start):
                 out[watch] = _parse(finished)
     return out
 
@@ -49,7 +52,8 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
-    finished = last_finished(db)
+    pid = daemon_pid(config.database)
+    finished = last_finished(db, at_start=not pid)  # a running daemon's schedule, else a start's
     # Items belong to units (orgs), which several watches may share: count by unit.
     per_unit: dict[str, int] = {}
     if db is not None:
@@ -91,7 +95,6 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     if db is not None and db["budgets"].exists():
         budgets = [dict(row) for row in db.query(
             "select source, bucket, remaining, quota, reset_at, observed_at from budgets order by source, bucket")]
-    pid = daemon_pid(config.database)
     report = {
         "database": str(config.database),
         "daemon": f"running (pid {pid})" if pid else "not running",

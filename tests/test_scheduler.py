@@ -86,6 +86,22 @@ def test_last_finished_prefers_watch_state_and_ignores_interrupted_crawls(tmp_pa
     assert sched.last_finished(db) == {"a": T0, "b": T0 + timedelta(hours=2)}
 
 
+def test_a_watch_that_never_succeeded_is_due_at_start_and_a_running_daemon_goes_on_from_its_failure(tmp_path):
+    from jobs.database import connect
+
+    db = connect(tmp_path / "ow.db")
+    db["crawls"].insert({"watch": "papers", "status": "failed", "finished_at": "2026-01-01T00:00:00.000000Z"})
+    db["watch_state"].insert_all([
+        {"watch": "papers", "last_finished_at": "2026-01-01T00:00:00.000000Z", "last_status": "failed"},
+        {"watch": "labs", "last_finished_at": "2026-01-01T01:00:00.000000Z", "last_status": "failed",
+         "last_ok_at": "2025-12-31T00:00:00.000000Z"},
+    ])
+    assert sched.last_finished(db) == {"labs": T0 + timedelta(hours=1)}
+    assert sched.plan_next_runs([W("papers", 6 * 3600)], sched.last_finished(db), T0 + timedelta(minutes=5)) == {
+        "papers": T0 + timedelta(minutes=5)}
+    assert sched.last_finished(db, at_start=False) == {"papers": T0, "labs": T0 + timedelta(hours=1)}
+
+
 # -- source health ------------------------------------------------------------------------
 
 

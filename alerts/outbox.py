@@ -104,6 +104,7 @@ class DispatchReport:
     suppressed: int = 0      # subscription removed or disabled by the dispatcher's own reload
     deferred: int = 0        # not attempted: the receiver failed or is paced; due again later
     busy: int = 0            # not attempted: another dispatcher holds them (it is sending them)
+    waiting: int = 0         # for subscriptions this config lacks or disables: left for a process that has them
     messages: int = 0        # messages / requests the receivers accepted
     errors: list[str] = field(default_factory=list)   # "subscription: reason", redacted
     by_subscription: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -127,6 +128,8 @@ class DispatchReport:
                 parts.append(f"{getattr(self, name)} {name}")
         if self.busy:
             parts.append(f"{self.busy} being sent by another dispatcher")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting for a process that knows their subscription (see status)")
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class DispatchReport:
             "suppressed": self.suppressed,
             "deferred": self.deferred,
             "busy": self.busy,
+            "waiting": self.waiting,
             "messages": self.messages,
             "errors": list(self.errors),
             "by_subscription": {k: dict(v) for k, v in self.by_subscription.items()},
@@ -283,6 +287,12 @@ def dispatch(
             report.count(sub.name, "busy", busy)
             if rows:
                 _dispatch_one(claim, config, sub, rows, now, transport, policy, report)
+        enabled = [s.name for s in config.subscriptions if s.enabled]
+        (report.waiting,) = db.execute(
+            "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"
+            f" AND subscription NOT IN ({_marks(enabled)})",
+            enabled,
+        ).fetchone()
     finally:
         if own_transport:
             transport.close()

@@ -347,12 +347,13 @@ def test_deliveries_of_subscriptions_this_config_lacks_wait_for_a_process_that_h
     older = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="paused", enabled=False)])
     for _ in range(3):
         report = dispatch(db, older, now=clock, transport=transport)
-        assert (report.suppressed, report.busy, report.failed) == (0, 0, 0)
+        assert (report.suppressed, report.busy, report.failed, report.waiting) == (0, 0, 0, 2)
         clock.advance(minutes=20)
     rows = {r["subscription"]: r for r in deliveries(db)}
     assert {name: (r["status"], r["attempts"], r["claim_id"]) for name, r in rows.items()} == {
         "team": ("sent", 1, None), "new": ("pending", 0, None), "paused": ("pending", 0, None)}
     assert len(http.requests) == 1
+    assert str(report) == "0 sent, 2 waiting for a process that knows their subscription (see status)"
     stats = {r["name"]: (r["target"], r["pending"]) for r in subscription_stats(db, older)}
     assert stats["new"] == ("(not in this config: waiting for a process that knows it)", 1)
     assert dispatch(db, newer, now=clock, transport=transport).sent == 2  # the process that knows them

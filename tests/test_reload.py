@@ -156,6 +156,9 @@ def test_only_a_removal_the_daemon_loaded_suppresses_and_retry_brings_back(tmp_p
             gone = {s["name"]: s for s in ow.json("status")["subscriptions"]}["gone"]
             assert (gone["target"], gone["pending"], gone["suppressed"]) == (
                 "(not in this config: waiting for a process that knows it)", 1, 1)
+            # A one-shot with the current file leaves it too, and says so.
+            assert ow("deliver").stdout == (
+                "deliveries: 0 sent, 1 waiting for a process that knows their subscription (see status)\n")
 
             # Added back (its receiver fixed): what waited is sent; the suppressed one stays so.
             write_config(path, hf=emulator.url, watches=[labs()],

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from jobs.config import Config
 
 STATUSES = ("sent", "pending", "failed", "dead", "suppressed")
+# Deliveries of a subscription this config does not have: queued by a process whose config
+# has it, they wait for one (`alerts.outbox._suppress_retired`), never suppressed for that.
+WAITING_ELSEWHERE = "(not in this config: waiting for a process that knows it)"
 
 
 def sample_event(subscription: str, now: datetime) -> dict[str, Any]:
@@ -117,8 +120,9 @@ def _target(config: "Config", sub: "Subscription") -> str:
 
 
 def subscription_stats(db: sqlite_utils.Database, config: "Config") -> list[dict[str, Any]]:
-    """One row per subscription of the config (and per removed one with deliveries still
-    waiting): name, channel, redacted target, digest, and delivery counts by status."""
+    """One row per subscription of the config (and per unknown one with deliveries still
+    waiting: `WAITING_ELSEWHERE`): name, channel, redacted target, digest, and delivery
+    counts by status."""
     counts: dict[str, dict[str, int]] = {}
     last_sent: dict[str, str | None] = {}
     if db["deliveries"].exists():
@@ -151,7 +155,7 @@ def subscription_stats(db: sqlite_utils.Database, config: "Config") -> list[dict
                 {
                     "name": name,
                     "channel": "",
-                    "target": "(not in the config: will be suppressed)",
+                    "target": WAITING_ELSEWHERE,
                     "digest": "",
                     "enabled": False,
                     **{status: per.get(status, 0) for status in STATUSES},
@@ -218,5 +222,22 @@ def retry_dead(
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?,"
             f" last_error = NULL WHERE {where}",
             params,
+        )
+        return cursor.rowcount
+
+
+def retry_suppressed(db: sqlite_utils.Database, *, now: datetime, subscriptions: list[str]) -> int:
+    """Put the suppressed deliveries of `subscriptions` (enabled in the config now) back in
+    the outbox; returns how many. A daemon that predates config reloads suppressed what was
+    queued for a subscription its config did not have yet: this brings those back, as
+    `retry_dead` brings back dead letters (due at once, a fresh attempt count)."""
+    if not subscriptions or not db["deliveries"].exists():
+        return 0
+    marks = ", ".join("?" * len(subscriptions))
+    with immediate(db):
+        cursor = db.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,"
+            f" claim_id = NULL, claimed_until = NULL WHERE status = 'suppressed' AND subscription IN ({marks})",
+            [iso(now), *subscriptions],
         )
         return cursor.rowcount

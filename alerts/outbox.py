@@ -101,9 +101,10 @@ class DispatchReport:
     sent: int = 0
     failed: int = 0          # will be retried
     dead: int = 0            # refused for good, or given up: see `openwatch status`
-    suppressed: int = 0      # subscription removed from the config or disabled
+    suppressed: int = 0      # subscription removed or disabled by the dispatcher's own reload
     deferred: int = 0        # not attempted: the receiver failed or is paced; due again later
     busy: int = 0            # not attempted: another dispatcher holds them (it is sending them)
+    waiting: int = 0         # for subscriptions this config lacks or disables: left for a process that has them
     messages: int = 0        # messages / requests the receivers accepted
     errors: list[str] = field(default_factory=list)   # "subscription: reason", redacted
     by_subscription: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -127,6 +128,8 @@ class DispatchReport:
                 parts.append(f"{getattr(self, name)} {name}")
         if self.busy:
             parts.append(f"{self.busy} being sent by another dispatcher")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting for a process that knows their subscription (see status)")
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,6 +140,7 @@ class DispatchReport:
             "suppressed": self.suppressed,
             "deferred": self.deferred,
             "busy": self.busy,
+            "waiting": self.waiting,
             "messages": self.messages,
             "errors": list(self.errors),
             "by_subscription": {k: dict(v) for k, v in self.by_subscription.items()},
@@ -250,15 +254,19 @@ def dispatch(
     force: bool = False,
     transport: Transport | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
+    retired: Mapping[str, int] | None = None,
 ) -> DispatchReport:
     """Send every due delivery (all pending and failed ones if `force`), grouped per subscription.
 
     A burst for one subscription becomes grouped messages (Slack, email), a digest one grouped
     message; webhooks get one request per event. Outcomes: `sent`; `failed` with the next
     attempt after backoff (never before `Retry-After`); `dead` for a refusal or after
-    `policy` gives up; `suppressed` for subscriptions no longer in the config; `deferred`
-    when the receiver just failed or is paced (a 429's `Retry-After` on a shared webhook);
-    `busy` when another dispatcher is sending them.
+    `policy` gives up; `suppressed` for what waited for a subscription in `retired` (removed
+    or disabled by a reload of the caller: see `_suppress_retired`); `deferred` when the
+    receiver just failed or is paced (a 429's `Retry-After` on a shared webhook); `busy` when
+    another dispatcher is sending them. Rows of a subscription that `config` does not have
+    enabled are otherwise left alone (pending, for a process that knows it): never claimed,
+    never retried here, never in the way of the others.
 
     Each subscription's rows are claimed right before they are sent, and the claim is renewed
     before each message, so two dispatchers (the daemon and `openwatch deliver`) never send the
@@ -270,7 +278,8 @@ def dispatch(
     transport = transport or Transport()
     claim = _Claim(db, uuid.uuid4().hex, now, CLAIM_LEASE)
     try:
-        _suppress_orphans(db, config, now(), report)
+        if retired:
+            _suppress_retired(db, config, now(), report, retired)
         for sub in config.subscriptions:  # in config order
             if not sub.enabled:
                 continue
@@ -278,42 +287,51 @@ def dispatch(
             report.count(sub.name, "busy", busy)
             if rows:
                 _dispatch_one(claim, config, sub, rows, now, transport, policy, report)
+        enabled = [s.name for s in config.subscriptions if s.enabled]
+        (report.waiting,) = db.execute(
+            "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"
+            f" AND subscription NOT IN ({_marks(enabled)})",
+            enabled,
+        ).fetchone()
     finally:
         if own_transport:
             transport.close()
     return report
 
 
-def _suppress_orphans(db: sqlite_utils.Database, config: "Config", moment: datetime, report: DispatchReport) -> None:
-    """Suppress what waits for subscriptions removed from the config or disabled (all of them
-    when the config has none), except rows another dispatcher is sending right now."""
-    enabled = [s.name for s in config.subscriptions if s.enabled]
-    disabled = [s.name for s in config.subscriptions if not s.enabled]
+def _suppress_retired(
+    db: sqlite_utils.Database,
+    config: "Config",
+    moment: datetime,
+    report: DispatchReport,
+    retired: Mapping[str, int],
+) -> None:
+    """Suppress what waited for the subscriptions this process retired: `retired` maps a
+    subscription that a config it ran had enabled, and the config it then reloaded removed or
+    disabled, to the last delivery id queued when it did. Only those rows, and not while
+    another dispatcher is sending them: a row queued later, or for a subscription this process
+    never knew, was queued by a process with another config and waits for one that knows it
+    (DESIGN.md rule 8; README, "Alerts")."""
+    enabled = {s.name for s in config.subscriptions if s.enabled}
+    disabled = {s.name for s in config.subscriptions if not s.enabled}
     stamp = iso(moment)
     waiting = (
         "status IN ('pending', 'failed') AND (claimed_until IS NULL OR claimed_until <= ?)"
-        f" AND subscription NOT IN ({_marks(enabled)})"
+        " AND subscription = ? AND id <= ?"
     )
-    with immediate(db):
-        rows = list(
-            db.query(
-                f"SELECT subscription, count(*) AS n FROM deliveries WHERE {waiting} GROUP BY subscription",
-                [stamp, *enabled],
-            )
-        )
-        for row in rows:
-            reason = (
-                "subscription disabled in the config"
-                if row["subscription"] in disabled
-                else "subscription no longer in the config"
-            )
-            db.execute(
+    for name, mark in sorted(retired.items()):
+        if name in enabled:  # added back since: its rows are sent
+            continue
+        reason = "subscription disabled in the config" if name in disabled else "subscription no longer in the config"
+        with immediate(db):
+            n = db.execute(
                 "UPDATE deliveries SET status = 'suppressed', last_error = ?, next_attempt_at = NULL,"
-                f" claim_id = NULL, claimed_until = NULL WHERE {waiting} AND subscription = ?",
-                [reason, stamp, *enabled, row["subscription"]],
-            )
-            report.count(row["subscription"], "suppressed", row["n"])
-            log.info("suppressed %d deliveries of %r: %s", row["n"], row["subscription"], reason)
+                f" claim_id = NULL, claimed_until = NULL WHERE {waiting}",
+                [reason, stamp, name, mark],
+            ).rowcount
+        if n:
+            report.count(name, "suppressed", n)
+            log.info("suppressed %d deliveries of %r: %s", n, name, reason)
 
 
 def _marks(items: Sequence[Any]) -> str:

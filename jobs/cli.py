@@ -707,18 +707,22 @@ def alerts_test(app: App, subscription):
 @click.argument("subscription", required=False)
 @click.pass_obj
 def alerts_retry(app: App, subscription):
-    """Put dead letters back in the queue (after fixing a receiver or a setting).
+    """Put dead letters back in the queue (after fixing a receiver or a setting), and the
+    suppressed deliveries of subscriptions the config has enabled now.
 
     Example: openwatch alerts retry team && openwatch deliver
     """
-    from alerts.commands import retry_dead
+    from alerts.commands import retry_dead, retry_suppressed
 
     config = app.config()
     if subscription:
         config.subscription(subscription)
     db = app.db()
-    count = retry_dead(db, now=datetime.now(timezone.utc), subscription=subscription)
-    click.echo(f"{count} dead letters queued again")
+    now = datetime.now(timezone.utc)
+    count = retry_dead(db, now=now, subscription=subscription)
+    enabled = [s.name for s in config.subscriptions if s.enabled and subscription in (None, s.name)]
+    back = retry_suppressed(db, now=now, subscriptions=enabled)
+    click.echo(f"{count} dead letters queued again" + (f", {back} suppressed deliveries queued again" if back else ""))
 
 
 @alerts.command("channels")

@@ -8,8 +8,9 @@ runs missed while the loop was busy (or the machine asleep) into one. The outbox
 one more job; it works in a thread with its own database connection, never on the loop.
 
 What is decided here is kept pure and tested with explicit times: when each watch runs first
-(`plan_next_runs`, resuming from the database) and when a source starts or stops failing
-(`health_transition`, `failing_event`, `recovered_event`).
+(`plan_next_runs`, resuming from the database), when a source starts or stops failing
+(`health_transition`, `failing_event`, `recovered_event`), and what a config reload changes
+(`config_change`; the daemon reloads on SIGHUP and when the file changes).
 
 Crawls run in the daemon's process by default: bench/memory_crawls.py measured RSS flat after
 warm-up over 200 consecutive crawls (no leak to run away from), and a crawl starts in 0.2 s
@@ -30,12 +31,13 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from jobs.runner import CUT_REASON, open_store  # CUT_REASON: the runner records it too
+from jobs.status import last_finished, next_run  # one rule for the daemon and `status`
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
@@ -78,16 +80,16 @@ def plan_next_runs(watches: Iterable[Any], last_finished: Mapping[str, datetime 
                    now: datetime) -> dict[str, datetime]:
     """First run of each enabled watch: `every` after its last finished crawl, else now.
 
-    A watch never crawled, or overdue (the daemon was down for several intervals), runs once
-    now, not once per missed interval; the same rule as `openwatch status`'s "next run".
+    `last_finished` is `jobs.status.last_finished`: a watch that never succeeded has none. A
+    watch never crawled, never successfully, or overdue (the daemon was down for several
+    intervals) runs once now, not once per missed interval; the same rule as `openwatch
+    status`'s "next run".
     """
     plan = {}
     for watch in watches:
         if not watch.enabled:
             continue
-        last = last_finished.get(watch.name)
-        due = now if last is None else last + timedelta(seconds=watch.every)
-        plan[watch.name] = max(due, now)
+        plan[watch.name] = next_run(watch, last_finished.get(watch.name), now)
     return plan
 
 
@@ -289,23 +291,6 @@ def keep_feed(config, db, new_events: int) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The database at start: what a killed daemon left behind, and when each watch last ran
-
-
-def last_finished(db) -> dict[str, datetime | None]:
-    """The last finished crawl of each watch: `watch_state`, else the `crawls` table (a
-    database filled before watch health was recorded). Crawls that a killed process left
-    `running` do not count: they are re-run."""
-    out: dict[str, datetime | None] = {}
-    if db["crawls"].exists():
-        for watch, finished in db.execute(
-            "select watch, max(finished_at) from crawls where status in ('ok', 'partial') group by watch"
-        ):
-            out[watch] = parse_time(finished)
-    if db["watch_state"].exists():
-        for watch, finished in db.execute("select watch, last_finished_at from watch_state"):
-            if finished:
-                out[watch] = parse_time(finished)
-    return out
 
 
 def fail_running(db, reason: str, *, pid: int | None = None, watch: str | None = None) -> int:
@@ -579,6 +564,92 @@ def crawl_mode(config, explicit: str | None = None, environ: Mapping[str, str] =
 
 
 # ---------------------------------------------------------------------------------------------
+# Reloading the config (pure: what changed, what a reload applies)
+
+# Settings a running daemon cannot change: it keeps its own until restarted.
+RESTART_ONLY = ("database", "scrapyd", "daemon.log_format")
+CONFIG_POLL = 1.0  # seconds between looks at the config file (a stat and a read of a few KB)
+
+
+def _setting(config, dotted: str) -> Any:
+    value = config
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+@dataclass
+class ConfigChange:
+    """What a reload from `old` to `new` does. `applied` is `new` with `old`'s restart-only
+    settings (`restart` names those that differ: they wait for a restart)."""
+
+    applied: Any
+    added: list = field(default_factory=list)         # enabled watches new to the daemon
+    removed: list = field(default_factory=list)       # names of watches removed or disabled
+    rescheduled: list = field(default_factory=list)   # watches whose `every` or `jitter` changed
+    changed: list = field(default_factory=list)       # watches changed otherwise (same schedule)
+    subscribed: list = field(default_factory=list)    # subscriptions enabled now, not before
+    retired: list = field(default_factory=list)       # subscriptions enabled before, not now
+    edited: list = field(default_factory=list)        # subscriptions enabled before and now, changed
+    restart: list = field(default_factory=list)
+    other: list = field(default_factory=list)         # other top-level settings that changed
+
+    def __bool__(self) -> bool:
+        return any((self.added, self.removed, self.rescheduled, self.changed, self.subscribed, self.retired,
+                    self.edited, self.restart, self.other))
+
+    def __str__(self) -> str:
+        def names(items) -> str:
+            return ", ".join(getattr(item, "name", item) for item in items)
+
+        parts = [f"{label} {names(items)}" for label, items in (
+            ("watches added:", self.added), ("watches removed:", self.removed),
+            ("watches rescheduled:", self.rescheduled), ("watches changed:", self.changed),
+            ("subscriptions added:", self.subscribed), ("subscriptions removed:", self.retired),
+            ("subscriptions changed:", self.edited), ("settings changed:", self.other)) if items]
+        return "; ".join(parts) or "no change"
+
+
+def config_change(old, new) -> ConfigChange:
+    """Compare the running config with a newly loaded one (both valid)."""
+    from dataclasses import replace
+
+    keep = {"database": old.database, "scrapyd": getattr(old, "scrapyd", None)}
+    restart = [key for key in RESTART_ONLY if _setting(old, key) != _setting(new, key)]
+    applied = replace(new, **keep, daemon=replace(new.daemon, log_format=old.daemon.log_format))
+    change = ConfigChange(applied=applied, restart=restart)
+    before = {w.name: w for w in old.watches if w.enabled}
+    after = {w.name: w for w in new.watches if w.enabled}
+    for name, watch in after.items():
+        was = before.get(name)
+        if was is None:
+            change.added.append(watch)
+        elif (was.every, was.jitter) != (watch.every, watch.jitter):
+            change.rescheduled.append(watch)
+        elif was != watch:
+            change.changed.append(watch)
+    change.removed = [name for name in before if name not in after]
+    subs_before = {s.name: s for s in old.subscriptions if s.enabled}
+    subs_after = {s.name: s for s in new.subscriptions if s.enabled}
+    change.subscribed = [name for name in subs_after if name not in subs_before]
+    change.retired = [name for name in subs_before if name not in subs_after]
+    change.edited = [name for name in subs_after if name in subs_before and subs_after[name] != subs_before[name]]
+    change.other = [key for key in ("endpoints", "smtp", "daemon", "feed_path")
+                    if _setting(applied, key) != _setting(old, key)]
+    return change
+
+
+def file_digest(path) -> str | None:
+    """The config file's content hash, or None while it cannot be read (an editor replacing it)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
 # The daemon
 
 
@@ -598,6 +669,14 @@ class Daemon:
     Deliveries go through one `alerts.transport.Transport` for the daemon's lifetime (its
     HTTP connections and per-webhook rate limiters outlive each round), one round at a time,
     in a thread. `dispatch` (tests) replaces `alerts.outbox.dispatch`, same signature.
+
+    The config reloads on SIGHUP and when the file's content changes (looked at every
+    `config_poll` seconds; applied once it reads the same twice, so a file caught mid-write is
+    not taken): watches' jobs are added, removed, rescheduled; subscriptions and the other
+    settings apply to the next crawl and round (`config_change`). A file that does not
+    validate is refused with its one-line error; the running config stays. `retired` holds
+    the subscriptions a reload removed or disabled, with the last delivery queued then: only
+    those rows are ever suppressed (`alerts.outbox._suppress_retired`).
     """
 
     def __init__(self, config, *, crawls=None, clock: Clock = utc_now, dispatch: Callable | None = None,
@@ -618,6 +697,14 @@ class Daemon:
         self._stopping: asyncio.Event | None = None
         self._cut: asyncio.Event | None = None
         self._cut_counted: set[str] = set()
+        self._crawling: dict[str, Any] = {}   # watch name -> the Watch its running crawl started with
+        self.retired: dict[str, int] = {}
+        self.config_poll = CONFIG_POLL
+        self._loaded_digest: str | None = None
+        self._refused_digest: str | None = None
+        self._settling: str | None = None
+        self._reloading: asyncio.Lock | None = None
+        self._background: set[asyncio.Task] = set()
 
     # -- before the loop -----------------------------------------------------------------------
 
@@ -642,6 +729,7 @@ class Daemon:
         finally:
             db.close()
         self.plan = plan_next_runs(self.watches, last, self.clock())
+        self._loaded_digest = file_digest(self.config.path)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -653,18 +741,24 @@ class Daemon:
             from alerts.transport import Transport
 
             self.transport = Transport()
+        self._reloading = asyncio.Lock()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload, "SIGHUP")
+        watcher = None
         try:
             self.scheduler = build_scheduler(loop)
             self.add_jobs(self.scheduler, self.clock())
             self.scheduler.start()
             self._log_started()
+            watcher = asyncio.ensure_future(self._watch_config())
             await self._stopping.wait()
             await self.shutdown()
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            if watcher is not None:
+                watcher.cancel()
             if self._dispatching is None or self._dispatching.done():
                 self.transport.close()  # else a round still uses it: it goes with the process
         return 0
@@ -707,6 +801,102 @@ class Daemon:
         logger.info("%s: stopping; no new crawls, %d running", signame, len(self._running))
         self._stopping.set()
 
+    # -- reloading the config ------------------------------------------------------------------
+
+    def request_reload(self, why: str = "SIGHUP") -> None:
+        if self._stopping is None or self._stopping.is_set():
+            return
+        task = asyncio.ensure_future(self.reload(why))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _watch_config(self) -> None:
+        """Reload when the file's content changed and reads the same at the next look."""
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.config_poll)
+                return
+            except TimeoutError:
+                pass
+            seen = await asyncio.to_thread(file_digest, self.config.path)
+            if seen is None or seen in (self._loaded_digest, self._refused_digest):
+                self._settling = None
+                continue
+            if seen != self._settling:  # changed since the last look: maybe still being written
+                self._settling = seen
+                continue
+            self._settling = None
+            await self.reload("the file changed")
+
+    async def reload(self, why: str) -> bool:
+        """Load the config file again and apply it; False (one error line) if it is refused."""
+        from jobs.config import load_config
+        from jobs.exceptions import ConfigError
+
+        async with self._reloading:
+            if self._stopping.is_set():
+                return False
+            path = self.config.path
+            digest = await asyncio.to_thread(file_digest, path)
+            try:
+                new = await asyncio.to_thread(load_config, path, dict(os.environ))
+                change = config_change(self.config, new)
+                await self._apply(change)
+            except Exception as exc:  # noqa: BLE001 - nothing in a reload may stop the daemon
+                self._refused_digest = digest  # the watcher does not refuse the same file again
+                problem = exc if isinstance(exc, ConfigError) else _one_line(f"{type(exc).__name__}: {exc}")
+                logger.error("config not reloaded (%s), the running config stays: %s", why, problem)
+                return False
+            self._loaded_digest, self._refused_digest = digest, None
+            logger.info("config reloaded (%s): %s", why, change)
+            if change.restart:
+                logger.warning("config: %s changed: needs a restart; until then the daemon keeps the running %s",
+                               " and ".join(change.restart), "value" if len(change.restart) == 1 else "values")
+            return True
+
+    async def _apply(self, change: ConfigChange) -> None:
+        """Make `change` the running config. What can fail (reading the database) comes
+        before anything is changed."""
+        from jobs.config import format_duration
+        from jobs.database import connect
+
+        old, new = self.config, change.applied
+        now = self.clock()
+
+        def read_db():
+            db = connect(new.database)
+            try:
+                mark = db.execute("select coalesce(max(id), 0) from deliveries").fetchone()[0] if change.retired else 0
+                return mark, last_finished(db)
+            finally:
+                db.close()
+
+        mark, last = await asyncio.to_thread(read_db)
+        self.config = new
+        self.crawls.config = new
+        self.watches = [w for w in new.watches if w.enabled]
+        for name in change.retired:
+            self.retired[name] = mark
+        for sub in new.subscriptions:
+            if sub.enabled:
+                self.retired.pop(sub.name, None)
+        scheduler = self.scheduler
+        for name in change.removed:
+            if scheduler.get_job(f"watch:{name}") is not None:
+                scheduler.remove_job(f"watch:{name}")
+        for watch in change.changed:
+            scheduler.modify_job(f"watch:{watch.name}", args=[watch])
+        plan = plan_next_runs(change.added + change.rescheduled, last, now)
+        for watch in change.added + change.rescheduled:
+            first = plan[watch.name]
+            self.plan[watch.name] = first
+            scheduler.add_job(self.crawl_job, args=[watch], **watch_job_options(watch, first))
+            logger.info("watch %s: every %s, next run %s", watch.name, format_duration(watch.every), iso(first))
+        every_before = old.daemon.dispatch_every if old.subscriptions else None
+        every = new.daemon.dispatch_every if new.subscriptions else None
+        if every != every_before or change.retired:  # a round now suppresses what waited for the retired
+            scheduler.add_job(self.dispatch_job, **dispatch_job_options(every, now))
+
     async def shutdown(self) -> None:
         loop = asyncio.get_running_loop()
         if self.scheduler is not None and self.scheduler.running:
@@ -732,8 +922,8 @@ class Daemon:
                     await self._wait_first(pending, cut_deadline)
                     pending = {t for t in pending if not t.done()}
                 await asyncio.sleep(0)  # crawls that stopped at the cancel record it themselves
-                stuck = [w for w in self.watches if self._running.get(w.name) in pending
-                         and not self._running[w.name].done()]
+                stuck = [self._crawling[name] for name, task in self._running.items()
+                         if task in pending and not task.done()]
                 if stuck:
                     if self._cut.is_set():
                         logger.warning("%s cut at once (second signal): recorded as cut",
@@ -799,6 +989,7 @@ class Daemon:
         if self._stopping is not None and self._stopping.is_set():
             return
         self._running[watch.name] = asyncio.current_task()
+        self._crawling[watch.name] = watch
         try:
             logger.info("crawl %s: starting", watch.name)
             outcome, recorded = await self.crawls.crawl(watch)
@@ -825,6 +1016,7 @@ class Daemon:
             logger.exception("crawl %s: the job failed; the daemon goes on", watch.name)
         finally:
             self._running.pop(watch.name, None)
+            self._crawling.pop(watch.name, None)
 
     def _problems(self, watch, outcome) -> str:
         """The crawl's errors as the reader can act on them (`jobs.summary`), in one line."""
@@ -885,7 +1077,10 @@ class Daemon:
             from alerts.outbox import dispatch
         db = connect(self.config.database)
         try:
-            return dispatch(db, self.config, now=self.clock, transport=self.transport)
+            config, retired = self.config, dict(self.retired)
+            if retired:
+                return dispatch(db, config, now=self.clock, transport=self.transport, retired=retired)
+            return dispatch(db, config, now=self.clock, transport=self.transport)
         finally:
             db.close()
 
@@ -933,6 +1128,9 @@ def run_daemon(config, debug: bool = False, *, mode: str | None = None, log_form
               else InProcessCrawls(config, debug=debug))
     lock = DaemonLock(config.database)
     lock.acquire()
+    # A reload asked before the loop handles SIGHUP must not end the daemon (SIGHUP's default);
+    # the file watcher sees an edit made meanwhile.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     quiet = QuietSkips()
     logging.getLogger("apscheduler.scheduler").addFilter(quiet)
     try:

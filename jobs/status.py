@@ -8,15 +8,41 @@ from jobs.lock import daemon_pid
 
 
 def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def next_run(watch, last_finished: str | None, now: datetime) -> datetime:
-    """Due `every` after the last finished crawl; a watch never crawled is due now."""
-    last = _parse(last_finished)
+def next_run(watch, last: datetime | None, now: datetime) -> datetime:
+    """Due `every` after the last finished crawl (`last_finished`); else due now."""
     if last is None:
         return now
     return max(now, last + timedelta(seconds=watch.every))
+
+
+def last_finished(db, *, at_start: bool = True) -> dict[str, datetime | None]:
+    """The last finished crawl of each watch, what its schedule goes on from: `watch_state`,
+    else the `crawls` table (a database filled before watch health was recorded). Crawls that
+    a killed process left `running` do not count: they are re-run.
+
+    `at_start` (a daemon starting now): a watch whose every crawl failed is left out, so it
+    runs at once, not a whole `every` (6 h for papers) after its failure. A running daemon
+    goes on from its last crawl, failed or not (`at_start=False`, what `status` shows then).
+    """
+    out: dict[str, datetime | None] = {}
+    if db is None:
+        return out
+    if db["crawls"].exists():
+        for watch, finished in db.execute(
+            "select watch, max(finished_at) from crawls where status in ('ok', 'partial') group by watch"
+        ):
+            out[watch] = _parse(finished)
+    if db["watch_state"].exists():
+        for watch, finished, ok in db.execute("select watch, last_finished_at, last_ok_at from watch_state"):
+            if finished and (ok or watch in out or not at_start):
+                out[watch] = _parse(finished)
+    return out
 
 
 def status_report(config, db, now: datetime | None = None) -> dict:
@@ -26,6 +52,8 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
+    pid = daemon_pid(config.database)
+    finished = last_finished(db, at_start=not pid)  # a running daemon's schedule, else a start's
     # Items belong to units (orgs), which several watches of one source may share; a unit is
     # named within its source (`Qwen` on Hugging Face and on ModelScope are two): count by both.
     per_unit: dict[tuple[str, str], int] = {}
@@ -43,7 +71,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     for watch in config.watches:
         crawl = crawls.get(watch.name) or {}
         state = states.get(watch.name) or {}
-        due = next_run(watch, state.get("last_finished_at") or crawl.get("finished_at"), now)
+        due = next_run(watch, finished.get(watch.name), now)
         errors = crawl.get("errors") or "[]"
         import json
 
@@ -71,7 +99,6 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     if db is not None and db["budgets"].exists():
         budgets = [dict(row) for row in db.query(
             "select source, bucket, remaining, quota, reset_at, observed_at from budgets order by source, bucket")]
-    pid = daemon_pid(config.database)
     report = {
         "database": str(config.database),
         "daemon": f"running (pid {pid})" if pid else "not running",
@@ -81,7 +108,10 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         "dead_letters": [],
         "failing_receivers": [],
     }
-    if db is not None and config.subscriptions:
+    from alerts.schema import anything_waiting
+
+    # Deliveries waiting for subscriptions this config lacks show too (queued by another config).
+    if db is not None and (config.subscriptions or anything_waiting(db)):
         from alerts.commands import dead_letters, failing_receivers, subscription_stats
 
         report["subscriptions"] = subscription_stats(db, config)

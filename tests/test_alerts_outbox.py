@@ -337,18 +337,52 @@ def test_gives_up_after_a_day_of_failures(tmp_path, db):
     assert len(http.requests) == row["attempts"]
 
 
-def test_deliveries_of_removed_or_disabled_subscriptions_are_suppressed(tmp_path, db, http):
+def test_deliveries_of_subscriptions_this_config_lacks_wait_for_a_process_that_has_them(tmp_path, db, http):
+    """A process with another config queued them (one that was edited since, or a one-shot run
+    with the new file): left pending, never claimed, never in the way of the others."""
+    newer = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="new"), slack_sub(http, name="paused")])
+    clock = Clock()
+    transport, _ = make_transport()
+    ingest(db, [event()], newer, clock())
+    older = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="paused", enabled=False)])
+    for _ in range(3):
+        report = dispatch(db, older, now=clock, transport=transport)
+        assert (report.suppressed, report.busy, report.failed, report.waiting) == (0, 0, 0, 2)
+        clock.advance(minutes=20)
+    rows = {r["subscription"]: r for r in deliveries(db)}
+    assert {name: (r["status"], r["attempts"], r["claim_id"]) for name, r in rows.items()} == {
+        "team": ("sent", 1, None), "new": ("pending", 0, None), "paused": ("pending", 0, None)}
+    assert len(http.requests) == 1
+    assert str(report) == "0 sent, 2 waiting for a process that knows their subscription (see status)"
+    stats = {r["name"]: (r["target"], r["pending"]) for r in subscription_stats(db, older)}
+    assert stats["new"] == ("(not in this config: waiting for a process that knows it)", 1)
+    assert dispatch(db, newer, now=clock, transport=transport).sent == 2  # the process that knows them
+    assert statuses(db) == {"sent": 3}
+
+
+def test_only_what_was_queued_before_a_reload_retired_its_subscription_is_suppressed(tmp_path, db, http):
+    """`retired` (a daemon's own reload removed or disabled the subscription, when the last
+    delivery id was the mark): rows up to the mark are suppressed, later ones (queued by a
+    process that still has the subscription) wait for it."""
     before = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="old"), slack_sub(http, name="paused")])
     clock = Clock()
     transport, _ = make_transport()
     ingest(db, [event()], before, clock())
+    mark = max(r["id"] for r in deliveries(db))
+    ingest(db, [event()], before, clock())  # queued after the reload by a process with the old file
     after = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="paused", enabled=False)])
-    report = dispatch(db, after, now=clock, transport=transport)
-    assert (report.sent, report.suppressed) == (1, 2)
-    rows = {r["subscription"]: r for r in deliveries(db)}
-    assert rows["old"]["status"] == "suppressed" and "no longer in the config" in rows["old"]["last_error"]
-    assert rows["paused"]["status"] == "suppressed" and "disabled" in rows["paused"]["last_error"]
-    assert len(http.requests) == 1
+    report = dispatch(db, after, now=clock, transport=transport, retired={"old": mark, "paused": mark})
+    assert (report.sent, report.suppressed) == (2, 2)
+    rows = [(r["subscription"], r["status"], r["last_error"]) for r in deliveries(db)]
+    assert rows == [
+        ("team", "sent", None), ("old", "suppressed", "subscription no longer in the config"),
+        ("paused", "suppressed", "subscription disabled in the config"),
+        ("team", "sent", None), ("old", "pending", None), ("paused", "pending", None)]
+    assert len(http.requests) == 1  # one grouped Slack message
+    # Added back: a retired name that the config has enabled again is not suppressed any more.
+    again = make_config(tmp_path, [slack_sub(http), slack_sub(http, name="old")])
+    clock.advance(5)  # past the Slack webhook's pace
+    assert dispatch(db, again, now=clock, transport=transport, retired={"old": mark}).sent == 1
 
 
 def test_force_sends_failed_deliveries_before_their_time(tmp_path, db, http):
@@ -816,18 +850,22 @@ def test_removing_a_subscription_never_suppresses_what_another_dispatcher_is_sen
     other_db = open_db(tmp_path)
     second = []
     _while_sending(monkeypatch, WebhookChannel, lambda: second.append(
-        dispatch(other_db, without, now=clock, transport=make_transport()[0])))
+        dispatch(other_db, without, now=clock, transport=make_transport()[0], retired={"pipe": 10**9})))
     assert dispatch(db, config, now=clock, transport=make_transport()[0]).sent == 1
     other_db.close()
     assert second[0].suppressed == 0
     assert statuses(db) == {"sent": 1}
 
 
-def test_without_any_subscription_leftover_deliveries_are_suppressed(tmp_path, db, http):
+def test_without_any_subscription_leftover_deliveries_are_suppressed_once_retired(tmp_path, db, http):
     before = make_config(tmp_path, [slack_sub(http), webhook_sub(http)])
     clock = Clock()
     ingest(db, [event(), event()], before, clock())
-    report = dispatch(db, make_config(tmp_path, []), now=clock, transport=make_transport()[0])
+    empty = make_config(tmp_path, [])
+    assert dispatch(db, empty, now=clock, transport=make_transport()[0]).suppressed == 0
+    assert statuses(db) == {"pending": 4}
+    mark = max(r["id"] for r in deliveries(db))
+    report = dispatch(db, empty, now=clock, transport=make_transport()[0], retired={"team": mark, "pipe": mark})
     assert (report.suppressed, report.sent) == (4, 0)
     assert statuses(db) == {"suppressed": 4}
     assert {r["last_error"] for r in deliveries(db)} == {"subscription no longer in the config"}

@@ -86,6 +86,22 @@ def test_last_finished_prefers_watch_state_and_ignores_interrupted_crawls(tmp_pa
     assert sched.last_finished(db) == {"a": T0, "b": T0 + timedelta(hours=2)}
 
 
+def test_a_watch_that_never_succeeded_is_due_at_start_and_a_running_daemon_goes_on_from_its_failure(tmp_path):
+    from jobs.database import connect
+
+    db = connect(tmp_path / "ow.db")
+    db["crawls"].insert({"watch": "papers", "status": "failed", "finished_at": "2026-01-01T00:00:00.000000Z"})
+    db["watch_state"].insert_all([
+        {"watch": "papers", "last_finished_at": "2026-01-01T00:00:00.000000Z", "last_status": "failed"},
+        {"watch": "labs", "last_finished_at": "2026-01-01T01:00:00.000000Z", "last_status": "failed",
+         "last_ok_at": "2025-12-31T00:00:00.000000Z"},
+    ])
+    assert sched.last_finished(db) == {"labs": T0 + timedelta(hours=1)}
+    assert sched.plan_next_runs([W("papers", 6 * 3600)], sched.last_finished(db), T0 + timedelta(minutes=5)) == {
+        "papers": T0 + timedelta(minutes=5)}
+    assert sched.last_finished(db, at_start=False) == {"papers": T0, "labs": T0 + timedelta(hours=1)}
+
+
 # -- source health ------------------------------------------------------------------------
 
 
@@ -353,7 +369,7 @@ class FakeDispatch:
         if self.gate is not None:
             self.gate.set()
 
-    def __call__(self, db, config, *, now, transport):
+    def __call__(self, db, config, *, now, transport, **options):
         from alerts.outbox import DispatchReport
 
         gate = self.gate
@@ -365,7 +381,7 @@ class FakeDispatch:
         try:
             if gate is not None:
                 gate.wait(60)  # bounded: a failing test must not hang the suite
-            return self.inner(db, config, now=now, transport=transport) if self.inner else DispatchReport()
+            return self.inner(db, config, now=now, transport=transport, **options) if self.inner else DispatchReport()
         finally:
             with self._changed:
                 self.active -= 1
@@ -651,15 +667,17 @@ def test_final_dispatch_is_bounded(tmp_path, caplog, how):
         dispatch.release()
 
 
-def test_without_subscriptions_one_round_suppresses_deliveries_left_by_removed_ones(tmp_path):
+def test_a_daemon_never_suppresses_what_waits_for_a_subscription_it_never_had(tmp_path):
+    """Rows of `hook`, queued by a process whose config has it: this daemon never loaded a
+    config with `hook`, so they wait for one that has (DESIGN.md rule 8)."""
     from alerts.outbox import dispatch as real_dispatch
 
     hook = ('[[subscription]]\nname = "hook"\nchannel = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
             'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
-    before = _config(tmp_path, hook)
+    other = _config(tmp_path, hook)
     for _ in range(3):
-        sched.record_outcome(before, before.watch("labs"), _outcome("failed"))
-    config = _config(tmp_path)  # the subscription is gone from the config
+        sched.record_outcome(other, other.watch("labs"), _outcome("failed"))
+    config = _config(tmp_path)  # this daemon's config has no subscription
     dispatch = FakeDispatch(inner=real_dispatch)
     crawls = FakeCrawls(sched.utc_now, origin=sched.utc_now())
     daemon = sched.Daemon(config, crawls=crawls, dispatch=dispatch, transport=FakeTransport())
@@ -675,7 +693,13 @@ def test_without_subscriptions_one_round_suppresses_deliveries_left_by_removed_o
     assert dispatch.finished == 1  # once at start; no periodic or final round without subscriptions
     store = sched.open_store(config)
     assert store.db.execute("select subscription, status, last_error from deliveries").fetchall() == [
-        ("hook", "suppressed", "subscription no longer in the config")]
+        ("hook", "pending", None)]
+    # `status` with this config (no subscription at all) says what waits, and for whom.
+    from jobs.status import status_report
+
+    waiting = status_report(config, store.db)["subscriptions"]
+    assert [(s["name"], s["target"], s["pending"]) for s in waiting] == [
+        ("hook", "(not in this config: waiting for a process that knows it)", 1)]
 
 
 # -- crawl children left by a killed daemon --------------------------------------------------

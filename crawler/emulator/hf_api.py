@@ -252,6 +252,8 @@ def _derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
         tags.append(str(card["library_name"]))
     if model.parameters or any(n.endswith((".safetensors", ".safetensors.index.json")) for n in commit.files):
         tags.append("safetensors")
+    if any(n.endswith(".gguf") for n in commit.files):
+        tags.append("gguf")  # the Hub's format tag for GGUF repos (e.g. Qwen/Qwen2.5-7B-Instruct-GGUF)
     config = commit.files.get("config.json")
     summary = _config_summary(config) if config is not None else None
     if summary and summary.get("model_type"):
@@ -262,8 +264,16 @@ def _derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
     tags.extend(str(code) for code in _listify(card.get("language")))
     tags.extend(f"dataset:{d}" for d in _listify(card.get("datasets")))
     tags.extend(f"arxiv:{a}" for a in model.arxiv)
-    for base in _listify(card.get("base_model")):
-        tags += [f"base_model:{base}", f"base_model:finetune:{base}"]
+    bases = _listify(card.get("base_model"))
+    if bases:
+        # One `base_model:<id>` and one `base_model:<relation>:<id>` per base, the relation
+        # stated or inferred (world.infer_relation): the recorded deepset/roberta-base-squad2
+        # answer (../shared/samples) carries "base_model:FacebookAI/roberta-base",
+        # "base_model:finetune:FacebookAI/roberta-base"; quantized, adapter and merge repos
+        # carry `base_model:quantized:<id>`, `base_model:adapter:<id>`, `base_model:merge:<id>`.
+        relation = world_mod.infer_relation(commit)
+        for base in bases:
+            tags += [f"base_model:{base}", f"base_model:{relation}:{base}"]
     if card.get("license"):
         tags.append(f"license:{card['license']}")
     if card.get("library_name") == "transformers":
@@ -292,7 +302,17 @@ def _field(name: str, model: world_mod.Model, commit: world_mod.Commit, blobs: b
     if name == "downloads":
         return model.downloads
     if name == "downloadsAllTime":
-        return model.downloads * 7
+        # Cumulative since creation (huggingface_hub ModelInfo.downloads_all_time, read from
+        # `downloadsAllTime`: "Cumulated number of downloads of the model since its
+        # creation"); only with `expand`, never in the default listing row or model info.
+        return model.downloads_all_time
+    if name == "childrenModelCount":
+        # Per relation, all four keys: {"adapter": n, "merge": n, "quantized": n,
+        # "finetune": n}, as answers to `expand[]=childrenModelCount` are recorded in public
+        # code (e.g. a "direct API testing" note for microsoft/Phi-3.5-mini-instruct:
+        # {"adapter": 716, "merge": 19, "quantized": 190, "finetune": 328}).
+        # huggingface_hub keeps it untyped (ModelInfo stores unknown keys as they come).
+        return model.world.children_counts(model.id) if model.world is not None else _MISSING
     if name == "private":
         return model.private
     if name == "gated":
@@ -326,12 +346,28 @@ def _field(name: str, model: world_mod.Model, commit: world_mod.Commit, blobs: b
     if name == "usedStorage":
         return sum(len(b) for b in commit.files.values())
     if name == "safetensors":
+        # huggingface_hub SafeTensorsInfo(parameters: dtype -> count, total); the recorded
+        # roberta answer: {"parameters": {"F32": 124056578, "I64": 514}, "total": 124057092}.
+        # MoE repos count every expert: `total` is the total, not the active parameters.
         if not model.parameters:
             return _MISSING
+        if isinstance(model.parameters, dict):
+            return {"parameters": dict(model.parameters), "total": sum(model.parameters.values())}
         return {"parameters": {"BF16": model.parameters}, "total": model.parameters}
     if name == "baseModels":
+        # {"relation": r, "models": [{"_id", "id"}]}: one relation for the repo, each base
+        # with its `_id` (recorded for unsloth/Phi-3.5-mini-instruct: {"relation":
+        # "finetune", "models": [{"_id": "66bfbb1a43a701a837a745ac", "id":
+        # "microsoft/Phi-3.5-mini-instruct"}]}). A base the emulator does not hold gets no `_id`.
         bases = _listify(card.get("base_model")) if card else []
-        return {"relation": "finetune", "models": [{"id": b} for b in bases]} if bases else _MISSING
+        if not bases:
+            return _MISSING
+        world = model.world
+        models = []
+        for base in bases:
+            known = world.lookup(base, authed=False) if world is not None else None
+            models.append({"_id": known.object_id, "id": base} if known is not None else {"id": base})
+        return {"relation": world_mod.infer_relation(commit), "models": models}
     return _MISSING
 
 

@@ -29,12 +29,24 @@ A missing, deleted or (without credentials) private model answers HTTP 404 with
 error `Code` below is the emulator's: no recorded answer for a missing model was found.
 `ModelScopeWorld.missing_status = 200` answers the same envelope under HTTP 200 instead
 (`get_model` raises `NotExistError` on either).
+
+Mirrors of Hugging Face models (`ModelScopeWorld.add_mirror`): no field of the model answer
+says a model is a copy of a Hugging Face repo (the SDK's `ModelInfo` reads none, and its
+`create_model` sends none). What real mirrors share with their original is the id (labs
+publish under the same owner and name on both hubs: `Qwen/Qwen2.5-7B-Instruct`,
+`deepseek-ai/DeepSeek-R1`) or, for ModelScope's own mirror org `AI-ModelScope`
+(`AI-ModelScope/FLUX.1-dev` from `black-forest-labs/FLUX.1-dev`, `AI-ModelScope/gemma-2b-it`),
+the name; and the model card: `ReadMeContent` is the Hugging Face README.md, YAML header and
+all. The `License` is ModelScope's own field, a display name (hub/constants.py `Licenses`:
+"Apache License 2.0", "MIT", "GPL-3.0", ...), set by the uploader, so it can disagree with the
+Hugging Face card's `license` (users report such inconsistencies).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import threading
 import uuid
 from datetime import datetime
@@ -44,6 +56,10 @@ from .times import utcnow
 
 MISSING_CODE = 10010205001  # unverified: see the module docstring
 MAX_PAGE_SIZE = 100
+# Hugging Face licence ids -> ModelScope display names (modelscope/hub/constants.py
+# `Licenses`); any other id is shown as the Hub spells it.
+HF_LICENSE_NAMES = {"apache-2.0": "Apache License 2.0", "mit": "MIT", "gpl-2.0": "GPL-2.0", "gpl-3.0": "GPL-3.0",
+                    "lgpl-2.1": "LGPL-2.1", "lgpl-3.0": "LGPL-3.0", "afl-3.0": "AFL-3.0", "ecl-2.0": "ECL-2.0"}
 
 
 class MsModel:
@@ -69,6 +85,7 @@ class MsModel:
         self.model_type: list[str] = []
         self.files: dict[str, bytes] = {}
         self.revision_sha = ""
+        self.mirror_of: str | None = None  # the Hugging Face id it copies (not served: see the docstring)
 
     @property
     def model_id(self) -> str:
@@ -117,6 +134,38 @@ class ModelScopeWorld:
             self._models[model_id] = model
             self.version += 1
             return model
+
+    def add_mirror(self, hf_model, model_id: str | None = None, *, license: str | None = None, created_at=None,
+                   downloads: int = 0, stars: int = 0, chinese_name: str = "", private: bool = False) -> MsModel:
+        """A copy of a Hugging Face repo (`hf_model`, a `world.Model`) on ModelScope: the same
+        files, the README.md verbatim as `ReadMeContent`, `Tasks` from its pipeline tag,
+        `Architectures` / `ModelType` from its config.json, its `arxiv:` papers.
+
+        `model_id` defaults to the same owner and name (how labs publish on both hubs);
+        `AI-ModelScope/<name>` is ModelScope's own mirror org. `license` defaults to the Hugging
+        Face licence's ModelScope display name (`HF_LICENSE_NAMES`); pass another to make the
+        two hubs disagree. `created_at` defaults to now (a mirror comes after its original).
+        """
+        files = dict(hf_model.files)
+        readme = files.pop("README.md", b"").decode("utf-8", "replace")
+        try:
+            config = json.loads(files.get("config.json", b"{}"))
+        except ValueError:
+            config = {}
+        config = config if isinstance(config, dict) else {}
+        if license is None:
+            license = HF_LICENSE_NAMES.get(hf_model.license or "", hf_model.license_name or hf_model.license)
+        pipeline = hf_model.pipeline_tag
+        card_tags = hf_model.card.get("tags") or []
+        model = self.add_model(model_id or hf_model.id, license=license, chinese_name=chinese_name,
+                               description=f"{hf_model.name}", tasks=(pipeline,) if pipeline else (),
+                               tags=[str(t) for t in (card_tags if isinstance(card_tags, list) else [card_tags])],
+                               downloads=downloads, stars=stars, created_at=created_at, private=private,
+                               arxiv=hf_model.arxiv, architectures=config.get("architectures") or (),
+                               model_type=[config["model_type"]] if config.get("model_type") else (),
+                               readme=readme, files=files)
+        model.mirror_of = hf_model.id
+        return model
 
     def relicense(self, model_id: str, license: str | None, *, license_text: str | None = None) -> None:
         """The model card's licence changes (and the LICENSE file, with `license_text`)."""

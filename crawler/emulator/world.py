@@ -14,6 +14,12 @@ Hub facts mirrored here (sources in the comments where they are used):
   (`….000Z`, as in every recorded answer): two commits within one second share it;
 - a renamed repo (`rename`) keeps its `_id`, sha, files and dates; the old id answers a 307
   to the new one (hf_api.py) until a new repo takes the old name;
+- a card's `base_model` (an id or a list) makes the repo a child of each base, with the
+  card's `base_model_relation` or the one the Hub infers (`infer_relation`); the Hub derives
+  the tags `base_model:<id>` and `base_model:<relation>:<id>`, the child's `baseModels` and
+  the base's `childrenModelCount` from it (hf_api.py);
+- a repo created private keeps its `createdAt` when it turns public (`set_private(False)`):
+  `createdAt` is the creation, not the first public day;
 - some answers leave fields out (`hide_fields`): an `expand` variant without `gated`, old
   repos without `cardData`; a client must read "absent" as unknown.
 
@@ -21,10 +27,12 @@ Daily papers (`add_daily_paper`) live here too: they are Hugging Face's (`/api/d
 
 World API (`HubWorld`, also `emu.world` / `emu.hf`):
 - models: `add_model(model_id, *, license, license_name, license_link, gated, private, files,
-  pipeline_tag, library_name, tags, downloads, likes, created_at, base_model, datasets, arxiv,
-  parameters, card_extra)`, `commit(model_id, files, delete, card, message)`,
+  pipeline_tag, library_name, tags, downloads, downloads_all_time, likes, created_at,
+  base_model, base_model_relation, datasets, arxiv, parameters, card_extra)`, `commit(model_id, files, delete, card, message)`,
   `relicense(model_id, license, *, license_name, license_link, license_text)`,
-  `set_gated`, `set_private`, `set_stats(downloads, likes, trending_score)`, `delete`,
+  `set_gated`, `set_private`, `set_stats(downloads, downloads_all_time, likes, trending_score)`,
+  `add_downloads(model_id, n, day)` (grows `downloadsAllTime` and rolls the 30-day
+  `downloads`), `children_counts` (`childrenModelCount`), `delete`,
   `restore`, `rename(old_id, new_id)`, `hide_fields(model_id, *names)`, `show_fields`,
   `populate(n, author, seed)`;
 - daily papers: `add_daily_paper(arxiv_id, *, title, summary, authors, upvotes, date,
@@ -42,7 +50,7 @@ import hashlib
 import itertools
 import threading
 from bisect import bisect_right
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 
 from . import cards, synthetic
@@ -84,8 +92,8 @@ class Model:
     """A model repo. Read its attributes freely; change it only through `HubWorld`."""
 
     __slots__ = ("id", "author", "name", "seq", "object_id", "created_at", "private", "gated", "disabled", "deleted",
-                 "downloads", "likes", "trending_score", "parameters", "arxiv", "commits", "version", "hidden",
-                 "tags_cache")
+                 "downloads", "downloads_all_time", "daily_downloads", "likes", "trending_score", "parameters",
+                 "arxiv", "commits", "version", "hidden", "tags_cache", "world")
 
     def __init__(self, model_id: str, seq: int, created_at: datetime):
         self.id = model_id
@@ -98,10 +106,13 @@ class Model:
         self.gated: bool | str = False
         self.disabled = False
         self.deleted = False
-        self.downloads = 0
+        self.downloads = 0  # the Hub's `downloads`: the last 30 days
+        self.downloads_all_time = 0  # `downloadsAllTime`: cumulative since creation
+        # date -> downloads that day, kept by `HubWorld.add_downloads` to roll the 30-day window.
+        self.daily_downloads: dict = {}
         self.likes = 0
         self.trending_score = 0
-        self.parameters: int | None = None
+        self.parameters: int | dict | None = None
         self.arxiv: tuple[str, ...] = ()
         self.commits: list[Commit] = []
         # Bumped on every change; lets readers cache what they derive from the model.
@@ -109,6 +120,7 @@ class Model:
         # Fields the Hub leaves out of this repo's answers (see `HubWorld.hide_fields`).
         self.hidden: frozenset[str] = frozenset()
         self.tags_cache: tuple | None = None  # (version, sha, tags), kept by hf_api.derive_tags
+        self.world: HubWorld | None = None  # the world holding it (for answers about other repos)
 
     @property
     def head(self) -> Commit:
@@ -145,6 +157,19 @@ class Model:
     @property
     def pipeline_tag(self) -> str | None:
         return self.head.card.get("pipeline_tag")
+
+    @property
+    def base_models(self) -> list[str]:
+        """The card's `base_model` as a list (the Hub takes a string or a list)."""
+        return _listify(self.head.card.get("base_model")) if self.head.has_readme else []
+
+    @property
+    def base_model_relation(self) -> str | None:
+        """The relation to the base model(s): the card's `base_model_relation` when it gives one
+        of the four, else the Hub's inference (`infer_relation`); None without a base model."""
+        if not self.base_models:
+            return None
+        return infer_relation(self.head)
 
     @property
     def library_name(self) -> str | None:
@@ -225,6 +250,7 @@ class HubWorld:
         self._commit_counter = itertools.count(1)
         self._redirects: dict[str, str] = {}  # old id -> current id, after `rename`
         self._papers: dict[str, DailyPaper] = {}  # arXiv id -> daily paper
+        self._children_index: tuple[int, dict] | None = None  # (version, base id -> relation counts)
         # Bumped on every change anywhere; readers key caches of derived views on it.
         self.version = 0
 
@@ -244,9 +270,11 @@ class HubWorld:
         library_name="transformers",
         tags=(),
         downloads=0,
+        downloads_all_time=None,
         likes=0,
         created_at=None,
         base_model=None,
+        base_model_relation=None,
         datasets=(),
         arxiv=(),
         parameters=None,
@@ -258,7 +286,16 @@ class HubWorld:
         None value leaves that default out (`{"README.md": None}` makes a repo without a card).
         A README.md given here keeps its body; its YAML header, if any, is merged over the
         card built from the keyword arguments. No LICENSE file is invented.
+
+        `base_model` (an id or a list of ids) and `base_model_relation` (`adapter`, `merge`,
+        `quantized`, `finetune`) go into the card, as on the Hub; without a relation the Hub
+        infers one (`infer_relation`). `downloads` is the 30-day count, `downloads_all_time`
+        the cumulative one (default: `downloads`, a repo whose downloads all fell in the last
+        30 days). `parameters` is the safetensors total, or a dict dtype -> count (an FP8
+        repo's `{"F8_E4M3": ..., "BF16": ...}`). `private=True` creates the repo private:
+        `createdAt` is this creation, whenever `set_private(False)` makes it public.
         """
+        _check_relation(base_model_relation)
         _check_id(model_id)
         _check_gated(gated)
         with self.lock:
@@ -269,6 +306,8 @@ class HubWorld:
             card = _build_card(
                 license, license_name, license_link, base_model, datasets, pipeline_tag, library_name, tags, card_extra
             )
+            if base_model_relation is not None:
+                card["base_model_relation"] = base_model_relation
             body = _default_body(model_id, pipeline_tag, arxiv)
             config = _default_config(model_id.split("/", 1)[0], library_name)
             base_files: dict[str, bytes | None] = {README: None, "config.json": config}
@@ -293,6 +332,7 @@ class HubWorld:
             model.private = bool(private)
             model.gated = gated
             model.downloads = int(downloads)
+            model.downloads_all_time = int(downloads if downloads_all_time is None else downloads_all_time)
             model.likes = int(likes)
             model.parameters = parameters
             model.arxiv = tuple(arxiv)
@@ -364,17 +404,63 @@ class HubWorld:
             model.private = bool(private)
             self._touch(model)
 
-    def set_stats(self, model_id: str, *, downloads=None, likes=None, trending_score=None) -> None:
-        """Counters the Hub updates without a commit."""
+    def set_stats(self, model_id: str, *, downloads=None, downloads_all_time=None, likes=None,
+                  trending_score=None) -> None:
+        """Counters the Hub updates without a commit: `downloads` (30 days),
+        `downloads_all_time` (cumulative), `likes`, `trending_score`. Each is set as given;
+        `add_downloads` grows both download counters together."""
         with self.lock:
             model = self._live(model_id)
             if downloads is not None:
                 model.downloads = int(downloads)
+            if downloads_all_time is not None:
+                model.downloads_all_time = int(downloads_all_time)
             if likes is not None:
                 model.likes = int(likes)
             if trending_score is not None:
                 model.trending_score = int(trending_score)
             self._touch(model)
+
+    def add_downloads(self, model_id: str, n: int, *, day=None) -> None:
+        """`n` downloads on `day` (a date; default the clock's UTC day): `downloadsAllTime`
+        grows by `n` and `downloads` becomes the sum of the 30 days ending that day, as the
+        Hub's two counters relate (huggingface_hub `ModelInfo`: `downloads` over the last 30
+        days, `downloads_all_time` "cumulated number of downloads of the model since its
+        creation"). The 30-day count a repo had before its first `add_downloads` counts as
+        the day before's and ages out with it; a scripted season calls this every day."""
+        if n < 0:
+            raise ValueError("downloads only grow")
+        with self.lock:
+            model = self._live(model_id)
+            today = day or self.clock().date()
+            if not model.daily_downloads and model.downloads:
+                model.daily_downloads[today - timedelta(days=1)] = model.downloads
+            model.daily_downloads[today] = model.daily_downloads.get(today, 0) + int(n)
+            model.downloads_all_time += int(n)
+            start = today - timedelta(days=29)
+            for old in [d for d in model.daily_downloads if d < start - timedelta(days=1)]:
+                del model.daily_downloads[old]
+            model.downloads = sum(v for d, v in model.daily_downloads.items() if start <= d <= today)
+            self._touch(model)
+
+    def children_counts(self, model_id: str) -> dict[str, int]:
+        """`childrenModelCount` of `model_id`: the public repos whose card names it as a base
+        model, per relation; all four keys, zeros included (see hf_api.py for the shape)."""
+        with self.lock:
+            if self._children_index is None or self._children_index[0] != self.version:
+                index: dict[str, dict[str, int]] = {}
+                for model in self._all:
+                    if not model.visible(False):
+                        continue
+                    bases = model.base_models
+                    if not bases:
+                        continue
+                    relation = model.base_model_relation
+                    for base in dict.fromkeys(bases):
+                        counts = index.setdefault(base, dict.fromkeys(RELATIONS, 0))
+                        counts[relation] += 1
+                self._children_index = (self.version, index)
+            return dict(self._children_index[1].get(model_id) or dict.fromkeys(RELATIONS, 0))
 
     def delete(self, model_id: str) -> None:
         with self.lock:
@@ -568,6 +654,7 @@ class HubWorld:
     def _add_synthetic(self, spec: synthetic.Spec) -> str:
         model = self._new_model(spec.model_id, spec.created_at)
         model.downloads = spec.downloads
+        model.downloads_all_time = spec.downloads * 7  # synthetic repos are older than 30 days
         model.likes = spec.likes
         model.trending_score = spec.likes // 10
         model.gated = spec.gated
@@ -597,6 +684,7 @@ class HubWorld:
             self._drop(existing)
         self._redirects.pop(model_id, None)
         model = Model(model_id, next(self._seq), to_second(created_at))
+        model.world = self
         self._models[model_id] = model
         self._all.append(model)
         self._by_author.setdefault(model.author, []).append(model)
@@ -633,6 +721,45 @@ def _check_id(model_id: str) -> None:
     owner, sep, name = model_id.partition("/")
     if not sep or not owner or not name or "/" in name:
         raise ValueError(f"model ids are owner/name: {model_id!r}")
+
+
+RELATIONS = ("adapter", "merge", "quantized", "finetune")
+
+
+def _listify(value) -> list[str]:
+    if value is None:
+        return []
+    return [str(value)] if isinstance(value, str) else [str(v) for v in value]
+
+
+def infer_relation(commit: Commit) -> str:
+    """The relation of a repo to its base model(s), as the Hub states it.
+
+    Hub docs, model-cards "Specifying a base model": "The Hub will infer the type of
+    relationship from the current model to the base model ("adapter", "merge", "quantized",
+    "finetune") but you can also set it explicitly if needed: `base_model_relation:
+    quantized`". The inference below is the emulator's reading of that (the Hub does not
+    publish its rule): a PEFT `adapter_config.json` makes an adapter, GGUF files or a
+    `quantization_config` in config.json a quantized repo, two or more bases a merge,
+    anything else a finetune.
+    """
+    card = commit.card if commit.has_readme else {}
+    stated = card.get("base_model_relation")
+    if stated in RELATIONS:
+        return stated
+    files = commit.files
+    if "adapter_config.json" in files:
+        return "adapter"
+    if any(name.endswith(".gguf") for name in files) or b'"quantization_config"' in files.get("config.json", b""):
+        return "quantized"
+    if len(_listify(card.get("base_model"))) > 1:
+        return "merge"
+    return "finetune"
+
+
+def _check_relation(relation) -> None:
+    if relation is not None and relation not in RELATIONS:
+        raise ValueError(f"base_model_relation must be one of {', '.join(RELATIONS)}, not {relation!r}")
 
 
 def _check_gated(gated) -> None:

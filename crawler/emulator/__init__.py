@@ -18,7 +18,9 @@ arXiv `emu.url + "/arxiv"` (`/api/query`); ModelScope `emu.url + "/modelscope"`
 (`/api/v1/models/...`); feeds `emu.url + "/feeds/<name>"` (`emu.feed_url(name)`).
 Each module's docstring documents its endpoints and world API: hf_api.py, hf_papers.py,
 world.py (Hugging Face), github.py, arxiv.py, feeds.py, modelscope.py; faults.py the fault
-knobs; requests_log.py how to read requests, arrival times and per-window counts.
+knobs; requests_log.py how to read requests, arrival times and per-window counts;
+releases.py weights announced before they are public (`announce_weights`); season.py a
+scripted season of launches, growth and an outage on an injected clock (`build_season`).
 
 Used by the tests, by `openwatch demo` and by the benchmarks (`python -m crawler.emulator`).
 """
@@ -29,6 +31,8 @@ from .faults import Fault, FaultSet
 from .feeds import FeedWorld
 from .github import GitHubWorld
 from .modelscope import ModelScopeWorld
+from .releases import Pending, announce_weights
+from .season import Season, SeasonClock, build_season
 from .requests_log import LoggedRequest, RequestLog
 from .server import HubEmulator
 from .times import LEGACY_CREATED_ATS, SENTINEL_CREATED_AT, SENTINEL_CREATED_AT_05
@@ -47,11 +51,16 @@ __all__ = [
     "LoggedRequest",
     "Model",
     "ModelScopeWorld",
+    "Pending",
     "RequestLog",
     "SENTINEL_CREATED_AT",
     "SENTINEL_CREATED_AT_05",
+    "Season",
+    "SeasonClock",
     "apply_demo_changes",
+    "announce_weights",
     "apply_demo_source_changes",
+    "build_season",
     "seed_demo_sources",
     "seed_demo_world",
 ]

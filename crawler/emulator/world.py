@@ -28,7 +28,8 @@ Daily papers (`add_daily_paper`) live here too: they are Hugging Face's (`/api/d
 World API (`HubWorld`, also `emu.world` / `emu.hf`):
 - models: `add_model(model_id, *, license, license_name, license_link, gated, private, files,
   pipeline_tag, library_name, tags, downloads, downloads_all_time, likes, created_at,
-  base_model, base_model_relation, datasets, arxiv, parameters, card_extra)`, `commit(model_id, files, delete, card, message)`,
+  base_model, base_model_relation, datasets, arxiv, parameters, card_extra)`,
+  `commit(model_id, files, delete, card, message)`,
   `relicense(model_id, license, *, license_name, license_link, license_text)`,
   `set_gated`, `set_private`, `set_stats(downloads, downloads_all_time, likes, trending_score)`,
   `add_downloads(model_id, n, day)` (grows `downloadsAllTime` and rolls the 30-day

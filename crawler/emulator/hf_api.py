@@ -311,7 +311,9 @@ def _field(name: str, model: world_mod.Model, commit: world_mod.Commit, blobs: b
         # "finetune": n}, as answers to `expand[]=childrenModelCount` are recorded in public
         # code (e.g. a "direct API testing" note for microsoft/Phi-3.5-mini-instruct:
         # {"adapter": 716, "merge": 19, "quantized": 190, "finetune": 328}).
-        # huggingface_hub keeps it untyped (ModelInfo stores unknown keys as they come).
+        # huggingface_hub keeps it untyped (ModelInfo stores unknown keys as they come); one
+        # third-party Rust client types it as an integer, so a reader should take either
+        # (an int: the total; a dict: the sum of its values).
         return model.world.children_counts(model.id) if model.world is not None else _MISSING
     if name == "private":
         return model.private

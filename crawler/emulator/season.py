@@ -189,7 +189,7 @@ class _Worlds:
 
 def build_season(days: int = 90, *, start: datetime = DEFAULT_START) -> Season:
     """The worlds on day 0 and the script of days 1..`days` (events at fixed shares of the
-    season, so a shorter season keeps them all when `days` >= 10)."""
+    season, so a shorter season keeps them all when `days` >= 30; `schedule` says what is kept)."""
     if days < 1:
         raise ValueError("a season has at least one day")
     clock = SeasonClock(start)

@@ -253,7 +253,7 @@ def _derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
     if model.parameters or any(n.endswith((".safetensors", ".safetensors.index.json")) for n in commit.files):
         tags.append("safetensors")
     if any(n.endswith(".gguf") for n in commit.files):
-        tags.append("gguf")  # the Hub's format tag for GGUF repos (e.g. Qwen/Qwen2.5-7B-Instruct-GGUF)
+        tags.append("gguf")  # the Hub's format tag for GGUF repos (the captured row below)
     config = commit.files.get("config.json")
     summary = _config_summary(config) if config is not None else None
     if summary and summary.get("model_type"):
@@ -269,8 +269,11 @@ def _derive_tags(model: world_mod.Model, commit: world_mod.Commit) -> list[str]:
         # One `base_model:<id>` and one `base_model:<relation>:<id>` per base, the relation
         # stated or inferred (world.infer_relation): the recorded deepset/roberta-base-squad2
         # answer (../shared/samples) carries "base_model:FacebookAI/roberta-base",
-        # "base_model:finetune:FacebookAI/roberta-base"; quantized, adapter and merge repos
-        # carry `base_model:quantized:<id>`, `base_model:adapter:<id>`, `base_model:merge:<id>`.
+        # "base_model:finetune:FacebookAI/roberta-base"; a listing row of a GGUF repo captured in
+        # public code (mradermacher/Mellum2-12B-A2.5B-Thinking-i1-GGUF, June 2026) carries
+        # ["transformers", "gguf", "en", "base_model:JetBrains/Mellum2-12B-A2.5B-Thinking",
+        # "base_model:quantized:JetBrains/Mellum2-12B-A2.5B-Thinking", "license:apache-2.0", ...];
+        # adapters and merges likewise `base_model:adapter:<id>`, `base_model:merge:<id>`.
         relation = world_mod.infer_relation(commit)
         for base in bases:
             tags += [f"base_model:{base}", f"base_model:{relation}:{base}"]

@@ -140,6 +140,8 @@ def test_relation_stated_or_inferred_makes_the_tags_and_base_models(world, clien
         "base_model:Qwen/Qwen3-8B", f"base_model:{relation}:Qwen/Qwen3-8B"]
     assert info["baseModels"] == {"relation": relation, "models": [{"_id": world.get("Qwen/Qwen3-8B").object_id,
                                                                     "id": "Qwen/Qwen3-8B"}]}
+    # GGUF files give the format tag, as on a captured GGUF listing row ("gguf" after the library).
+    assert ("gguf" in info["tags"]) == any(name.endswith(".gguf") for name in kwargs.get("files", {}))
     assert info["cardData"]["base_model"] == "Qwen/Qwen3-8B"
     assert info["cardData"].get("base_model_relation") == kwargs.get("base_model_relation")
     # The listing filters on the derived tag, as `filter=base_model:<relation>:<id>` does on the Hub.

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from jobs.exceptions import ConfigError
+from crawler.exceptions import OpenwatchError
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
@@ -94,12 +93,12 @@ class MissingSecret:
     """A secret whose `${VAR}` is unset, in a config loaded for queries (`secrets=False`).
 
     Not a string, so it cannot be sent by mistake; `str()` shows the reference (`status`
-    lists it as a subscription's target); `error` is the `ConfigError` naming the variable,
+    lists it as a subscription's target); `error` is the config's error naming the variable,
     raised by `Config.require_secrets()` before anything is sent.
     """
 
     variable: str
-    error: ConfigError = field(compare=False, repr=False)
+    error: OpenwatchError = field(compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"${{{self.variable}}} (not set)"

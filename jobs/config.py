@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from crawler.events import default_subscribed, event_types
+from alerts.settings import AlertSettings
 from alerts.types import WEEKDAYS, Digest, MissingSecret, Smtp, Subscription  # noqa: F401 - alerts owns them
 from crawler.sources import all_sources, item_key, key_prefixes
 from crawler.identity import PROJECT_URL, user_agent  # noqa: F401 - PROJECT_URL re-exported
@@ -182,6 +183,17 @@ class Config:
         """Raise the `ConfigError` of the first secret whose variable is unset (before sending)."""
         if self.missing_secrets:
             raise self.missing_secrets[0].error
+
+    @property
+    def alerts(self) -> AlertSettings:
+        """What the alerts package gets of this config: subscriptions, [smtp], the User-Agent."""
+        names = tuple(s.name for s in self.subscriptions)
+        return AlertSettings(
+            subscriptions=self.subscriptions,
+            smtp=self.smtp,
+            user_agent=self.daemon.user_agent,
+            unknown=lambda name: UnknownNameError("subscription", name, names),
+        )
 
     def watch(self, name: str) -> Watch:
         """The watch called `name`; else `UnknownNameError`, a `KeyError` and a `ConfigError`."""

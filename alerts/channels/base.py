@@ -15,8 +15,8 @@ from alerts.render import Rendered
 from alerts.transport import Transport, parse_retry_after, user_agent
 
 if TYPE_CHECKING:
+    from alerts.settings import AlertSettings
     from alerts.types import Subscription
-    from jobs.config import Config
 
 
 # Subscription options that hold secrets, whatever the channel (URLs carry tokens).
@@ -53,9 +53,9 @@ class Channel:
                 raise TypeError(f"channel kind {kind!r} registered twice")
             Channel.registry[kind] = cls
 
-    def __init__(self, transport: Transport, config: "Config | None" = None) -> None:
+    def __init__(self, transport: Transport, settings: "AlertSettings | None" = None) -> None:
         self.transport = transport
-        self.config = config
+        self.settings = settings
 
     # -- what a subscription looks like to this channel --------------------------------------
 
@@ -71,17 +71,17 @@ class Channel:
         """Where messages go, safe to show (`https://hooks.slack.com/…`)."""
         url = sub.options.get("url")
         if url is not None and not isinstance(url, str):
-            return str(url)  # a secret not loaded (`jobs.config.MissingSecret`): names its variable
+            return str(url)  # a secret not loaded (`alerts.types.MissingSecret`): names its variable
         return redact_url(url) if url else ""
 
     def secrets(self, sub: "Subscription") -> list[str]:
         """Every string that must never be shown in full: this subscription's URL and secrets,
         and (a receiver may echo anything) those of every other subscription and [smtp]."""
-        subs = [sub, *getattr(self.config, "subscriptions", ())]
+        subs = [sub, *(self.settings.subscriptions if self.settings else ())]
         found = [str(s.options.get(name) or "") for s in subs for name in SECRET_OPTIONS]
-        smtp = getattr(self.config, "smtp", None)
-        if smtp is not None and getattr(smtp, "password", ""):
-            found.append(smtp.password)
+        smtp = self.settings.smtp if self.settings else None
+        if smtp is not None and smtp.password:
+            found.append(str(smtp.password))
         return list(dict.fromkeys(s for s in found if s))
 
     # -- rendering and sending ----------------------------------------------------------------
@@ -98,9 +98,8 @@ class Channel:
     # -- helpers for HTTP channels -------------------------------------------------------------
 
     def user_agent(self) -> str:
-        """`[daemon] user_agent` of the config (`openwatch/<version> (+<project URL>)`)."""
-        daemon = getattr(self.config, "daemon", None)
-        return getattr(daemon, "user_agent", None) or user_agent()
+        """The settings' User-Agent (`[daemon] user_agent`, default `openwatch/<version> (+<project URL>)`)."""
+        return self.settings.user_agent if self.settings else user_agent()
 
     def excerpt(self, response: httpx.Response, sub: "Subscription", limit: int) -> str:
         """The start of a receiver's answer (one line, at most `limit` characters), safe to

@@ -53,7 +53,7 @@ class EmailChannel(Channel):
     MAX_EVENTS = 500  # per email; larger bursts are split
 
     def smtp(self) -> "Smtp":
-        smtp = getattr(self.config, "smtp", None)
+        smtp = self.settings.smtp if self.settings else None
         if smtp is None:
             raise ChannelConfigError("the email channel needs an [smtp] section in openwatch.toml")
         return smtp

@@ -7,7 +7,9 @@ import email.utils
 import random
 import threading
 import time
+import re
 import urllib.request
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable
@@ -160,6 +162,15 @@ class RateLimiter:
         with self._lock:
             if self._blocked_until is None or moment > self._blocked_until:
                 self._blocked_until = moment
+
+
+def is_http_url(text: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace (receivers, endpoints)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", text)
 
 
 def parse_retry_after(value: str | None, wall_clock: Callable[[], float] = time.time) -> float | None:

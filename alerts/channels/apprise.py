@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from alerts import render
 from alerts.channels.base import Channel, Receipt
 from alerts.exceptions import ChannelConfigError, DeliveryError
-from alerts.redaction import install_log_redaction, redact_url
+from alerts.redaction import install_log_redaction, redact_secret, redact_url
 from alerts.render import Rendered
+from alerts.types import MissingSecret
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
@@ -28,8 +30,18 @@ class AppriseChannel(Channel):
     """
 
     kind = "apprise"
+    keys = ("url",)
     required_options = ("url",)
+    secret_options = ("url",)
     MAX_EVENTS = 100  # per notification: many services cap message length
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        url = read.string("url", secret=True, example='"${APPRISE_URL}"')
+        if not isinstance(url, MissingSecret) and not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+            raise read.error("url", f"{redact_secret(url)} is not an Apprise URL",
+                             'write a URL such as "mailto://user:pass@example.org" (see the Apprise docs)')
+        return {"url": url}
 
     def target(self, sub: "Subscription") -> str:
         return redact_url(str(sub.options.get("url") or ""))

@@ -10,17 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 import httpx
 
 from alerts.exceptions import ChannelConfigError, DeliveryError, UnknownChannel
-from alerts.redaction import redact_url, scrub_excerpt
+from alerts.redaction import redact_secret, redact_url, scrub_excerpt
 from alerts.render import Rendered
-from alerts.transport import Transport, parse_retry_after, user_agent
+from alerts.transport import Transport, is_http_url, parse_retry_after, user_agent
+from alerts.types import MissingSecret
 
 if TYPE_CHECKING:
     from alerts.settings import AlertSettings
     from alerts.types import Subscription
-
-
-# Subscription options that hold secrets, whatever the channel (URLs carry tokens).
-SECRET_OPTIONS = ("url", "secret", "token", "password")
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,15 @@ class Channel:
 
     registry: ClassVar[dict[str, type["Channel"]]] = {}
     kind: ClassVar[str]
+    #: This channel's own `[[subscription]]` keys (besides name, channel, events, filters, digest).
+    keys: ClassVar[tuple[str, ...]] = ()
     #: Options every subscription of this channel must set (`url`, `to`, …).
     required_options: ClassVar[tuple[str, ...]] = ()
+    #: Its keys that hold secrets (URLs carry tokens): kept in the environment, never shown in
+    #: full; a config loaded for queries may leave their `${VAR}` unset.
+    secret_options: ClassVar[tuple[str, ...]] = ()
+    #: Whether its subscriptions need the `[smtp]` section.
+    needs_smtp: ClassVar[bool] = False
     #: True: a burst of events becomes grouped messages; False: one request per event.
     grouped: ClassVar[bool] = True
 
@@ -58,6 +62,15 @@ class Channel:
         self.settings = settings
 
     # -- what a subscription looks like to this channel --------------------------------------
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        """Validate this channel's keys of one `[[subscription]]` into its `options`. `read` is
+        the config's reader over that table: `read.string(key, example=…, secret=…)`,
+        `read.string_list`, `read.has(key)`, `read.show(value)`, `read.error(key, problem,
+        fix)` (a `file:line: key: problem; fix` error). By default each key is a string."""
+        return {key: read.string(key, example='"…"', secret=key in cls.secret_options)
+                for key in cls.keys if read.has(key) or key in cls.required_options}
 
     def check(self, sub: "Subscription") -> None:
         """Raise `ChannelConfigError` when `sub` lacks what this channel needs."""
@@ -78,7 +91,7 @@ class Channel:
         """Every string that must never be shown in full: this subscription's URL and secrets,
         and (a receiver may echo anything) those of every other subscription and [smtp]."""
         subs = [sub, *(self.settings.subscriptions if self.settings else ())]
-        found = [str(s.options.get(name) or "") for s in subs for name in SECRET_OPTIONS]
+        found = [str(s.options.get(name) or "") for s in subs for name in secret_options()]
         smtp = self.settings.smtp if self.settings else None
         if smtp is not None and smtp.password:
             found.append(str(smtp.password))
@@ -118,6 +131,20 @@ class Channel:
         if 300 <= status < 400:
             return DeliveryError(f"{message} (redirects are not followed: update the URL)", retryable=False, status=status)
         return DeliveryError(message, retryable=not permanent_4xx, status=status)
+
+
+def http_url_option(read: Any, key: str = "url", *, example: str) -> str | MissingSecret:
+    """A secret http(s) URL option (a Slack incoming webhook, a webhook receiver)."""
+    url = read.string(key, secret=True, example=example)
+    if not isinstance(url, MissingSecret) and not is_http_url(url):
+        raise read.error(key, f"{redact_secret(url)} is not an http(s) URL",
+                         "write the full URL, starting with https://")
+    return url
+
+
+def secret_options() -> tuple[str, ...]:
+    """Every option name a registered channel declares secret (`url`, `secret`, …)."""
+    return tuple(dict.fromkeys(name for cls in Channel.registry.values() for name in cls.secret_options))
 
 
 def channel_class(kind: str) -> type[Channel]:

@@ -49,8 +49,19 @@ class EmailChannel(Channel):
     """
 
     kind = "email"
+    keys = ("to",)
     required_options = ("to",)
+    needs_smtp = True
     MAX_EVENTS = 500  # per email; larger bursts are split
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        to = read.string_list("to", example='["me@example.org"]')
+        for i, address in enumerate(to):
+            if "@" not in parseaddr(address)[1]:
+                raise read.error(("to", i), f"{read.show(address)} is not an email address",
+                                 'write e.g. "me@example.org"')
+        return {"to": tuple(to)}
 
     def smtp(self) -> "Smtp":
         smtp = self.settings.smtp if self.settings else None

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from alerts import render
-from alerts.channels.base import Channel, Receipt
+from alerts.channels.base import Channel, Receipt, http_url_option
 from alerts.exceptions import RateLimited
 from alerts.render import Rendered
 
@@ -28,6 +28,9 @@ class SlackChannel(Channel):
     kind = "slack"
     required_options = ("url",)
 
+    keys = ("url",)
+    secret_options = ("url",)
+
     MAX_BLOCKS = 50            # blocks per message
     MAX_SECTION_CHARS = 3000   # text of a section block
     MAX_HEADER_CHARS = 150     # plain text of a header block
@@ -36,6 +39,10 @@ class SlackChannel(Channel):
     MAX_TEXT_CHARS = 3000      # the `text` fallback (notifications, screen readers)
     MIN_INTERVAL = 1.0         # seconds between two messages to one webhook
     DEFAULT_RETRY_AFTER = 30.0  # seconds to leave a webhook alone after a 429 without Retry-After
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        return {"url": http_url_option(read, example='"${SLACK_WEBHOOK_URL}"')}
 
     @classmethod
     def limits(cls) -> render.SlackLimits:

@@ -5,7 +5,7 @@ A value that names nothing known is an error with the fix ("did you mean …"), 
 answer: an analyst who typed `--country China` must not conclude there are no Chinese models.
 Each check returns what the query or the subscription matches on, or raises `FilterError`;
 the CLI prefixes the option (`--org "deepseek" is not a known org …`), the config its
-`file:line: key` (jobs/config.py).
+`file:line: key` (jobs/config/).
 
 - event types: `*`, a family (`model.*`) or one type (crawler/events.py reads patterns);
 - orgs: case-insensitive; a lab of the registry matches under each of its names (its Hugging

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import sqlite_utils
@@ -22,7 +22,7 @@ from alerts.backoff import DEFAULT_POLICY, RetryPolicy
 from alerts.channels import Channel, channel_class
 from alerts.exceptions import AlertsError, ChannelConfigError, DeliveryError, RateLimited
 from alerts.redaction import scrub
-from alerts.render import Rendered
+from alerts.types import Rendered
 from alerts.subscriptions import matches
 from alerts.transport import Transport
 from crawler.events import event_from_row
@@ -47,10 +47,6 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC time")
     return times.iso(moment)
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +488,7 @@ def _record_failure(
     outcome = {"failed": 0, "dead": 0}
     for row in rows:
         tries = row.attempts + 1
-        first_due = digest.due_at(sub, parse_iso(row.created_at))
+        first_due = digest.due_at(sub, times.parse(row.created_at))
         if not error.retryable:
             status, text, due = "dead", reason, None
         elif policy.gives_up(tries, first_due, moment):

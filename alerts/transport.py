@@ -7,9 +7,7 @@ import email.utils
 import random
 import threading
 import time
-import re
 import urllib.request
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Iterable
@@ -164,15 +162,6 @@ class RateLimiter:
                 self._blocked_until = moment
 
 
-def is_http_url(text: str) -> bool:
-    """An absolute http(s) URL with a host and no whitespace (receivers, endpoints)."""
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", text)
-
-
 def parse_retry_after(value: str | None, wall_clock: Callable[[], float] = time.time) -> float | None:
     """`Retry-After` as seconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
     if not value:
@@ -233,6 +222,10 @@ class Transport:
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.wall_clock(), timezone.utc)
+
+    def retry_after(self, value: str | None) -> float | None:
+        """A `Retry-After` header's wait in seconds (`parse_retry_after` on this wall clock)."""
+        return parse_retry_after(value, self.wall_clock)
 
     def post(
         self,

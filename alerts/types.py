@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from alerts.digest import Digest
 from crawler.exceptions import OpenwatchError
@@ -61,3 +61,10 @@ class Smtp:
     password: str | MissingSecret = field(repr=False)
     sender: str
     timeout: float
+
+
+class Rendered(NamedTuple):
+    """One message to send and the events it carries (a delivery is sent when its message is)."""
+
+    event_ids: tuple[str, ...]
+    payload: Any

@@ -17,7 +17,7 @@ import pytest
 from alerts import render
 from alerts.channels import Channel, Receipt
 from alerts.outbox import dispatch
-from alerts.render import Rendered
+from alerts.types import Rendered
 from alerts.types import MissingSecret
 from jobs.config import load_config
 from jobs.exceptions import ConfigError

@@ -6,17 +6,32 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from alerts import render
 from alerts.channels.base import Channel, Receipt
 from alerts.exceptions import ChannelConfigError, DeliveryError
 from alerts.redaction import install_log_redaction, redact_secret, redact_url
-from alerts.render import Rendered
-from alerts.types import MissingSecret
+from alerts.types import MissingSecret, Rendered
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
 
 MISSING_EXTRA = 'apprise channel needs the extra: pip install "openwatch[apprise]"'
+
+
+def plain_text(events: Sequence[Mapping[str, Any]], *, digest_title: str | None = None) -> tuple[str, str]:
+    """(title, body) in plain text."""
+    from alerts.render import SUBJECT_PREFIX, email_subject, group_events
+
+    title = email_subject(events, digest_title=digest_title).removeprefix(SUBJECT_PREFIX).strip()
+    lines = []
+    for group in group_events(events):
+        lines.append(f"{group.label} ({group.count})")
+        for org in group.orgs:
+            for view in org.events:
+                line = f"- {view['headline']}"
+                if view["url"]:
+                    line += f" {view['url']}"
+                lines.append(line)
+    return title, "\n".join(lines)
 
 
 class AppriseChannel(Channel):
@@ -51,7 +66,7 @@ class AppriseChannel(Channel):
     ) -> list[Rendered]:
         chunks = [list(events[i : i + self.MAX_EVENTS]) for i in range(0, len(events), self.MAX_EVENTS)]
         return [
-            Rendered(tuple(e["id"] for e in chunk), render.plain_text(chunk, digest_title=digest_title))
+            Rendered(tuple(e["id"] for e in chunk), plain_text(chunk, digest_title=digest_title))
             for chunk in chunks
         ]
 

@@ -1,5 +1,10 @@
 """The channel interface and its registry. A channel turns rendered messages into delivery
-attempts; it knows nothing of spiders, the outbox or the database."""
+attempts; it knows nothing of spiders, the outbox or the database.
+
+Reading a config loads the registry (each channel declares its keys and reads its options),
+and a run with nothing to send loads no rendering, HTTP client or template engine
+(tests/test_hf_e2e.py): so channel modules import `alerts.render` where they render.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
-import httpx
-
 from alerts.exceptions import ChannelConfigError, DeliveryError, UnknownChannel
-from alerts.redaction import redact_secret, redact_url, scrub_excerpt
-from alerts.render import Rendered
-from alerts.transport import Transport, is_http_url, parse_retry_after, user_agent
-from alerts.types import MissingSecret
+from alerts.redaction import is_http_url, redact_secret, redact_url, scrub_excerpt
+from alerts.types import MissingSecret, Rendered
+from crawler.identity import user_agent
 
 if TYPE_CHECKING:
+    import httpx
+
     from alerts.settings import AlertSettings
+    from alerts.transport import Transport
     from alerts.types import Subscription
 
 
@@ -57,7 +62,7 @@ class Channel:
                 raise TypeError(f"channel kind {kind!r} registered twice")
             Channel.registry[kind] = cls
 
-    def __init__(self, transport: Transport, settings: "AlertSettings | None" = None) -> None:
+    def __init__(self, transport: "Transport", settings: "AlertSettings | None" = None) -> None:
         self.transport = transport
         self.settings = settings
 
@@ -125,7 +130,7 @@ class Channel:
         status = response.status_code
         reason = self.excerpt(response, sub, 200) or response.reason_phrase
         message = f"{self.target(sub)} answered {status} {reason}".strip()
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.transport.wall_clock)
+        retry_after = self.transport.retry_after(response.headers.get("Retry-After"))
         if status in (408, 429) or status >= 500:
             return DeliveryError(message, retryable=True, retry_after=retry_after, status=status)
         if 300 <= status < 400:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from standardwebhooks.webhooks import Webhook
 
-from alerts import render
 from alerts.channels.base import Channel, Receipt, http_url_option
 from alerts.exceptions import ChannelConfigError
 from alerts.redaction import redact_secret
-from alerts.render import Rendered
-from alerts.types import MissingSecret
+from alerts.types import MissingSecret, Rendered
+from crawler.events import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
@@ -23,6 +23,14 @@ SECRET_FIX = (
     'use "whsec_" followed by base64, e.g. the output of python -c "import base64, os; '
     "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
 )
+
+
+def webhook_body(event: Mapping[str, Any]) -> bytes:
+    """The POST body: the public event object plus `schema_version`, compact UTF-8 JSON."""
+    from alerts.render import public_event
+
+    body = public_event(event) | {"schema_version": SCHEMA_VERSION}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class WebhookChannel(Channel):
@@ -67,7 +75,7 @@ class WebhookChannel(Channel):
     def render(
         self, sub: "Subscription", events: Sequence[Mapping[str, Any]], *, digest_title: str | None
     ) -> list[Rendered]:
-        return [Rendered((e["id"],), render.webhook_body(e)) for e in events]
+        return [Rendered((e["id"],), webhook_body(e)) for e in events]
 
     def signer(self, sub: "Subscription") -> Webhook:
         try:

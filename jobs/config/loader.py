@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from alerts.config import is_secret, read_smtp, read_subscription
-from alerts.transport import is_http_url
+from alerts.redaction import is_http_url
 from alerts.types import MissingSecret
 from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
 from crawler.sources import all_sources, item_key, key_prefixes
@@ -25,7 +25,6 @@ from jobs.config.model import MAX_DEFAULT_REQUEST_TIMEOUT, Config, Endpoints, Wa
 from jobs.config.reader import Reader, TableReader, show
 from jobs.daemon import read_daemon
 from jobs.exceptions import ConfigError
-from jobs.scrapyd import ScrapydSettingError, parse_scrapyd_section  # seam: moves with the Scrapyd package
 
 CONFIG_FILENAME = "openwatch.toml"
 CONFIG_ENV = "OPENWATCH_CONFIG"
@@ -222,6 +221,10 @@ class _Loader(Reader):
 
     def scrapyd(self, table: Any):
         """`[scrapyd]`, read by its owner (which raises its own `ScrapydSettingError`)."""
+        # seam: imported where it is today (jobs/scrapyd.py, which imports this package back
+        # inside its functions); moves with the Scrapyd package, then to the top of this file.
+        from jobs.scrapyd import ScrapydSettingError, parse_scrapyd_section
+
         at = ("scrapyd",)
         if isinstance(table, list):
             raise self.error(at, "is a list of tables ([[scrapyd]])", "write [scrapyd] once")

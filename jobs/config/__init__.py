@@ -27,10 +27,11 @@ from jobs.config.model import Config, Endpoints, Watch
 from jobs.config.reader import redact
 from jobs.config.starter import starter_config, write_starter
 
-# seam: jobs/scrapyd.py reads these here; they moved to jobs.config.reader / alerts.transport
-from jobs.config.reader import key_path as _key_path, show as _show, type_name as _type_name  # noqa: E402
-from jobs.filters import did_you_mean as _did_you_mean  # noqa: E402
-from alerts.redaction import is_http_url as _is_http_url  # noqa: E402
+# seam: jobs/scrapyd.py reads these here; they moved to jobs.config.reader, jobs.filters and
+# alerts.redaction (import them from there once [scrapyd] lives in the Scrapyd package)
+from jobs.config.reader import key_path as _key_path, show as _show, type_name as _type_name  # noqa: E402,F401
+from jobs.filters import did_you_mean as _did_you_mean  # noqa: E402,F401
+from alerts.redaction import is_http_url as _is_http_url  # noqa: E402,F401
 
 __all__ = [
     "CONFIG_ENV",

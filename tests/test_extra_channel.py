@@ -172,3 +172,12 @@ def test_a_refusal_is_stored_without_its_secrets(tmp_path, pager, http):
 
     (row,) = db.query("SELECT status, last_error FROM deliveries")
     assert row["status"] == "dead" and TOKEN not in row["last_error"] and "403" in row["last_error"]
+
+
+def test_every_registered_channel_declares_what_the_seam_needs():
+    from alerts.channels import Channel as Base
+
+    for kind, cls in Base.registry.items():
+        assert cls.kind == kind and (cls.__doc__ or "").strip(), kind
+        assert set(cls.required_options) <= set(cls.keys) and set(cls.secret_options) <= set(cls.keys), kind
+        assert callable(cls.options) and callable(cls.render) and callable(cls.send), kind

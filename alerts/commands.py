@@ -23,7 +23,7 @@ from crawler.history.schema import immediate
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
-    from jobs.config import Config
+    from alerts.settings import AlertSettings
 
 STATUSES = ("sent", "pending", "failed", "dead", "suppressed")
 # Deliveries of a subscription this config does not have: queued by a process whose config
@@ -83,17 +83,17 @@ class TestResult:
 
 
 def send_test(
-    config: "Config", name: str, *, now: datetime, transport: Transport | None = None
+    settings: "AlertSettings", name: str, *, now: datetime, transport: Transport | None = None
 ) -> TestResult:
     """Send a sample event through subscription `name` now, bypassing the outbox (and its
     filters and digest schedule, but in its format), and report what the receiver answered."""
-    sub = config.subscription(name)
+    sub = settings.subscription(name)
     own = transport is None
     transport = transport or Transport()
     channel: Channel | None = None
     target = ""
     try:
-        channel = channel_class(sub.channel)(transport, config)
+        channel = channel_class(sub.channel)(transport, settings)
         target = channel.target(sub)
         channel.check(sub)
         messages = channel.render(sub, [sample_event(sub.name, now)], digest_title=digest.title(sub))
@@ -111,15 +111,15 @@ def send_test(
     return TestResult(sub.name, sub.channel, target, True, last.status if last else None, detail, None, len(receipts))
 
 
-def _target(config: "Config", sub: "Subscription") -> str:
+def _target(settings: "AlertSettings", sub: "Subscription") -> str:
     try:
-        return channel_class(sub.channel)(Transport(), config).target(sub)
+        return channel_class(sub.channel)(Transport(), settings).target(sub)
     except AlertsError:
         url = sub.options.get("url")
         return redact_url(str(url)) if url else ""
 
 
-def subscription_stats(db: sqlite_utils.Database, config: "Config") -> list[dict[str, Any]]:
+def subscription_stats(db: sqlite_utils.Database, settings: "AlertSettings") -> list[dict[str, Any]]:
     """One row per subscription of the config (and per unknown one with deliveries still
     waiting: `WAITING_ELSEWHERE`): name, channel, redacted target, digest, and delivery
     counts by status."""
@@ -134,20 +134,20 @@ def subscription_stats(db: sqlite_utils.Database, config: "Config") -> list[dict
             if row["status"] == "sent":
                 last_sent[row["subscription"]] = row["last_sent"]
     rows = []
-    for sub in config.subscriptions:
+    for sub in settings.subscriptions:
         per = counts.get(sub.name, {})
         rows.append(
             {
                 "name": sub.name,
                 "channel": sub.channel,
-                "target": _target(config, sub),
+                "target": _target(settings, sub),
                 "digest": str(sub.digest) if sub.digest else "",
                 "enabled": sub.enabled,
                 **{status: per.get(status, 0) for status in STATUSES},
                 "last_sent": last_sent.get(sub.name),
             }
         )
-    known = {sub.name for sub in config.subscriptions}
+    known = {sub.name for sub in settings.subscriptions}
     for name in sorted(set(counts) - known):
         per = counts[name]
         if per.get("pending") or per.get("failed"):

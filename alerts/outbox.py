@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import sqlite_utils
@@ -22,7 +22,7 @@ from alerts.backoff import DEFAULT_POLICY, RetryPolicy
 from alerts.channels import Channel, channel_class
 from alerts.exceptions import AlertsError, ChannelConfigError, DeliveryError, RateLimited
 from alerts.redaction import scrub
-from alerts.render import Rendered
+from alerts.types import Rendered
 from alerts.subscriptions import matches
 from alerts.transport import Transport
 from crawler.events import event_from_row
@@ -30,7 +30,7 @@ from crawler.history.schema import immediate
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
-    from jobs.config import Config
+    from alerts.settings import AlertSettings
 
 log = logging.getLogger("openwatch.alerts")
 
@@ -47,10 +47,6 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: pass an aware UTC time")
     return times.iso(moment)
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +244,7 @@ class _Claim:
 
 def dispatch(
     db: sqlite_utils.Database,
-    config: "Config",
+    settings: "AlertSettings",
     *,
     now: Callable[[], datetime],
     force: bool = False,
@@ -264,7 +260,7 @@ def dispatch(
     `policy` gives up; `suppressed` for what waited for a subscription in `retired` (removed
     or disabled by a reload of the caller: see `_suppress_retired`); `deferred` when the
     receiver just failed or is paced (a 429's `Retry-After` on a shared webhook); `busy` when
-    another dispatcher is sending them. Rows of a subscription that `config` does not have
+    another dispatcher is sending them. Rows of a subscription that `settings` does not have
     enabled are otherwise left alone (pending, for a process that knows it): never claimed,
     never retried here, never in the way of the others.
 
@@ -279,15 +275,15 @@ def dispatch(
     claim = _Claim(db, uuid.uuid4().hex, now, CLAIM_LEASE)
     try:
         if retired:
-            _suppress_retired(db, config, now(), report, retired)
-        for sub in config.subscriptions:  # in config order
+            _suppress_retired(db, settings, now(), report, retired)
+        for sub in settings.subscriptions:  # in config order
             if not sub.enabled:
                 continue
             rows, busy = claim.take(sub.name, force)
             report.count(sub.name, "busy", busy)
             if rows:
-                _dispatch_one(claim, config, sub, rows, now, transport, policy, report)
-        enabled = [s.name for s in config.subscriptions if s.enabled]
+                _dispatch_one(claim, settings, sub, rows, now, transport, policy, report)
+        enabled = [s.name for s in settings.subscriptions if s.enabled]
         (report.waiting,) = db.execute(
             "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"
             f" AND subscription NOT IN ({_marks(enabled)})",
@@ -301,7 +297,7 @@ def dispatch(
 
 def _suppress_retired(
     db: sqlite_utils.Database,
-    config: "Config",
+    settings: "AlertSettings",
     moment: datetime,
     report: DispatchReport,
     retired: Mapping[str, int],
@@ -312,8 +308,8 @@ def _suppress_retired(
     another dispatcher is sending them: a row queued later, or for a subscription this process
     never knew, was queued by a process with another config and waits for one that knows it
     (DESIGN.md rule 8; README, "Alerts")."""
-    enabled = {s.name for s in config.subscriptions if s.enabled}
-    disabled = {s.name for s in config.subscriptions if not s.enabled}
+    enabled = {s.name for s in settings.subscriptions if s.enabled}
+    disabled = {s.name for s in settings.subscriptions if not s.enabled}
     stamp = iso(moment)
     waiting = (
         "status IN ('pending', 'failed') AND (claimed_until IS NULL OR claimed_until <= ?)"
@@ -349,7 +345,7 @@ def _render(channel: Channel, sub: "Subscription", rows: Sequence[_Due]) -> list
 
 def _dispatch_one(
     claim: _Claim,
-    config: "Config",
+    settings: "AlertSettings",
     sub: "Subscription",
     rows: list[_Due],
     now: Callable[[], datetime],
@@ -366,7 +362,7 @@ def _dispatch_one(
     waiting = {row.event["id"]: row for row in rows}  # claimed, not yet settled
     channel: Channel | None = None
     try:
-        channel = channel_class(sub.channel)(transport, config)
+        channel = channel_class(sub.channel)(transport, settings)
         channel.check(sub)
         queue = _render(channel, sub, rows)
     except Exception as exc:
@@ -492,7 +488,7 @@ def _record_failure(
     outcome = {"failed": 0, "dead": 0}
     for row in rows:
         tries = row.attempts + 1
-        first_due = digest.due_at(sub, parse_iso(row.created_at))
+        first_due = digest.due_at(sub, times.parse(row.created_at))
         if not error.retryable:
             status, text, due = "dead", reason, None
         elif policy.gives_up(tries, first_due, moment):

@@ -159,3 +159,22 @@ def install_log_redaction(logger_names: Iterable[str] = ("httpx",)) -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+
+
+def one_line(text: object) -> str:
+    """Collapse whitespace, strip control characters (CR/LF included) and bidirectional
+    overrides (`BIDI`): header-safe, and read in the order it was written."""
+    return " ".join(BIDI.sub("", CONTROL.sub(" ", "" if text is None else str(text))).split())
+
+
+def is_http_url(text: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace (receivers, endpoints)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not re.search(r"\s", text)
+
+
+# An http(s) URL that may be shown as a link (no `javascript:`; no whitespace to break out).
+LINK_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)

@@ -223,6 +223,10 @@ class Transport:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.wall_clock(), timezone.utc)
 
+    def retry_after(self, value: str | None) -> float | None:
+        """A `Retry-After` header's wait in seconds (`parse_retry_after` on this wall clock)."""
+        return parse_retry_after(value, self.wall_clock)
+
     def post(
         self,
         url: str,

@@ -1,71 +1,15 @@
-"""The alerts package's own types: who hears about which events (`Subscription`), when a
-digest is sent (`Digest`), the mail server (`Smtp`). The config loader (`jobs/config.py`)
-builds them; nothing here reads a file."""
+"""The alerts package's own types: who hears about which events (`Subscription`), the mail
+server (`Smtp`), a secret left unset (`MissingSecret`). `alerts/config.py` reads them from
+the config's tables; nothing here reads a file. When a digest is sent: `alerts/digest.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:
-    from jobs.exceptions import ConfigError
-
-WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-
-
-@dataclass(frozen=True)
-class Digest:
-    """When a digest subscription is sent: `hourly`, `daily HH:MM` or `weekly MON HH:MM`.
-
-    `weekday` is 0 for Monday (as `datetime.weekday()`); times are wall-clock in `timezone`.
-    """
-
-    kind: str
-    weekday: int | None
-    hour: int
-    minute: int
-    timezone: str = "UTC"
-
-    def next_after(self, moment: datetime) -> datetime:
-        """The first send time strictly after `moment` (an aware datetime), in UTC.
-
-        A wall-clock time that a DST change skips is sent at the same UTC offset as before
-        the change (02:30 on a spring-forward night becomes 03:30); one that occurs twice is
-        sent the first time.
-        """
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError("next_after needs an aware datetime")
-        zone = ZoneInfo(self.timezone)
-        moment = moment.astimezone(timezone.utc)
-        local = moment.astimezone(zone)
-        if self.kind == "hourly":
-            candidate = local.replace(minute=self.minute, second=0, microsecond=0)
-            candidate = candidate.astimezone(timezone.utc)
-            while candidate <= moment:
-                candidate += timedelta(hours=1)
-            return candidate
-        for offset in range(9):
-            day = local.date() + timedelta(days=offset)
-            if self.kind == "weekly" and day.weekday() != self.weekday:
-                continue
-            wall = datetime.combine(day, time(self.hour, self.minute), tzinfo=zone)
-            candidate = wall.astimezone(timezone.utc)
-            if candidate > moment:
-                return candidate
-        raise AssertionError(f"no send time within 9 days for {self}")  # pragma: no cover
-
-    def __str__(self) -> str:
-        at = f"{self.hour:02d}:{self.minute:02d}"
-        text = {
-            "hourly": "hourly",
-            "daily": f"daily {at}",
-            "weekly": f"weekly {WEEKDAYS[self.weekday or 0]} {at}",
-        }[self.kind]
-        return text if self.timezone == "UTC" else f"{text} ({self.timezone})"
-
+from alerts.digest import Digest
+from crawler.exceptions import OpenwatchError
 
 @dataclass(frozen=True)
 class Subscription:
@@ -94,12 +38,12 @@ class MissingSecret:
     """A secret whose `${VAR}` is unset, in a config loaded for queries (`secrets=False`).
 
     Not a string, so it cannot be sent by mistake; `str()` shows the reference (`status`
-    lists it as a subscription's target); `error` is the `ConfigError` naming the variable,
+    lists it as a subscription's target); `error` is the config's error naming the variable,
     raised by `Config.require_secrets()` before anything is sent.
     """
 
     variable: str
-    error: ConfigError = field(compare=False, repr=False)
+    error: OpenwatchError = field(compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"${{{self.variable}}} (not set)"
@@ -117,3 +61,10 @@ class Smtp:
     password: str | MissingSecret = field(repr=False)
     sender: str
     timeout: float
+
+
+class Rendered(NamedTuple):
+    """One message to send and the events it carries (a delivery is sent when its message is)."""
+
+    event_ids: tuple[str, ...]
+    payload: Any

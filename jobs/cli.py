@@ -325,7 +325,7 @@ def _deliver(app: App, *, force: bool):
         else:
             from alerts.outbox import dispatch
 
-            report = dispatch(db, config, now=lambda: datetime.now(timezone.utc), force=force)
+            report = dispatch(db, config.alerts, now=lambda: datetime.now(timezone.utc), force=force)
     finally:
         db.close()
     click.echo(f"deliveries: {report or '0 sent'}")
@@ -681,7 +681,7 @@ def alerts_list(app: App, fmt):
         import sqlite_utils
 
         db = sqlite_utils.Database(memory=True)
-    rows = subscription_stats(db, config)
+    rows = subscription_stats(db, config.alerts)
     emit(rows, fmt, list(rows[0].keys()) if rows else ["name"])
 
 
@@ -697,7 +697,7 @@ def alerts_test(app: App, subscription):
 
     config = app.config()
     config.subscription(subscription)
-    result = send_test(config, subscription, now=datetime.now(timezone.utc))
+    result = send_test(config.alerts, subscription, now=datetime.now(timezone.utc))
     click.echo(str(result))
     if not getattr(result, "ok", False):
         raise Failure(f"test alert to {subscription} was not accepted")

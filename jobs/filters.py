@@ -5,7 +5,7 @@ A value that names nothing known is an error with the fix ("did you mean …"), 
 answer: an analyst who typed `--country China` must not conclude there are no Chinese models.
 Each check returns what the query or the subscription matches on, or raises `FilterError`;
 the CLI prefixes the option (`--org "deepseek" is not a known org …`), the config its
-`file:line: key` (jobs/config.py).
+`file:line: key` (jobs/config/).
 
 - event types: `*`, a family (`model.*`) or one type (crawler/events.py reads patterns);
 - orgs: case-insensitive; a lab of the registry matches under each of its names (its Hugging
@@ -19,6 +19,7 @@ the CLI prefixes the option (`--org "deepseek" is not a known org …`), the con
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any, Iterable
 
@@ -39,9 +40,14 @@ def show(value: Any) -> str:
 
 
 def did_you_mean(value: str, choices: Iterable[str], noun: str) -> str:
-    from jobs.config import _did_you_mean  # the config's suggestions, for its keys too
-
-    return _did_you_mean(value, list(choices), noun)
+    """`did you mean "x"?` when one choice is close, else `<noun>: a, b, c` (the CLI's options
+    and the config's keys alike)."""
+    choices = list(choices)
+    lowered = {choice.lower(): choice for choice in choices}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{lowered[close[0]]}"?'
+    return f"{noun}: {', '.join(choices)}"
 
 
 def event_types(pattern: str, noun: str = 'event types ("*" for all)') -> tuple[str, ...]:

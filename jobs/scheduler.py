@@ -1077,7 +1077,7 @@ class Daemon:
             from alerts.outbox import dispatch
         db = connect(self.config.database)
         try:
-            config, retired = self.config, dict(self.retired)
+            config, retired = self.config.alerts, dict(self.retired)  # seam: alerts get AlertSettings
             if retired:
                 return dispatch(db, config, now=self.clock, transport=self.transport, retired=retired)
             return dispatch(db, config, now=self.clock, transport=self.transport)

@@ -114,7 +114,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
     if db is not None and (config.subscriptions or anything_waiting(db)):
         from alerts.commands import dead_letters, failing_receivers, subscription_stats
 
-        report["subscriptions"] = subscription_stats(db, config)
+        report["subscriptions"] = subscription_stats(db, config.alerts)
         report["dead_letters"] = dead_letters(db, limit=20)
         report["failing_receivers"] = failing_receivers(db)
     return report

@@ -8,6 +8,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from alerts import render
+from alerts.channels import email, slack, webhook
 from alerts.channels.slack import SlackChannel
 from crawler.events import EVENT_TYPES, SCHEMA_VERSION
 from tests.test_alerts_support import HOSTILE, event
@@ -60,7 +61,7 @@ def test_every_event_type_has_a_headline_and_a_noun(type_):
     line = render.headline(e)
     assert line and "\n" not in line
     assert render.noun(type_, 1) and render.noun(type_, 2) != render.noun(type_, 1)
-    payloads = render.slack_messages([e])
+    payloads = slack.slack_messages([e])
     assert len(payloads) == 1
     validate(payloads[0].payload)
 
@@ -103,7 +104,7 @@ def test_subject_of_several_events_counts_them():
 def test_subject_never_contains_line_breaks(evil):
     subject = render.email_subject([event(name=evil)])
     assert not any(ch in subject for ch in "\r\n\u2028\x85")
-    parts = render.email_parts([event(name=evil)], subscription="me")
+    parts = email.email_parts([event(name=evil)], subscription="me")
     assert "\r" not in parts.subject and "\n" not in parts.subject
 
 
@@ -119,7 +120,7 @@ def test_single_event_payload_has_header_fields_and_fallback():
               license_before="llama3.1", license_after="llama3.2",
               category_before="open-weight-restricted", category_after="non-commercial",
               direction="more_restrictive")
-    (message,) = render.slack_messages([e])
+    (message,) = slack.slack_messages([e])
     validate(message.payload)
     assert message.event_ids == (e["id"],)
     header, section, context = message.payload["blocks"]
@@ -149,8 +150,8 @@ def test_hostile_text_is_escaped_everywhere_in_slack(where):
         e["summary"] = f"summary {HOSTILE}"
     if where == "url":
         e["url"] = "https://huggingface.co/x|<!channel>&y=<b>"
-    digests = render.slack_digest_messages([e, event()], "openwatch daily digest")
-    for messages in (render.slack_messages([e]), render.slack_messages([e, event()]), digests):
+    digests = slack.slack_digest_messages([e, event()], "openwatch daily digest")
+    for messages in (slack.slack_messages([e]), slack.slack_messages([e, event()]), digests):
         for message in messages:
             validate(message.payload)
             text = all_text(message.payload)
@@ -162,13 +163,13 @@ def test_hostile_text_is_escaped_everywhere_in_slack(where):
 
 def test_hostile_model_name_renders_exactly_escaped():
     e = event(name=HOSTILE, org="deepseek-ai")
-    (message,) = render.slack_messages([e])
+    (message,) = slack.slack_messages([e])
     assert message.payload["blocks"][0]["text"]["text"] == f"deepseek-ai released {ESCAPED}"
     assert message.payload["text"] == f"deepseek-ai released {ESCAPED}"
     # The scraped URL has spaces: not linked, so no `<…|…>` can be smuggled in.
     assert message.payload["blocks"][1]["text"]["text"].startswith(f"*deepseek-ai released {ESCAPED}*")
     e["url"] = "https://huggingface.co/deepseek-ai/x"
-    (message,) = render.slack_messages([e])
+    (message,) = slack.slack_messages([e])
     assert f"<https://huggingface.co/deepseek-ai/x|deepseek-ai released {ESCAPED}>" in (
         message.payload["blocks"][1]["text"]["text"]
     )
@@ -176,7 +177,7 @@ def test_hostile_model_name_renders_exactly_escaped():
 
 def test_burst_of_200_events_is_split_into_valid_messages():
     events = [event("model.added") for _ in range(150)] + [event("model.license_changed") for _ in range(50)]
-    messages = render.slack_messages(events, SlackChannel.limits())
+    messages = slack.slack_messages(events, SlackChannel.limits())
     assert len(messages) == 5  # 48 event sections per message, plus a header and a context line
     assert [len(m.event_ids) for m in messages] == [48, 48, 48, 48, 8]
     carried = [i for m in messages for i in m.event_ids]
@@ -190,8 +191,8 @@ def test_burst_of_200_events_is_split_into_valid_messages():
 def test_long_texts_are_cut_to_block_kit_limits():
     e = event("model.license_changed", name="N" * 5000, license_before="&" * 3000, license_after="<" * 3000)
     e["summary"] = "&<>" * 4000
-    for messages in (render.slack_messages([e]), render.slack_messages([e] * 3),
-                     render.slack_digest_messages([e] * 3, "digest")):
+    for messages in (slack.slack_messages([e]), slack.slack_messages([e] * 3),
+                     slack.slack_digest_messages([e] * 3, "digest")):
         for message in messages:
             validate(message.payload)
             for block in message.payload["blocks"]:
@@ -238,10 +239,10 @@ def _no_half_entities(payload):
 @pytest.mark.parametrize("url", list(HOSTILE_URLS.values()), ids=list(HOSTILE_URLS))
 def test_hostile_urls_and_texts_stay_within_block_kit_limits_once_escaped(url):
     events = _hostile_events(url)
-    shapes = [render.slack_messages([e], SlackChannel.limits()) for e in events] + [
-        render.slack_messages(events, SlackChannel.limits()),
-        render.slack_messages(events * 30, SlackChannel.limits()),
-        render.slack_digest_messages(events * 30, "openwatch daily digest", SlackChannel.limits()),
+    shapes = [slack.slack_messages([e], SlackChannel.limits()) for e in events] + [
+        slack.slack_messages(events, SlackChannel.limits()),
+        slack.slack_messages(events * 30, SlackChannel.limits()),
+        slack.slack_digest_messages(events * 30, "openwatch daily digest", SlackChannel.limits()),
     ]
     for messages in shapes:
         for message in messages:
@@ -255,9 +256,9 @@ def test_hostile_urls_and_texts_stay_within_block_kit_limits_once_escaped(url):
 
 def test_a_link_too_long_once_escaped_is_dropped_not_cut():
     short = "https://example.org/?a=1&b=2"
-    assert render.slack_link(short, "open", 20) == "<https://example.org/?a=1&amp;b=2|open>"
+    assert slack.slack_link(short, "open", 20) == "<https://example.org/?a=1&amp;b=2|open>"
     url = "https://example.org/?" + "&" * 300  # 321 characters raw, 1521 once escaped
-    assert render.slack_link(url, "open <now>", 20) == "open &lt;now&gt;"
+    assert slack.slack_link(url, "open <now>", 20) == "open &lt;now&gt;"
 
 
 @pytest.mark.parametrize(("text", "limit", "expected"), [
@@ -270,8 +271,8 @@ def test_a_link_too_long_once_escaped_is_dropped_not_cut():
     ("anything", 0, ""),
 ])
 def test_clip_mrkdwn_cuts_escaped_text_safely(text, limit, expected):
-    assert render.clip_mrkdwn(text, limit) == expected
-    assert len(render.clip_mrkdwn(text, limit)) <= limit
+    assert slack.clip_mrkdwn(text, limit) == expected
+    assert len(slack.clip_mrkdwn(text, limit)) <= limit
 
 
 def test_the_last_check_cuts_every_oversized_block():
@@ -285,7 +286,7 @@ def test_the_last_check_cuts_every_oversized_block():
             {"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 4000}]},
         ] + [{"type": "divider"}] * 60,
     }
-    fitted = render.fit_slack_payload(payload, limits)
+    fitted = slack.fit_slack_payload(payload, limits)
     validate(fitted)
     _no_half_entities(fitted)
     assert len(fitted["blocks"][1]["fields"]) == limits.max_fields
@@ -299,7 +300,7 @@ def test_the_last_check_cuts_every_oversized_block():
     ("abcd", 3, "ab…"),
 ])
 def test_slack_text_clips_without_breaking_entities(raw, limit, expected):
-    assert render.slack_text(raw, limit) == expected
+    assert slack.slack_text(raw, limit) == expected
 
 
 def test_digest_groups_by_type_and_org_with_counts():
@@ -308,7 +309,7 @@ def test_digest_groups_by_type_and_org_with_counts():
         + [event("model.added", org="Qwen")]
         + [event("model.license_changed", org="meta-llama") for _ in range(2)]
     )
-    (message,) = render.slack_digest_messages(events, "openwatch daily digest", SlackChannel.limits())
+    (message,) = slack.slack_digest_messages(events, "openwatch daily digest", SlackChannel.limits())
     validate(message.payload)
     assert set(message.event_ids) == {e["id"] for e in events}
     blocks = message.payload["blocks"]
@@ -321,7 +322,7 @@ def test_digest_groups_by_type_and_org_with_counts():
 
 def test_huge_digest_stays_within_limits():
     events = [event("model.added", org=f"org{i % 7}", name="M" * 200) for i in range(400)]
-    messages = render.slack_digest_messages(events, "openwatch weekly digest", SlackChannel.limits())
+    messages = slack.slack_digest_messages(events, "openwatch weekly digest", SlackChannel.limits())
     assert sorted(i for m in messages for i in m.event_ids) == sorted(e["id"] for e in events)
     for message in messages:
         validate(message.payload)
@@ -334,7 +335,7 @@ def test_email_html_is_autoescaped_and_text_is_plain():
     e = event(name=HOSTILE, org="deepseek-ai")
     e["summary"] = '<img src=x onerror="alert(1)">'
     e["url"] = "javascript:alert(1)"
-    parts = render.email_parts([e], subscription="me")
+    parts = email.email_parts([e], subscription="me")
     assert "<script>" not in parts.html and "<!channel>" not in parts.html
     assert "&lt;!channel&gt; &amp; &lt;script&gt;" in parts.html
     assert "<img" not in parts.html and "&lt;img src=x" in parts.html
@@ -346,7 +347,7 @@ def test_email_html_is_autoescaped_and_text_is_plain():
 
 def test_grouped_email_lists_every_event():
     events = [event("model.license_changed", org="meta-llama") for _ in range(3)] + [event("model.added")]
-    parts = render.email_parts(events, subscription="me")
+    parts = email.email_parts(events, subscription="me")
     assert parts.subject == "[openwatch] 3 licence changes, 1 new model"
     for e in events:
         assert render.headline(e) in parts.text
@@ -359,7 +360,7 @@ def test_grouped_email_lists_every_event():
 
 def test_webhook_body_is_the_public_event_plus_schema_version():
     e = event("model.license_changed")
-    body = json.loads(render.webhook_body(e))
+    body = json.loads(webhook.webhook_body(e))
     assert body["schema_version"] == SCHEMA_VERSION
     assert set(body) == {"id", "type", "item", "watch", "detected_at", "summary", "url", "before", "after",
                          "data", "schema_version"}

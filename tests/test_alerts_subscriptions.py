@@ -10,7 +10,7 @@ from alerts.channels import Channel, channel_class, channel_help
 from alerts.exceptions import UnknownChannel
 from alerts.subscriptions import matches, matching
 from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
-from jobs.config import Subscription
+from alerts.types import Subscription
 from tests.test_alerts_support import event
 
 

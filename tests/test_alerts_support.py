@@ -12,7 +12,8 @@ from alerts.transport import Transport
 from crawler.events import event_to_row, make_event
 from crawler.history.schema import immediate
 from jobs.database import connect
-from jobs.config import Config, load_config
+from alerts.settings import AlertSettings
+from jobs.config import load_config
 
 UTC = timezone.utc
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # a Monday
@@ -69,8 +70,9 @@ def make_config(
     *,
     smtp: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
-) -> Config:
-    """Write an openwatch.toml with two watches and `subscriptions`, load it with the real loader."""
+) -> AlertSettings:
+    """Write an openwatch.toml with two watches and `subscriptions`, load it with the real
+    loader; what the alerts package gets of it."""
     lines = [
         'database = "x.db"',
         "",
@@ -97,7 +99,7 @@ def make_config(
         lines.append("")
     path = tmp_path / "openwatch.toml"
     path.write_text("\n".join(lines))
-    return load_config(path, environ or {})
+    return load_config(path, environ or {}).alerts
 
 
 def smtp_table(port: int, **extra: Any) -> dict[str, Any]:
@@ -157,7 +159,7 @@ def open_db(tmp_path: Path):
     return connect(tmp_path / "x.db")
 
 
-def ingest(db, events: list[dict], config: Config, now: datetime) -> int:
+def ingest(db, events: list[dict], config: AlertSettings, now: datetime) -> int:
     """What the history layer does: events and their deliveries in one transaction."""
     from alerts.outbox import enqueue
 

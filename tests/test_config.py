@@ -12,9 +12,9 @@ import pytest
 
 from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
 from crawler.registry import Registry, default_registry
+from alerts.digest import Digest
 from jobs.config import (
     Config,
-    Digest,
     find_config_path,
     format_duration,
     load_config,

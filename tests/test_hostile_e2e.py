@@ -26,7 +26,8 @@ import standardwebhooks
 from slack_sdk.models.blocks import Block
 
 from alerts.receivers import HttpReceiver, SmtpReceiver
-from alerts.render import MAX_SUBJECT_CHARS, SlackLimits
+from alerts.channels.slack import SlackLimits
+from alerts.render import MAX_SUBJECT_CHARS
 from crawler import licenses
 from crawler.sources import arxiv, feed
 from crawler.sources._parsing import fold, text

@@ -19,13 +19,11 @@ from hypothesis import strategies as st
 
 from crawler.licenses import CATEGORIES, DIRECTIONS, ORDER, License, direction, normalize, vocabulary
 from crawler.sources import all_sources
+from alerts.config import SMTP_KEYS, SUBSCRIPTION_KEYS, channel_keys
+from jobs.config.durations import MAX_DURATION
+from jobs.daemon import DAEMON_KEYS
 from jobs.config import (
-    CHANNEL_KEYS,
-    DAEMON_KEYS,
     DEFAULT_ENDPOINTS,
-    MAX_DURATION,
-    SMTP_KEYS,
-    SUBSCRIPTION_KEYS,
     TOP_KEYS,
     WATCH_KEYS,
     Config,
@@ -251,7 +249,7 @@ WATCH_TABLE = st.builds(
 SUBSCRIPTION_TABLE = st.builds(
     lambda table, channel, name: {"name": name, "channel": channel, **table},
     table_of(SUBSCRIPTION_KEYS[2:] + ("url", "secret", "to"), extra=["event"]),
-    st.one_of(st.sampled_from(tuple(CHANNEL_KEYS)), toml_scalars),
+    st.one_of(st.sampled_from(tuple(channel_keys())), toml_scalars),
     st.one_of(st.sampled_from(["team", "me"]), toml_scalars),
 )
 DOCUMENT = st.fixed_dictionaries(

@@ -347,6 +347,13 @@ class FakeConfig:
     path: Path = Path("openwatch.toml")
     database: Path = Path("unused.db")
 
+    @property
+    def alerts(self):
+        """What `Config.alerts` hands the outbox."""
+        from alerts.settings import AlertSettings
+
+        return AlertSettings(self.subscriptions)
+
 
 class FakeDispatch:
     """`alerts.outbox.dispatch`'s stand-in (same signature): records each round's transport;

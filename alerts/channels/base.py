@@ -1,5 +1,10 @@
 """The channel interface and its registry. A channel turns rendered messages into delivery
-attempts; it knows nothing of spiders, the outbox or the database."""
+attempts; it knows nothing of spiders, the outbox or the database.
+
+Reading a config loads the registry (each channel declares its keys and reads its options),
+and a run with nothing to send loads no rendering, HTTP client or template engine
+(tests/test_hf_e2e.py): so channel modules import `alerts.render` where they render.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
-import httpx
-
 from alerts.exceptions import ChannelConfigError, DeliveryError, UnknownChannel
-from alerts.redaction import redact_url, scrub_excerpt
-from alerts.render import Rendered
-from alerts.transport import Transport, parse_retry_after, user_agent
+from alerts.redaction import is_http_url, redact_secret, redact_url, scrub_excerpt
+from alerts.types import MissingSecret, Rendered
+from crawler.identity import user_agent
 
 if TYPE_CHECKING:
+    import httpx
+
+    from alerts.settings import AlertSettings
+    from alerts.transport import Transport
     from alerts.types import Subscription
-    from jobs.config import Config
-
-
-# Subscription options that hold secrets, whatever the channel (URLs carry tokens).
-SECRET_OPTIONS = ("url", "secret", "token", "password")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,15 @@ class Channel:
 
     registry: ClassVar[dict[str, type["Channel"]]] = {}
     kind: ClassVar[str]
+    #: This channel's own `[[subscription]]` keys (besides name, channel, events, filters, digest).
+    keys: ClassVar[tuple[str, ...]] = ()
     #: Options every subscription of this channel must set (`url`, `to`, …).
     required_options: ClassVar[tuple[str, ...]] = ()
+    #: Its keys that hold secrets (URLs carry tokens): kept in the environment, never shown in
+    #: full; a config loaded for queries may leave their `${VAR}` unset.
+    secret_options: ClassVar[tuple[str, ...]] = ()
+    #: Whether its subscriptions need the `[smtp]` section.
+    needs_smtp: ClassVar[bool] = False
     #: True: a burst of events becomes grouped messages; False: one request per event.
     grouped: ClassVar[bool] = True
 
@@ -53,11 +62,20 @@ class Channel:
                 raise TypeError(f"channel kind {kind!r} registered twice")
             Channel.registry[kind] = cls
 
-    def __init__(self, transport: Transport, config: "Config | None" = None) -> None:
+    def __init__(self, transport: "Transport", settings: "AlertSettings | None" = None) -> None:
         self.transport = transport
-        self.config = config
+        self.settings = settings
 
     # -- what a subscription looks like to this channel --------------------------------------
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        """Validate this channel's keys of one `[[subscription]]` into its `options`. `read` is
+        the config's reader over that table: `read.string(key, example=…, secret=…)`,
+        `read.string_list`, `read.has(key)`, `read.show(value)`, `read.error(key, problem,
+        fix)` (a `file:line: key: problem; fix` error). By default each key is a string."""
+        return {key: read.string(key, example='"…"', secret=key in cls.secret_options)
+                for key in cls.keys if read.has(key) or key in cls.required_options}
 
     def check(self, sub: "Subscription") -> None:
         """Raise `ChannelConfigError` when `sub` lacks what this channel needs."""
@@ -71,17 +89,17 @@ class Channel:
         """Where messages go, safe to show (`https://hooks.slack.com/…`)."""
         url = sub.options.get("url")
         if url is not None and not isinstance(url, str):
-            return str(url)  # a secret not loaded (`jobs.config.MissingSecret`): names its variable
+            return str(url)  # a secret not loaded (`alerts.types.MissingSecret`): names its variable
         return redact_url(url) if url else ""
 
     def secrets(self, sub: "Subscription") -> list[str]:
         """Every string that must never be shown in full: this subscription's URL and secrets,
         and (a receiver may echo anything) those of every other subscription and [smtp]."""
-        subs = [sub, *getattr(self.config, "subscriptions", ())]
-        found = [str(s.options.get(name) or "") for s in subs for name in SECRET_OPTIONS]
-        smtp = getattr(self.config, "smtp", None)
-        if smtp is not None and getattr(smtp, "password", ""):
-            found.append(smtp.password)
+        subs = [sub, *(self.settings.subscriptions if self.settings else ())]
+        found = [str(s.options.get(name) or "") for s in subs for name in secret_options()]
+        smtp = self.settings.smtp if self.settings else None
+        if smtp is not None and smtp.password:
+            found.append(str(smtp.password))
         return list(dict.fromkeys(s for s in found if s))
 
     # -- rendering and sending ----------------------------------------------------------------
@@ -98,9 +116,8 @@ class Channel:
     # -- helpers for HTTP channels -------------------------------------------------------------
 
     def user_agent(self) -> str:
-        """`[daemon] user_agent` of the config (`openwatch/<version> (+<project URL>)`)."""
-        daemon = getattr(self.config, "daemon", None)
-        return getattr(daemon, "user_agent", None) or user_agent()
+        """The settings' User-Agent (`[daemon] user_agent`, default `openwatch/<version> (+<project URL>)`)."""
+        return self.settings.user_agent if self.settings else user_agent()
 
     def excerpt(self, response: httpx.Response, sub: "Subscription", limit: int) -> str:
         """The start of a receiver's answer (one line, at most `limit` characters), safe to
@@ -113,12 +130,26 @@ class Channel:
         status = response.status_code
         reason = self.excerpt(response, sub, 200) or response.reason_phrase
         message = f"{self.target(sub)} answered {status} {reason}".strip()
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), self.transport.wall_clock)
+        retry_after = self.transport.retry_after(response.headers.get("Retry-After"))
         if status in (408, 429) or status >= 500:
             return DeliveryError(message, retryable=True, retry_after=retry_after, status=status)
         if 300 <= status < 400:
             return DeliveryError(f"{message} (redirects are not followed: update the URL)", retryable=False, status=status)
         return DeliveryError(message, retryable=not permanent_4xx, status=status)
+
+
+def http_url_option(read: Any, key: str = "url", *, example: str) -> str | MissingSecret:
+    """A secret http(s) URL option (a Slack incoming webhook, a webhook receiver)."""
+    url = read.string(key, secret=True, example=example)
+    if not isinstance(url, MissingSecret) and not is_http_url(url):
+        raise read.error(key, f"{redact_secret(url)} is not an http(s) URL",
+                         "write the full URL, starting with https://")
+    return url
+
+
+def secret_options() -> tuple[str, ...]:
+    """Every option name a registered channel declares secret (`url`, `secret`, …)."""
+    return tuple(dict.fromkeys(name for cls in Channel.registry.values() for name in cls.secret_options))
 
 
 def channel_class(kind: str) -> type[Channel]:

@@ -1,24 +1,27 @@
-"""Email over SMTP (the `[smtp]` section of openwatch.toml)."""
+"""Email over SMTP (the `[smtp]` section of openwatch.toml): the channel and its messages
+(subject, plain text, HTML autoescaped by jinja2)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import smtplib
 import ssl
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from dataclasses import dataclass
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from urllib.parse import quote
 
-from alerts import render
 from alerts.channels.base import Channel, Receipt
 from alerts.exceptions import ChannelConfigError, DeliveryError
-from alerts.redaction import scrub
-from alerts.render import Rendered
+from alerts.redaction import one_line, scrub
+from alerts.types import Rendered
 
 if TYPE_CHECKING:
+    import jinja2
     from alerts.types import Smtp, Subscription
 
 
@@ -30,12 +33,64 @@ WIRE_POLICY = SMTP_POLICY.clone(max_line_length=998)
 def _recipients(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
-    return [render.one_line(v) for v in (value or []) if render.one_line(v)]
+    return [one_line(v) for v in (value or []) if one_line(v)]
 
 
 def _reply(code: Any, message: Any) -> str:
     text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
-    return render.one_line(f"{code} {text}")
+    return one_line(f"{code} {text}")
+
+
+@functools.cache
+def _templates() -> "jinja2.Environment":
+    """The template environment, built on first use (jinja2 too: reading a config loads no
+    templates). Autoescape is on for `.html` templates."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("alerts", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@dataclass(frozen=True)
+class EmailParts:
+    subject: str
+    text: str
+    html: str
+
+
+def email_parts(
+    events: Sequence[Mapping[str, Any]],
+    *,
+    subscription: str,
+    digest_title: str | None = None,
+) -> EmailParts:
+    """Subject, plain text and HTML (autoescaped) for one event, a burst or a digest."""
+    from alerts.render import SUBJECT_PREFIX, email_subject, event_view, group_events
+
+    subject = email_subject(events, digest_title=digest_title)
+    context = {
+        "subject": subject,
+        "title": subject.removeprefix(SUBJECT_PREFIX).strip(),
+        "single": len(events) == 1 and not digest_title,
+        "event": event_view(events[0]) if events else None,
+        "groups": group_events(events),
+        "count": len(events),
+        "digest": bool(digest_title),
+        "subscription": one_line(subscription),
+    }
+    env = _templates()
+    return EmailParts(
+        subject=subject,
+        text=env.get_template("email.txt").render(context),
+        html=env.get_template("email.html").render(context),
+    )
+
 
 
 class EmailChannel(Channel):
@@ -49,20 +104,26 @@ class EmailChannel(Channel):
     """
 
     kind = "email"
+    keys = ("to",)
     required_options = ("to",)
+    needs_smtp = True
     MAX_EVENTS = 500  # per email; larger bursts are split
 
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        to = read.string_list("to", example='["me@example.org"]')
+        for i, address in enumerate(to):
+            if "@" not in parseaddr(address)[1]:
+                raise read.error(("to", i), f"{read.show(address)} is not an email address",
+                                 'write e.g. "me@example.org"')
+        return {"to": tuple(to)}
+
     def smtp(self) -> "Smtp":
-        smtp = getattr(self.config, "smtp", None)
+        """The settings' `[smtp]` (the config refuses an email subscription without one)."""
+        smtp = self.settings.smtp if self.settings else None
         if smtp is None:
             raise ChannelConfigError("the email channel needs an [smtp] section in openwatch.toml")
         return smtp
-
-    def check(self, sub: "Subscription") -> None:
-        super().check(sub)
-        if not _recipients(sub.options.get("to")):
-            raise ChannelConfigError(f"subscription {sub.name!r}: channel email needs to")
-        self.smtp()
 
     def target(self, sub: "Subscription") -> str:
         return ", ".join(_recipients(sub.options.get("to")))
@@ -77,29 +138,29 @@ class EmailChannel(Channel):
         return [
             Rendered(
                 tuple(e["id"] for e in chunk),
-                render.email_parts(chunk, subscription=sub.name, digest_title=digest_title),
+                email_parts(chunk, subscription=sub.name, digest_title=digest_title),
             )
             for chunk in chunks
             if chunk
         ]
 
-    def build(self, sub: "Subscription", parts: render.EmailParts, *, now: datetime) -> EmailMessage:
+    def build(self, sub: "Subscription", parts: EmailParts, *, now: datetime) -> EmailMessage:
         smtp = self.smtp()
         sender = parseaddr(smtp.sender)[1] or smtp.sender
         domain = sender.rpartition("@")[2] or "localhost"
         msg = EmailMessage()
         msg["From"] = smtp.sender
         msg["To"] = ", ".join(_recipients(sub.options.get("to")))
-        msg["Subject"] = render.one_line(parts.subject)
+        msg["Subject"] = one_line(parts.subject)
         msg["Date"] = format_datetime(now)
         msg["Message-ID"] = make_msgid(idstring="openwatch", domain=domain)
         # RFC 2369: a mailto: the operator can act on; the real switch is openwatch.toml (footer).
         subject = quote(f"unsubscribe {sub.name}")
         msg["List-Unsubscribe"] = f"<mailto:{sender}?subject={subject}>"
         list_id = re.sub(r"[^A-Za-z0-9-]+", "-", sub.name).strip("-") or "subscription"
-        msg["List-Id"] = f"openwatch {render.one_line(sub.name)} <{list_id}.openwatch.{domain}>"
+        msg["List-Id"] = f"openwatch {one_line(sub.name)} <{list_id}.openwatch.{domain}>"
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
-        msg["X-Openwatch-Subscription"] = render.one_line(sub.name)
+        msg["X-Openwatch-Subscription"] = one_line(sub.name)
         msg.set_content(parts.text)
         msg.add_alternative(parts.html, subtype="html")
         return msg

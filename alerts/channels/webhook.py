@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import base64
 import binascii
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from standardwebhooks.webhooks import Webhook
 
-from alerts import render
-from alerts.channels.base import Channel, Receipt
+from alerts.channels.base import Channel, Receipt, http_url_option
 from alerts.exceptions import ChannelConfigError
-from alerts.render import Rendered
+from alerts.redaction import redact_secret
+from alerts.types import MissingSecret, Rendered
+from crawler.events import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
+
+SECRET_FIX = (
+    'use "whsec_" followed by base64, e.g. the output of python -c "import base64, os; '
+    "print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
+)
+
+
+def webhook_body(event: Mapping[str, Any]) -> bytes:
+    """The POST body: the public event object plus `schema_version`, compact UTF-8 JSON."""
+    from alerts.render import public_event
+
+    body = public_event(event) | {"schema_version": SCHEMA_VERSION}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class WebhookChannel(Channel):
@@ -31,12 +47,35 @@ class WebhookChannel(Channel):
 
     kind = "webhook"
     grouped = False
+    keys = ("url", "secret")
     required_options = ("url", "secret")
+    secret_options = ("url", "secret")
+
+    @classmethod
+    def options(cls, read: Any) -> dict[str, Any]:
+        url = http_url_option(read, example='"https://example.org/hooks/openwatch"')
+        return {"url": url, "secret": cls.read_secret(read)}
+
+    @staticmethod
+    def read_secret(read: Any) -> str | MissingSecret:
+        """`secret`: "whsec_" and a base64 key, as Standard Webhooks' libraries expect."""
+        secret = read.string("secret", secret=True, example='"${OPENWATCH_WEBHOOK_SECRET}"')
+        if isinstance(secret, MissingSecret):
+            return secret
+        if not secret.startswith("whsec_"):
+            raise read.error("secret", f'{redact_secret(secret)} does not start with "whsec_"', SECRET_FIX)
+        try:
+            decoded = base64.b64decode(secret[len("whsec_") :], validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if not decoded:
+            raise read.error("secret", f"{redact_secret(secret)} is not base64 after its prefix", SECRET_FIX)
+        return secret
 
     def render(
         self, sub: "Subscription", events: Sequence[Mapping[str, Any]], *, digest_title: str | None
     ) -> list[Rendered]:
-        return [Rendered((e["id"],), render.webhook_body(e)) for e in events]
+        return [Rendered((e["id"],), webhook_body(e)) for e in events]
 
     def signer(self, sub: "Subscription") -> Webhook:
         try:

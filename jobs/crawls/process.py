@@ -5,7 +5,6 @@ the daemon."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import re
@@ -151,9 +150,7 @@ class SubprocessExecutor(CrawlExecutor):
             db = store.db
             if problem:
                 fail_running(db, problem, pid=pid, watch=watch.name)
-            row = db.execute(
-                "select id, status, requests, items, events, errors, finished_at from crawls"
-                " where pid = ? and watch = ? order by id desc limit 1", [pid, watch.name]).fetchone()
+            row = store.last_crawl_of(pid, watch.name)
             if row is None:
                 # The child never started its crawl (bad config, import error, …).
                 error = problem or (tail[-1] if tail else "crawl process ended before crawling")
@@ -161,11 +158,10 @@ class SubprocessExecutor(CrawlExecutor):
                 outcome.crawl_id = CrawlBook.failed_start(store, watch.name, watch.source, [error], pid=pid)
                 record_health(store, watch, outcome)
                 return outcome, True
-            crawl_id, status, requests, items, events, errors, finished = row
-            outcome = CrawlOutcome(watch=watch.name, status=status, crawl_id=crawl_id, events=events or 0,
-                                   items=items or 0, requests=requests or 0, errors=json.loads(errors or "[]"))
-            (recorded,) = db.execute("select last_finished_at from watch_state where watch = ?",
-                                     [watch.name]).fetchone() or (None,)
+            outcome = CrawlOutcome(watch=watch.name, status=row["status"], crawl_id=row["id"],
+                                   events=row["events"] or 0, items=row["items"] or 0,
+                                   requests=row["requests"] or 0, errors=row["errors"])
+            finished, recorded = row["finished_at"], store.last_finished_at(watch.name)
             if not (finished and recorded and recorded >= finished):  # the child died before recording it
                 record_health(store, watch, outcome)
             keep_feed(self.config, db, outcome.events)

@@ -2,12 +2,15 @@
 
 - `settings`: the `[scrapyd]` section (`parse_scrapyd_section`, `ScrapydSettings`);
 - `client`: Scrapyd's JSON API on one server;
-- `egg`: the project egg `openwatch deploy` uploads, and `deploy`;
+- `egg`: the project egg (without the hub emulator); `deploy`: it, uploaded to every server;
 - `prior`: the prior state, served to workers by URL;
 - `args`: spider arguments and settings as a job's command line takes them;
 - `joblog`: how a job ended, read from its log; its items, read from its feed;
 - `pool`: the servers of one section, one job at a time (`ScrapydPool`);
-- `executor`: a watch's crawl as a Scrapyd job, ingested here (`ScrapydExecutor`).
+- `executor`: a watch's crawl as a Scrapyd job, ingested here (`ScrapydExecutor`);
+- `exceptions`: `ScrapydError`.
+
+`openwatch deploy` itself is a command of `jobs/cli.py`.
 
 
     settings = parse_scrapyd_section({"url": ["http://w1:6800", "http://w2:6800"]})

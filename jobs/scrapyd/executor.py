@@ -23,7 +23,8 @@ logger = logging.getLogger("openwatch.scrapyd")
 
 class ScrapydExecutor(CrawlExecutor):
     """Crawls as jobs of the config's `[scrapyd]` servers, through one `ScrapydPool` for the
-    executor's life (`close()` stops its prior server)."""
+    executor's life (`close()` stops its prior server). `log_level` is not passed on: a job
+    logs at INFO at least, as its end is read from its log."""
 
     alias = "scrapyd"
 

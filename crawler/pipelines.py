@@ -2,6 +2,7 @@
 
 Normalising and classifying happen inside the store, per batch and only for items whose
 fingerprint changed: normalising an unchanged model again is the cost this design removes.
+The crawl's counts and status are `crawler.bookkeeping`'s, as for every way a crawl runs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.bookkeeping import CrawlBook
 from crawler.items import Batch
-from crawler.rules import SHORT_LISTING_RATIO, crawl_status
+from crawler.rules import SHORT_LISTING_RATIO
+from crawler.sources import source_for
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +46,8 @@ class IngestPipeline:
         self.progress = getattr(crawler, "openwatch_progress", None)
         self.lock = asyncio.Lock()
         self.store = None
-        self.crawl_id = None
-        self.items = 0
-        self.events = 0
-        self.errors: list[str] = []
-        self.units_complete: set[str] = set()
+        self.book: CrawlBook | None = None
+        self.errors: list[str] = []  # spider errors before the crawl's book is open
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -74,7 +74,7 @@ class IngestPipeline:
             logger.warning("%s: events are recorded in %s but nobody is told (no subscriptions are read by"
                            " `scrapy crawl`); use `openwatch crawl WATCH` to queue alerts", spider.watch,
                            self.database)
-        endpoints = self.endpoints or {"huggingface": settings.get("OPENWATCH_HF_ENDPOINT") or "https://huggingface.co"}
+        endpoints = self.endpoints or _spider_endpoints(spider)
         self.store = Store(
             connect(Path(self.database)),
             on_events=self.on_events,
@@ -82,11 +82,10 @@ class IngestPipeline:
             short_listing_ratio=settings.getfloat("OPENWATCH_SHORT_LISTING_RATIO", SHORT_LISTING_RATIO),
             watch_units=self.watch_units,
         )
-        self.crawl_id = self.store.start_crawl(spider.watch, spider.source, os.getpid())
+        self.book = CrawlBook(self.store, spider.watch, spider.source, logger, errors=self.errors)
+        self.crawl_id = self.book.start(os.getpid())
         self.crawler.stats.set_value("openwatch/crawl_id", self.crawl_id)
         if not spider.prior:  # `scrapy crawl`: nobody handed the spider its past
-            from crawler.sources import source_for
-
             source = source_for(spider.source)
             spider.prior = self.store.prior_state(spider.watch, spider.units, files=any(
                 kind.has_files for kind in source.item_kinds), source=spider.source)
@@ -96,15 +95,10 @@ class IngestPipeline:
             # Batches of different responses may arrive concurrently: they take turns on the
             # lock (one connection, one transaction at a time), in the order they were yielded.
             async with self.lock:
-                result = await asyncio.to_thread(self.store.ingest, item, self.crawl_id)
-            self.items += result.items
-            self.events += len(result.events)
-            self.errors += result.errors
-            self.units_complete.update(result.units_complete)
+                await asyncio.to_thread(self.book.ingest, item)
             if self.progress is not None:
-                self.progress(self.items, len(self.units_complete), len((spider or self.crawler.spider).units or ()))
-            for event in result.events:
-                logger.info("event %s %s", event["type"], event["summary"])
+                self.progress(self.book.items, len(self.book.units_complete),
+                              len((spider or self.crawler.spider).units or ()))
         return item
 
     def spider_error(self, failure, response, spider):
@@ -115,22 +109,30 @@ class IngestPipeline:
     def spider_closed(self, spider, reason):
         if self.store is None or self.crawl_id is None:
             return
+        book = self.book
         expected = set(spider.units)
         if reason != "finished":
             cut = getattr(self.crawler, "openwatch_cut_reason", None)
-            self.errors.append(cut or f"crawl ended early: {reason}")
-        status = crawl_status(expected, self.units_complete, reason == "finished", self.errors)
+            book.errors.append(cut or f"crawl ended early: {reason}")
         stats = self.crawler.stats
-        self.store.finish_crawl(
-            self.crawl_id, status,
-            requests=stats.get_value("downloader/request_count", 0) or 0,
-            items=self.items, events=self.events, errors=self.errors,
-        )
+        status = book.finish(book.status(expected, reason == "finished"),
+                             requests=stats.get_value("downloader/request_count", 0) or 0)
         self.store.record_budget(spider.source, stats.get_value("openwatch/budget") or {})
         if self.progress is not None:
-            self.progress(self.items, len(self.units_complete), len(expected), True)
+            self.progress(book.items, len(book.units_complete), len(expected), True)
         stats.set_value("openwatch/status", status)
-        stats.set_value("openwatch/events", self.events)
-        stats.set_value("openwatch/items", self.items)
-        stats.set_value("openwatch/errors", list(self.errors))
+        stats.set_value("openwatch/events", book.events)
+        stats.set_value("openwatch/items", book.items)
+        stats.set_value("openwatch/errors", list(book.errors))
         self.store.db.close()
+
+
+def _spider_endpoints(spider) -> dict[str, str]:
+    """`scrapy crawl`'s endpoints: the crawled source's own one as its spider resolved it (its
+    `endpoint` argument, the environment, or its Scrapy setting); the others' web defaults."""
+    endpoints: dict[str, str] = {}
+    own = source_for(spider.source).endpoints
+    endpoint = getattr(spider, "endpoint", None)
+    if own and isinstance(endpoint, str) and endpoint:
+        endpoints[next(iter(own))] = endpoint
+    return endpoints

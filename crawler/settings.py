@@ -1,6 +1,7 @@
 """Scrapy settings for openwatch's spiders (https://docs.scrapy.org/en/latest/topics/settings.html).
 
-The job runner overrides per-watch values (timeouts, endpoints, the history database)."""
+`jobs/crawls/settings.py` adds each crawl's values (User-Agent, timeouts, the history database);
+spiders get their endpoints as arguments."""
 
 from crawler.identity import user_agent
 from crawler.rules import SHORT_LISTING_RATIO
@@ -82,8 +83,8 @@ REMOTE_CONTROL_ENABLED = False  # the setting's real name (scrapy/extensions/rem
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
-# openwatch's own settings (the job runner sets them; `scrapy crawl` may pass them with -s)
+# openwatch's own settings (the job runner sets the database; `scrapy crawl` may pass them with -s)
 OPENWATCH_DATABASE = None        # path of the history DB; without it items are not ingested
 OPENWATCH_CONFIG = None          # path of openwatch.toml (subscriptions for the outbox)
-OPENWATCH_HF_ENDPOINT = "https://huggingface.co"
+OPENWATCH_HF_ENDPOINT = "https://huggingface.co"  # the huggingface spider's, without an endpoint argument
 OPENWATCH_SHORT_LISTING_RATIO = SHORT_LISTING_RATIO

@@ -128,7 +128,6 @@ class OpenwatchGroup(click.Group):
     command_class = OpenwatchCommand
     group_class = type  # `alerts` is an OpenwatchGroup too
     # name -> "module:attribute": imported only when that command runs or help lists it.
-    # `deploy` pulls in jobs.scrapyd and httpx, ~70 ms of every start (bench/RESULTS.md).
     lazy: dict[str, str] = {}
 
     def list_commands(self, ctx):
@@ -391,6 +390,49 @@ def deliver(app: App):
         raise Failure(f"{report.dead} {'delivery' if report.dead == 1 else 'deliveries'} refused for good or given "
                       "up (dead letters); see `openwatch status`, fix the receiver or the subscription, then run "
                       "`openwatch alerts retry`")
+
+
+# A plain click command, as it was when loaded lazily: its help lists its own options only.
+@click.command("deploy")
+@click.option("--version", "version", help="Version name on the servers (default: UTC time + git describe).")
+@click.option("--egg", type=click.Path(exists=True, dir_okay=False), help="Upload this egg instead of building one.")
+@click.option("--build-egg", "build_only", type=click.Path(dir_okay=False),
+              help="Only build the egg, into this file; upload nothing.")
+@click.pass_obj
+def deploy_command(app, version, egg, build_only):
+    """Upload the crawler to every Scrapyd server of [scrapyd] (addversion.json).
+
+    Run it after each upgrade of openwatch: workers run the version uploaded last.
+
+    Example: openwatch deploy
+    """
+    import shutil
+    import tempfile
+
+    # Here, not at the top: jobs.scrapyd pulls in httpx, ~70 ms of every start (bench/RESULTS.md).
+    from jobs.scrapyd.deploy import deploy
+    from jobs.scrapyd.egg import build_egg
+
+    if build_only:
+        with tempfile.TemporaryDirectory(prefix="openwatch-egg-") as tmp:
+            shutil.copyfile(build_egg(Path(tmp)), build_only)
+        click.echo(f"wrote {build_only}")
+        return
+    settings = getattr(app.config(), "scrapyd", None)
+    if settings is None:
+        raise click.UsageError('no [scrapyd] section in the config; add one with url = "http://localhost:6800"')
+    results = deploy(settings, version=version, egg=Path(egg) if egg else None)
+    for result in results:
+        if result.ok:
+            click.echo(f"{result.url}: {settings.project} {result.version} ({result.spiders} spiders)")
+        else:
+            click.echo(f"{result.url}: failed: {result.error}", err=True)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise click.ClickException(f"deploy failed on {len(failed)} of {len(results)} servers")
+
+
+cli.add_command(deploy_command)
 
 
 # -- querying -------------------------------------------------------------------------
@@ -811,4 +853,3 @@ def models(app: App, countries, orgs, categories, levels, sources, sort, limit, 
                       "downloads", "likes", "created"], json_rows=rows)
 
 
-cli.lazy = {"deploy": "jobs.scrapyd:deploy_command"}

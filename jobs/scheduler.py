@@ -8,52 +8,42 @@ runs missed while the loop was busy (or the machine asleep) into one. The outbox
 one more job; it works in a thread with its own database connection, never on the loop.
 
 What is decided here is kept pure and tested with explicit times: when each watch runs first
-(`plan_next_runs`, resuming from the database), when a source starts or stops failing
-(`health_transition`, `failing_event`, `recovered_event`), and what a config reload changes
-(`config_change`; the daemon reloads on SIGHUP and when the file changes).
+(`plan_next_runs`, resuming from the database) and what a config reload changes
+(`config_change`; the daemon reloads on SIGHUP and when the file changes). When a source
+starts or stops failing is `jobs.health`'s.
 
-Crawls run in the daemon's process by default: bench/memory_crawls.py measured RSS flat after
-warm-up over 200 consecutive crawls (no leak to run away from), and a crawl starts in 0.2 s
-instead of the 1.2 s a fresh interpreter takes. `OPENWATCH_CRAWL_MODE=subprocess` runs each
-crawl as `python -m jobs crawl WATCH` (as Scrapyd runs one process per job): a crawl can then
-be killed outright, and a crash or leak in it cannot reach the daemon.
+Crawls run through one executor (`jobs.crawls`), in the daemon's process by default:
+bench/memory_crawls.py measured RSS flat after warm-up over 200 consecutive crawls (no leak to
+run away from), and a crawl starts in 0.2 s instead of the 1.2 s a fresh interpreter takes.
+`OPENWATCH_CRAWL_MODE=subprocess` runs each crawl as `python -m jobs crawl WATCH` (as Scrapyd
+runs one process per job): a crawl can then be killed outright, and a crash or leak in it
+cannot reach the daemon. With a `[scrapyd]` section crawls run as Scrapyd jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import re
 import signal
-import sys
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from jobs.runner import CUT_REASON, open_store  # CUT_REASON: the runner records it too
+from jobs.crawls.base import crawl_mode, executor_for
+from jobs.crawls.process import KILL_AFTER, PARENT_ENV
+from jobs.crawls.store import record_outcome
+from jobs.health import one_line
 from jobs.status import last_finished, next_run  # one rule for the daemon and `status`
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
 
-FAILING = "source.failing"
-RECOVERED = "source.recovered"
-MODES = ("subprocess", "inprocess")
-DEFAULT_MODE = "inprocess"
-MODE_ENV = "OPENWATCH_CRAWL_MODE"
-PARENT_ENV = "OPENWATCH_PARENT_PID"  # set in a crawl child's environment: the daemon that started it
 MIN_MISFIRE_GRACE = 60      # seconds; APScheduler's default (1 s) silently drops late runs
-CHILD_MARGIN = 35.0         # a child stops its own crawl at the watch's timeout (+30 s to close)
-KILL_AFTER = 10.0           # seconds between SIGTERM and SIGKILL for a child that must stop
 CUT_WAIT = 10.0             # seconds to wait for crawls cancelled at the end of the grace period
 FINAL_DISPATCH_LIMIT = 30.0  # seconds the deliveries at shutdown may take (a round in flight included)
-MAX_ERROR = 300             # characters of an error kept in an event summary
 
 Clock = Callable[[], datetime]
 
@@ -63,13 +53,6 @@ def utc_now() -> datetime:
 
 
 from crawler.times import iso_seconds as iso  # noqa: E402 - seconds, for people
-
-
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,145 +142,9 @@ class QuietSkips(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return "maximum number of running instances reached" not in record.getMessage()
 
-
-# ---------------------------------------------------------------------------------------------
-# Source health (pure decisions, then one function that records them)
-
-
-def health_transition(status: str, consecutive_failures: int, failing: bool, failing_after: int) -> str | None:
-    """`source.failing`, `source.recovered` or None, after a crawl ended with `status`.
-
-    Only `failed` counts as a failure (a `partial` crawl reached the source). A watch that is
-    already failing does not fail again; one that is not failing does not recover.
-    """
-    if status == "failed":
-        return FAILING if consecutive_failures >= failing_after and not failing else None
-    return RECOVERED if failing else None
-
-
-def failing_event(watch, *, failures: int, error: str | None, episode: str, detected_at: str) -> dict:
-    """The one `source.failing` of a failing episode.
-
-    `episode` is the watch's last success before the failures (`never` if none): the dedupe
-    key stays the same however often the decision is retried (a crash between storing the
-    event and marking the watch failing does not make a second event).
-    """
-    from crawler.events import make_event
-
-    error = _one_line(error or "no error recorded")
-    return make_event(
-        type=FAILING,
-        item=f"source:{watch.name}",
-        watch=watch.name,
-        detected_at=detected_at,
-        summary=f"{watch.name} ({watch.source}) is failing: {failures} crawls in a row failed; last error: {error}",
-        url=None,
-        dedupe_key=f"{FAILING}:{watch.name}:{episode}",
-        after={"failing": True},
-        before={"failing": False},
-        data={"source": watch.source, "failures": failures, "error": error},
-    )
-
-
-def recovered_event(watch, *, failing_key: str, failing_since: str | None, detected_at: str) -> dict:
-    """The `source.recovered` that closes the episode opened by the event with `failing_key`."""
-    from crawler.events import make_event
-
-    since = f" (failing since {failing_since})" if failing_since else ""
-    return make_event(
-        type=RECOVERED,
-        item=f"source:{watch.name}",
-        watch=watch.name,
-        detected_at=detected_at,
-        summary=f"{watch.name} ({watch.source}) recovered: a crawl succeeded again{since}",
-        url=None,
-        dedupe_key=f"{RECOVERED}:{failing_key}",
-        before={"failing": True},
-        after={"failing": False},
-        data={"source": watch.source, "failing_since": failing_since},
-    )
-
-
-def _one_line(text: str) -> str:
-    text = re.sub(r"\s+", " ", str(text)).strip()
-    return text if len(text) <= MAX_ERROR else text[: MAX_ERROR - 1] + "…"
-
-
-def record_health(store, watch, outcome) -> list[dict]:
-    """Record a finished crawl in `watch_state`; emit `source.failing` / `source.recovered`
-    when the watch crosses its `failing_after`. Returns the events that are new.
-
-    Two transactions: the crawl's result, then the event (with its deliveries) together with
-    the watch's `failing` flag, so a stored `source.failing` always has its flag set and the
-    next success recovers it. A crash between the two is repaired by the next crawl without
-    duplicates: the events' dedupe keys are stable per failing episode.
-    """
-    error = outcome.errors[-1] if outcome.errors else None
-    if outcome.status == "failed" and error is None:
-        error = "crawl failed"
-    state = store.record_watch_result(watch.name, outcome.status, error if outcome.status == "failed" else None)
-    change = health_transition(outcome.status, state["consecutive_failures"], bool(state["failing"]),
-                               watch.failing_after)
-    if change is None:
-        return []
-    if change == FAILING:
-        (last_ok,) = store.db.execute(
-            "select last_ok_at from watch_state where watch = ?", [watch.name]).fetchone()
-        event = failing_event(watch, failures=state["consecutive_failures"], error=error,
-                              episode=last_ok or "never", detected_at=store.clock())
-        new = store.emit([event], outcome.crawl_id, failing=True)
-        logger.warning("%s", event["summary"])
-        return new
-    opened = store.db.execute(
-        "select dedupe_key, detected_at from events where type = ? and watch = ? order by seq desc limit 1",
-        [FAILING, watch.name],
-    ).fetchone()
-    if opened is None:  # flagged failing with no `source.failing` on record: nothing to close
-        store.set_failing(watch.name, False)
-        return []
-    event = recovered_event(watch, failing_key=opened[0], failing_since=opened[1], detected_at=store.clock())
-    new = store.emit([event], outcome.crawl_id, failing=False)
-    logger.info("%s", event["summary"])
-    return new
-
-
-
-
-def record_outcome(config, watch, outcome) -> list[dict]:
-    """`record_health` with its own connection: what `openwatch crawl` and `run --once` call
-    after each crawl (off the event loop: `await asyncio.to_thread(record_outcome, …)`)."""
-    store = open_store(config)
-    try:
-        new = record_health(store, watch, outcome)
-        keep_feed(config, store.db, outcome.events + len(new))
-        return new
-    finally:
-        store.db.close()
-
-
-def keep_feed(config, db, new_events: int) -> None:
-    """With `feed_path` set: rewrite the Atom feed when a crawl stored events (or none exists)."""
-    path = getattr(config, "feed_path", None)
-    if not path or (not new_events and Path(path).exists()):
-        return
-    from jobs.atom import write_feed
-
-    try:
-        count = write_feed(db, path)
-        logger.info("feed %s: %d entries", path, count)
-    except OSError as exc:
-        logger.error("feed %s could not be written: %s; check the directory exists and is writable", path, exc)
-
-
 # ---------------------------------------------------------------------------------------------
 # The database at start: what a killed daemon left behind, and when each watch last ran
 
-
-def fail_running(db, reason: str, *, pid: int | None = None, watch: str | None = None) -> int:
-    """Mark crawls left `running` (by `pid`, of `watch`) as `failed` with `reason`."""
-    from crawler.history.store import Store
-
-    return Store(db).fail_running(reason, only_dead=False, pid=pid, watch=watch)
 
 
 def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -> list[int]:
@@ -305,7 +152,7 @@ def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -
     daemon. Returns their pids.
 
     A candidate is the live pid of a crawl left `running`. It is stopped only if it is an
-    `openwatch crawl` that a daemon started (`SubprocessCrawls` puts the daemon's pid in its
+    `openwatch crawl` that a daemon started (`SubprocessExecutor` puts the daemon's pid in its
     environment as `OPENWATCH_PARENT_PID`) and that daemon is no longer its parent: a
     child's parent pid changes only when its parent dies (it is re-parented to init or a
     subreaper), which also holds if the dead daemon's pid has since been reused. A user's
@@ -352,215 +199,6 @@ def stop_orphans(db, *, me: int | None = None, kill_after: float = KILL_AFTER) -
 def outcome_line(outcome) -> str:
     return (f"crawl {outcome.watch}: {outcome.status} - {outcome.items} items, {outcome.events} events, "
             f"{outcome.requests} requests, {outcome.seconds:.1f}s")
-
-
-class InProcessCrawls:
-    """Crawls in the daemon's own process, on its loop (`jobs.runner.crawl_watch`)."""
-
-    mode = "inprocess"
-
-    def __init__(self, config, *, debug: bool = False, log_format: str = "text"):
-        self.config = config
-        self.log_level = "DEBUG" if debug else "WARNING"
-        self.pool = None  # one ScrapydPool for the daemon's life when crawls run on Scrapyd
-
-    async def crawl(self, watch):
-        """Returns `(outcome, health_recorded)`."""
-        from jobs.runner import crawl_watch
-
-        if getattr(self.config, "scrapyd", None) is not None and self.pool is None:
-            from jobs.scrapyd import ScrapydPool
-
-            self.pool = ScrapydPool(self.config.scrapyd)
-        try:
-            return await crawl_watch(self.config, watch, log_level=self.log_level, pool=self.pool), False
-        except asyncio.CancelledError:
-            # Cut at shutdown: the crawl's row must not stay `running`.
-            await asyncio.shield(asyncio.to_thread(self._fail, watch))
-            raise
-
-    def _fail(self, watch) -> None:
-        store = open_store(self.config)
-        try:
-            fail_running(store.db, CUT_REASON, pid=os.getpid(), watch=watch.name)
-        finally:
-            store.db.close()
-
-    async def abandon(self, watches) -> None:
-        """Crawls that did not stop after their cut (an engine wedged past its aborted
-        downloads): their rows are closed now, as the daemon is about to exit."""
-        for watch in watches:
-            await asyncio.to_thread(self._fail, watch)
-
-
-_LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT|\{)")
-
-
-class SubprocessCrawls:
-    """One child process per crawl: `python -m jobs --config PATH crawl WATCH`.
-
-    The child writes the crawl's row and its watch health to the database, as a manual
-    `openwatch crawl` does; the daemon reads the outcome back from the database. A child
-    that outlives the watch's timeout (plus time to close) is terminated, then killed, and
-    its crawl recorded as failed here.
-    """
-
-    mode = "subprocess"
-
-    def __init__(self, config, *, debug: bool = False, log_format: str = "text", python: str | None = None):
-        self.config = config
-        self.debug = debug
-        self.log_format = log_format
-        self.python = python or sys.executable
-        self._children: dict[str, Any] = {}  # watch name -> its running child
-
-    def argv(self, watch) -> list[str]:
-        return [self.python, "-m", "jobs", "--config", str(self.config.path), "--log-format", self.log_format,
-                *(["--debug"] if self.debug else []), "crawl", watch.name]
-
-    def env(self, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-        """The child's environment: ours, and our pid (`stop_orphans` finds children whose
-        daemon died by it)."""
-        return {**environ, PARENT_ENV: str(os.getpid())}
-
-    async def crawl(self, watch):
-        """Returns `(outcome, health_recorded)`; health is always recorded by then."""
-        started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv(watch), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, env=self.env(),
-        )
-        self._children[watch.name] = proc
-        tail: deque[str] = deque(maxlen=5)
-        relay = asyncio.ensure_future(self._relay(proc.stderr, tail))
-        problem = None
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=watch.timeout + CHILD_MARGIN)
-        except TimeoutError:
-            problem = f"timed out after {watch.timeout:.0f}s: crawl process {proc.pid} killed"
-            logger.error("crawl %s: child %d still running %.0fs after its timeout; killing it",
-                         watch.name, proc.pid, CHILD_MARGIN)
-            await self._terminate(proc)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._cut(proc, watch))
-            raise
-        finally:
-            self._children.pop(watch.name, None)
-            try:
-                await asyncio.wait_for(relay, timeout=5)
-            except (TimeoutError, asyncio.CancelledError):
-                relay.cancel()
-        if problem is None and proc.returncode not in (0, 1):
-            problem = f"crawl process ended with {_exit_text(proc.returncode)}"
-        outcome, recorded = await asyncio.to_thread(self._collect, watch, proc.pid, problem, list(tail))
-        outcome.seconds = time.monotonic() - started
-        return outcome, recorded
-
-    async def _relay(self, stream, tail: deque) -> None:
-        """The child's log lines go to our stderr as they are (one line per record);
-        anything else (its closing error line) is kept for the failure message."""
-        while True:
-            line = await stream.readline()
-            if not line:
-                return
-            text = line.decode("utf-8", errors="replace").rstrip("\n")
-            if self.debug or _LOG_LINE.match(text):
-                sys.stderr.write(text + "\n")
-                sys.stderr.flush()
-            elif text.strip():
-                tail.append(text.strip())
-
-    async def _terminate(self, proc) -> None:
-        if proc.returncode is not None:
-            return
-        try:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), timeout=KILL_AFTER)
-        except ProcessLookupError:
-            return
-        except TimeoutError:
-            try:
-                proc.kill()
-            except ProcessLookupError:
-                return
-            await proc.wait()
-
-    async def abandon(self, watches) -> None:
-        """Children still there after their cut (one that ignores SIGTERM): killed, and their
-        crawls recorded as cut, as the daemon is about to exit."""
-        for watch in watches:
-            proc = self._children.get(watch.name)
-            if proc is None:
-                continue
-            if proc.returncode is None:
-                try:
-                    proc.kill()
-                except ProcessLookupError:
-                    pass
-            await asyncio.to_thread(self._fail_child, proc.pid)
-
-    async def _cut(self, proc, watch) -> None:
-        await self._terminate(proc)
-        await asyncio.to_thread(self._fail_child, proc.pid)
-
-    def _fail_child(self, pid: int) -> None:
-        store = open_store(self.config)
-        try:
-            fail_running(store.db, CUT_REASON, pid=pid)
-        finally:
-            store.db.close()
-
-    def _collect(self, watch, pid: int, problem: str | None, tail: list[str]):
-        """The child's crawl as recorded in the database; a failure recorded here when the
-        child could not record it itself. Returns `(outcome, health_recorded)`."""
-        from jobs.runner import CrawlOutcome
-
-        store = open_store(self.config)
-        try:
-            db = store.db
-            if problem:
-                fail_running(db, problem, pid=pid, watch=watch.name)
-            row = db.execute(
-                "select id, status, requests, items, events, errors, finished_at from crawls"
-                " where pid = ? and watch = ? order by id desc limit 1", [pid, watch.name]).fetchone()
-            if row is None:
-                # The child never started its crawl (bad config, import error, …).
-                error = problem or (tail[-1] if tail else "crawl process ended before crawling")
-                outcome = CrawlOutcome(watch=watch.name, status="failed", errors=[error])
-                outcome.crawl_id = store.start_crawl(watch.name, watch.source, pid)
-                store.finish_crawl(outcome.crawl_id, "failed", requests=0, items=0, events=0, errors=[error])
-                record_health(store, watch, outcome)
-                return outcome, True
-            crawl_id, status, requests, items, events, errors, finished = row
-            outcome = CrawlOutcome(watch=watch.name, status=status, crawl_id=crawl_id, events=events or 0,
-                                   items=items or 0, requests=requests or 0, errors=json.loads(errors or "[]"))
-            (recorded,) = db.execute("select last_finished_at from watch_state where watch = ?",
-                                     [watch.name]).fetchone() or (None,)
-            if not (finished and recorded and recorded >= finished):  # the child died before recording it
-                record_health(store, watch, outcome)
-            keep_feed(self.config, db, outcome.events)
-            return outcome, True
-        finally:
-            store.db.close()
-
-
-def _exit_text(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
-
-
-def crawl_mode(config, explicit: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
-    mode = explicit or getattr(getattr(config, "daemon", None), "crawl_mode", None) or environ.get(MODE_ENV) \
-        or DEFAULT_MODE
-    if mode not in MODES:
-        from jobs.exceptions import ConfigError
-
-        raise ConfigError(f"crawl mode {mode!r} is not one of {', '.join(MODES)}", f"set {MODE_ENV} to one of them")
-    return mode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -683,7 +321,7 @@ class Daemon:
                  transport=None, debug: bool = False):
         self.config = config
         self.clock = clock
-        self.crawls = crawls or InProcessCrawls(config, debug=debug)
+        self.crawls = crawls or executor_for(config, debug=debug)
         self._dispatch = dispatch
         self.transport = transport
         self.final_dispatch_limit = FINAL_DISPATCH_LIMIT
@@ -844,7 +482,7 @@ class Daemon:
                 await self._apply(change)
             except Exception as exc:  # noqa: BLE001 - nothing in a reload may stop the daemon
                 self._refused_digest = digest  # the watcher does not refuse the same file again
-                problem = exc if isinstance(exc, ConfigError) else _one_line(f"{type(exc).__name__}: {exc}")
+                problem = exc if isinstance(exc, ConfigError) else one_line(f"{type(exc).__name__}: {exc}")
                 logger.error("config not reloaded (%s), the running config stays: %s", why, problem)
                 return False
             self._loaded_digest, self._refused_digest = digest, None
@@ -977,7 +615,7 @@ class Daemon:
         exc = done.exception()
         if exc is not None:
             logger.error("dispatching deliveries failed%s: %s", " at shutdown" if final else "",
-                         _one_line(f"{type(exc).__name__}: {exc}"))
+                         one_line(f"{type(exc).__name__}: {exc}"))
         else:
             self._log_report(done.result(), final=final)
 
@@ -1000,10 +638,10 @@ class Daemon:
             problems = self._problems(watch, outcome)
             if outcome.status == "failed":
                 self.stats.failed += 1
-                logger.warning("%s; %s", line, _one_line(problems or "no error recorded"))
+                logger.warning("%s; %s", line, one_line(problems or "no error recorded"))
                 self._log_next_run(watch)
             elif problems:
-                logger.info("%s; %s", line, _one_line(problems))
+                logger.info("%s; %s", line, one_line(problems))
             else:
                 logger.info("%s", line)
         except asyncio.CancelledError:
@@ -1122,10 +760,8 @@ def run_daemon(config, debug: bool = False, *, mode: str | None = None, log_form
     from jobs.lock import DaemonLock
     from jobs.runner import run_in_reactor
 
-    mode = crawl_mode(config, mode)
     fmt = log_format or config.daemon.log_format
-    crawls = (SubprocessCrawls(config, debug=debug, log_format=fmt) if mode == "subprocess"
-              else InProcessCrawls(config, debug=debug))
+    crawls = executor_for(config, crawl_mode(config, mode), debug=debug, log_format=fmt)
     lock = DaemonLock(config.database)
     lock.acquire()
     # A reload asked before the loop handles SIGHUP must not end the daemon (SIGHUP's default);
@@ -1139,5 +775,6 @@ def run_daemon(config, debug: bool = False, *, mode: str | None = None, log_form
         return run_in_reactor(daemon.run)
     finally:
         logging.getLogger("apscheduler.scheduler").removeFilter(quiet)
+        crawls.close()
         lock.release()
 

@@ -132,7 +132,7 @@ def test_the_daemons_feed_into_a_missing_folder_is_logged_and_the_crawl_goes_on(
     from types import SimpleNamespace
 
     from crawler.history.schema import connect
-    from jobs.scheduler import keep_feed
+    from jobs.crawls.store import keep_feed
 
     history_world.build(tmp_path / "x.db", now=NOW)
     db = connect(tmp_path / "x.db")

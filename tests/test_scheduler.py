@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 
 from jobs import scheduler as sched
-from jobs.runner import CrawlOutcome
+from jobs import health
+from jobs.crawls import base as crawls_base, process as crawls_process, store as crawls_store
+from jobs.crawls.base import CrawlOutcome
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -110,32 +112,32 @@ def test_a_watch_that_never_succeeded_is_due_at_start_and_a_running_daemon_goes_
     [
         ("failed", 1, False, 3, None),
         ("failed", 2, False, 3, None),
-        ("failed", 3, False, 3, sched.FAILING),
+        ("failed", 3, False, 3, health.FAILING),
         ("failed", 4, True, 3, None),        # already failing: no second event
-        ("failed", 7, False, 3, sched.FAILING),  # a crash lost the flag: decided again (same key)
-        ("failed", 1, False, 1, sched.FAILING),
-        ("ok", 0, True, 3, sched.RECOVERED),
-        ("partial", 0, True, 3, sched.RECOVERED),  # the source answered
+        ("failed", 7, False, 3, health.FAILING),  # a crash lost the flag: decided again (same key)
+        ("failed", 1, False, 1, health.FAILING),
+        ("ok", 0, True, 3, health.RECOVERED),
+        ("partial", 0, True, 3, health.RECOVERED),  # the source answered
         ("ok", 0, False, 3, None),
         ("partial", 0, False, 3, None),
     ],
 )
 def test_health_transition(status, failures, failing, after, expected):
-    assert sched.health_transition(status, failures, failing, after) == expected
+    assert health.health_transition(status, failures, failing, after) == expected
 
 
 def test_health_events_are_well_formed_and_keyed_per_episode():
     watch = W("labs", 60)
-    a = sched.failing_event(watch, failures=3, error="HTTP 500\nfrom x", episode="never", detected_at="2026-01-01T00:00:00Z")
-    b = sched.failing_event(watch, failures=4, error="other", episode="never", detected_at="2026-01-01T00:01:00Z")
-    c = sched.failing_event(watch, failures=3, error="x", episode="2026-01-02T00:00:00Z", detected_at="…")
+    a = health.failing_event(watch, failures=3, error="HTTP 500\nfrom x", episode="never", detected_at="2026-01-01T00:00:00Z")
+    b = health.failing_event(watch, failures=4, error="other", episode="never", detected_at="2026-01-01T00:01:00Z")
+    c = health.failing_event(watch, failures=3, error="x", episode="2026-01-02T00:00:00Z", detected_at="…")
     assert a["id"] == b["id"] != c["id"]
     assert a["type"] == "source.failing" and a["item"] == "source:labs" and a["watch"] == "labs"
     assert "HTTP 500 from x" in a["summary"] and "\n" not in a["summary"]
     assert a["data"] == {"org": None, "country": None, "source": "huggingface", "failures": 3, "error": "HTTP 500 from x"}
-    r = sched.recovered_event(watch, failing_key=a["dedupe_key"], failing_since="2026-01-01T00:00:00Z", detected_at="…")
+    r = health.recovered_event(watch, failing_key=a["dedupe_key"], failing_since="2026-01-01T00:00:00Z", detected_at="…")
     assert r["type"] == "source.recovered" and r["dedupe_key"] == f"source.recovered:{a['dedupe_key']}"
-    assert len(sched.failing_event(watch, failures=3, error="x" * 5000, episode="e", detected_at="…")["summary"]) < 500
+    assert len(health.failing_event(watch, failures=3, error="x" * 5000, episode="e", detected_at="…")["summary"]) < 500
 
 
 def _config(tmp_path: Path, subscriptions: str = ""):
@@ -159,9 +161,9 @@ def test_record_health_three_failures_one_failing_then_one_recovered(tmp_path):
     watch = config.watch("labs")
     emitted = []
     for status in ["ok", "failed", "failed", "failed", "failed", "failed", "ok", "ok", "failed"]:
-        emitted += [e["type"] for e in sched.record_outcome(config, watch, _outcome(status))]
+        emitted += [e["type"] for e in crawls_store.record_outcome(config, watch, _outcome(status))]
     assert emitted == ["source.failing", "source.recovered"]
-    store = sched.open_store(config)
+    store = crawls_store.open_store(config)
     rows = store.db.execute("select type, summary, item from events order by seq").fetchall()
     assert [r[0] for r in rows] == ["source.failing", "source.recovered"]
     assert "3 crawls in a row failed; last error: HTTP 500 from the listing" in rows[0][1]
@@ -176,16 +178,16 @@ def test_record_health_crash_between_event_and_flag_does_not_duplicate(tmp_path)
     config = _config(tmp_path)
     watch = config.watch("labs")
     for _ in range(3):
-        sched.record_outcome(config, watch, _outcome("failed"))
-    store = sched.open_store(config)
+        crawls_store.record_outcome(config, watch, _outcome("failed"))
+    store = crawls_store.open_store(config)
     store.set_failing("labs", False)  # as if the process died after emit, before set_failing
-    assert sched.record_outcome(config, watch, _outcome("failed")) == []  # same episode key: ignored
+    assert crawls_store.record_outcome(config, watch, _outcome("failed")) == []  # same episode key: ignored
     assert store.db.execute("select count(*) from events").fetchone() == (1,)
     assert store.db.execute("select failing from watch_state").fetchone() == (1,)
     # recovery crashing after its event: the next success does not emit it twice
-    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
+    assert [e["type"] for e in crawls_store.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
     store.set_failing("labs", True)
-    assert sched.record_outcome(config, watch, _outcome("ok")) == []
+    assert crawls_store.record_outcome(config, watch, _outcome("ok")) == []
     assert store.db.execute("select type from events order by seq").fetchall() == [("source.failing",), ("source.recovered",)]
 
 
@@ -201,7 +203,7 @@ def test_failing_event_and_failing_flag_are_one_transaction(tmp_path, monkeypatc
                                'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
     watch = config.watch("labs")
     for _ in range(2):
-        sched.record_outcome(config, watch, _outcome("failed"))
+        crawls_store.record_outcome(config, watch, _outcome("failed"))
 
     def killed(*args, **kwargs):
         raise SystemExit("killed inside the transaction")
@@ -209,16 +211,16 @@ def test_failing_event_and_failing_flag_are_one_transaction(tmp_path, monkeypatc
     # Killed while writing the third failure's event: nothing of it is stored, flag included.
     monkeypatch.setattr(alerts.outbox, "enqueue", killed)
     with pytest.raises(SystemExit):
-        sched.record_outcome(config, watch, _outcome("failed"))
+        crawls_store.record_outcome(config, watch, _outcome("failed"))
     monkeypatch.undo()
-    store = sched.open_store(config)
+    store = crawls_store.open_store(config)
     assert store.db.execute("select count(*) from events").fetchone() == (0,)
     assert _health(store) == (3, None)  # never set
     # `set_failing` is no longer a step of its own: were it to fail, nothing would change.
     monkeypatch.setattr(Store, "set_failing", killed)
-    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("failed"))] == ["source.failing"]
+    assert [e["type"] for e in crawls_store.record_outcome(config, watch, _outcome("failed"))] == ["source.failing"]
     assert _health(store) == (4, 1)
-    assert [e["type"] for e in sched.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
+    assert [e["type"] for e in crawls_store.record_outcome(config, watch, _outcome("ok"))] == ["source.recovered"]
     assert _health(store) == (0, 0)
     per_event = store.db.execute("select e.type, count(d.id) from events e left join deliveries d"
                                  " on d.event_id = e.id group by e.id order by e.seq").fetchall()
@@ -228,8 +230,8 @@ def test_failing_event_and_failing_flag_are_one_transaction(tmp_path, monkeypatc
 def test_emit_sets_the_flag_even_when_the_event_is_already_stored(tmp_path):
     config = _config(tmp_path)
     watch = config.watch("labs")
-    store = sched.open_store(config)
-    event = sched.failing_event(watch, failures=3, error="x", episode="never", detected_at="2026-01-01T00:00:00Z")
+    store = crawls_store.open_store(config)
+    event = health.failing_event(watch, failures=3, error="x", episode="never", detected_at="2026-01-01T00:00:00Z")
     assert [e["id"] for e in store.emit([event], failing=True)] == [event["id"]]
     store.db.execute("update watch_state set failing = 0")
     assert store.emit([event], failing=True) == []  # the same episode: no second event, the flag set
@@ -247,7 +249,7 @@ def test_fail_running_only_touches_the_given_process(tmp_path):
         {"watch": "b", "status": "running", "pid": 11, "errors": "[]"},
         {"watch": "c", "status": "ok", "pid": 10, "errors": "[]"},
     ])
-    assert sched.fail_running(db, "cut", pid=10) == 1
+    assert crawls_store.fail_running(db, "cut", pid=10) == 1
     rows = db.execute("select watch, status, errors from crawls order by id").fetchall()
     assert rows == [("a", "failed", '["cut"]'), ("b", "running", "[]"), ("c", "ok", "[]")]
 
@@ -683,7 +685,7 @@ def test_a_daemon_never_suppresses_what_waits_for_a_subscription_it_never_had(tm
             'secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"\n')
     other = _config(tmp_path, hook)
     for _ in range(3):
-        sched.record_outcome(other, other.watch("labs"), _outcome("failed"))
+        crawls_store.record_outcome(other, other.watch("labs"), _outcome("failed"))
     config = _config(tmp_path)  # this daemon's config has no subscription
     dispatch = FakeDispatch(inner=real_dispatch)
     crawls = FakeCrawls(sched.utc_now, origin=sched.utc_now())
@@ -698,7 +700,7 @@ def test_a_daemon_never_suppresses_what_waits_for_a_subscription_it_never_had(tm
 
     assert asyncio.run(scenario()) == 0
     assert dispatch.finished == 1  # once at start; no periodic or final round without subscriptions
-    store = sched.open_store(config)
+    store = crawls_store.open_store(config)
     assert store.db.execute("select subscription, status, last_error from deliveries").fetchall() == [
         ("hook", "pending", None)]
     # `status` with this config (no subscription at all) says what waits, and for whom.
@@ -733,9 +735,9 @@ def _gone(pid: int) -> bool:
 def test_stop_orphans_leaves_a_manual_crawl_and_a_live_daemons_child_alone(tmp_path):
     from jobs.database import connect
 
-    env = {k: v for k, v in os.environ.items() if k != sched.PARENT_ENV}
+    env = {k: v for k, v in os.environ.items() if k != crawls_process.PARENT_ENV}
     manual = subprocess.Popen(CRAWL_ARGV, env=env)  # a user's `openwatch crawl` in another terminal
-    child = subprocess.Popen(CRAWL_ARGV, env={**env, sched.PARENT_ENV: str(os.getpid())})  # our own child
+    child = subprocess.Popen(CRAWL_ARGV, env={**env, crawls_process.PARENT_ENV: str(os.getpid())})  # our own child
     db = connect(tmp_path / "ow.db")
     try:
         _running_crawl(db, manual.pid)
@@ -751,10 +753,10 @@ def test_stop_orphans_leaves_a_manual_crawl_and_a_live_daemons_child_alone(tmp_p
 def test_stop_orphans_stops_a_crawl_child_whose_daemon_died(tmp_path):
     from jobs.database import connect
 
-    # A "daemon" starts a crawl child the way SubprocessCrawls does, then dies.
+    # A "daemon" starts a crawl child the way SubprocessExecutor does, then dies.
     spawn = ("import os, subprocess, sys\n"
              f"argv = {CRAWL_ARGV!r}\n"
-             f"env = {{**os.environ, {sched.PARENT_ENV!r}: str(os.getpid())}}\n"
+             f"env = {{**os.environ, {crawls_process.PARENT_ENV!r}: str(os.getpid())}}\n"
              "child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,"
              " stderr=subprocess.DEVNULL)\n"
              "print(child.pid)\n")
@@ -771,9 +773,9 @@ def test_stop_orphans_stops_a_crawl_child_whose_daemon_died(tmp_path):
 
 
 def test_subprocess_crawls_tell_their_child_the_daemons_pid():
-    crawls = sched.SubprocessCrawls(FakeConfig(watches=()))
-    env = crawls.env({"PATH": "/bin", sched.PARENT_ENV: "1"})
-    assert env == {"PATH": "/bin", sched.PARENT_ENV: str(os.getpid())}
+    crawls = crawls_process.SubprocessExecutor(FakeConfig(watches=()))
+    env = crawls.env({"PATH": "/bin", crawls_process.PARENT_ENV: "1"})
+    assert env == {"PATH": "/bin", crawls_process.PARENT_ENV: str(os.getpid())}
 
 
 def test_nothing_to_run_is_refused(tmp_path):
@@ -786,10 +788,10 @@ def test_nothing_to_run_is_refused(tmp_path):
 
 def test_crawl_mode_choice():
     config = FakeConfig(watches=())
-    assert sched.crawl_mode(config, environ={}) == sched.DEFAULT_MODE
-    assert sched.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "inprocess"
-    assert sched.crawl_mode(config, "subprocess", environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "subprocess"
+    assert crawls_base.crawl_mode(config, environ={}) == crawls_base.DEFAULT_MODE
+    assert crawls_base.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "inprocess"
+    assert crawls_base.crawl_mode(config, "subprocess", environ={"OPENWATCH_CRAWL_MODE": "inprocess"}) == "subprocess"
     from jobs.exceptions import ConfigError
 
     with pytest.raises(ConfigError):
-        sched.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "threads"})
+        crawls_base.crawl_mode(config, environ={"OPENWATCH_CRAWL_MODE": "threads"})

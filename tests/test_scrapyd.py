@@ -20,24 +20,16 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.emulator import Fault
-from jobs import scrapyd
-from jobs.scrapyd import (
-    MAX_ARG_BYTES,
-    JobOutcome,
-    PriorServer,
-    ScrapydPool,
-    ScrapydSettingError,
-    ScrapydSettings,
-    build_egg,
-    check_arg_sizes,
-    crawl_via_scrapyd,
-    crawl_watch_via_scrapyd,
-    deploy,
-    deploy_command,
-    encode_spider_args,
-    parse_job_log,
-    parse_scrapyd_section,
-)
+from jobs.cli import deploy_command
+from jobs.scrapyd import egg as scrapyd_egg, pool as scrapyd_pool
+from jobs.scrapyd.args import MAX_ARG_BYTES, check_arg_sizes, encode_spider_args
+from jobs.scrapyd.deploy import deploy
+from jobs.scrapyd.egg import build_egg
+from jobs.scrapyd.executor import crawl_watch_via_scrapyd
+from jobs.scrapyd.joblog import parse_job_log
+from jobs.scrapyd.pool import JobOutcome, ScrapydPool, crawl_via_scrapyd
+from jobs.scrapyd.prior import PriorServer
+from jobs.scrapyd.settings import ScrapydSettingError, ScrapydSettings, parse_scrapyd_section
 from jobs.config import load_config
 from tests.conftest import CLI, ROOT, write_config
 from tests.scrapyd_support import ScrapydServer, bare_python, worker_environ
@@ -283,6 +275,15 @@ def test_egg_holds_the_crawler_its_data_and_settings_entry_point(egg):
     assert "[scrapy]\nsettings = crawler.settings" in entry_points
 
 
+def test_egg_leaves_the_hub_emulator_out(egg):
+    """The emulator is for tests and the demo: no worker runs it (the crawls below run the
+    spiders from this egg)."""
+    names = zipfile.ZipFile(egg).namelist()
+    assert not any(n.startswith("crawler/emulator/") for n in names), [n for n in names if "emulator" in n]
+    spiders = {n for n in names if n.startswith("crawler/spiders/") and n.endswith(".py")}
+    assert spiders == {f"crawler/spiders/{p.name}" for p in (ROOT / "crawler" / "spiders").glob("*.py")}
+
+
 def test_egg_runs_where_openwatch_is_not_installed(worker_python, egg, spiders):
     """The worker interpreter cannot import crawler by itself; with the egg it lists the spider."""
     env = {**worker_environ(), "PYTHONDONTWRITEBYTECODE": "1"}
@@ -309,7 +310,7 @@ def test_deploy_uploads_a_version_to_the_server(server, egg, spiders):
 def test_deploy_version_sorts_by_time_and_names_the_commit():
     from datetime import datetime, timezone
 
-    version = scrapyd.deploy_version(ROOT / "crawler", now=datetime(2026, 12, 1, 23, 9, 53, tzinfo=timezone.utc))
+    version = scrapyd_egg.deploy_version(ROOT / "crawler", now=datetime(2026, 12, 1, 23, 9, 53, tzinfo=timezone.utc))
     assert version.startswith("20261201T230953Z")
     assert all(c.isalnum() or c in "_-" for c in version)  # Scrapyd stores it as a file name
 
@@ -403,7 +404,7 @@ def test_a_watch_through_scrapyd_finds_a_change_as_a_local_crawl_does(server, em
 
 def test_items_are_handed_over_in_order_and_in_bounded_lists(server, emulator, monkeypatch):
     seed(emulator.world)
-    monkeypatch.setattr(scrapyd, "ITEMS_PER_CALL", 2)
+    monkeypatch.setattr(scrapyd_pool, "ITEMS_PER_CALL", 2)
     got = Collector()
     outcome = run(crawl_via_scrapyd(settings_for(server), "huggingface",
                                     {"orgs": ORGS, "watch": "labs", "endpoint": emulator.url},
@@ -489,7 +490,7 @@ def test_a_crawl_process_killed_mid_job_is_a_failed_crawl(server, emulator, slow
 def test_a_job_past_its_timeout_is_cancelled_and_failed(server, emulator, slow_org, monkeypatch):
     # The job does not stop on SIGINT (its hanging request has 60 s to go), so it gets SIGKILL
     # once the grace (2 s here) is over.
-    monkeypatch.setattr(scrapyd, "STOP_GRACE", 2.0)
+    monkeypatch.setattr(scrapyd_pool, "STOP_GRACE", 2.0)
     outcome, items = crawl(settings_for(server), emulator, timeout=8)
     assert (outcome.status, outcome.timed_out) == ("failed", True)
     assert "timed out after 8s" in outcome.errors[0]

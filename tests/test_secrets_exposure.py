@@ -477,7 +477,7 @@ def test_crawler_settings_switch_off_telnet_and_remote_control(tmp_path):
     from scrapy.utils.conf import build_component_list
 
     from jobs.config import load_config
-    from jobs.runner import crawler_settings
+    from jobs.crawls.settings import crawler_settings
 
     config = load_config(write_config(tmp_path / "openwatch.toml", hf="http://127.0.0.1:9",
                                       watches=[{"name": "labs", "source": "huggingface", "orgs": ["a"],

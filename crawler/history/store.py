@@ -661,6 +661,33 @@ class Store:
             self.db["watch_state"].upsert(update, pk="watch")
         return {"consecutive_failures": update.get("consecutive_failures", 0), "failing": failing}
 
+    def last_crawl_of(self, pid: int, watch: str) -> dict | None:
+        """The latest crawl of `watch` by process `pid` (its `crawls` row, `errors` decoded), or None."""
+        row = self.db.execute(
+            "select id, status, requests, items, events, errors, finished_at from crawls"
+            " where pid = ? and watch = ? order by id desc limit 1", [pid, watch]).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "status", "requests", "items", "events", "errors", "finished_at")
+        return dict(zip(keys, row)) | {"errors": json.loads(row[5] or "[]")}
+
+    def last_finished_at(self, watch: str) -> str | None:
+        """When the watch's last crawl, of any status, was recorded in `watch_state`, or None."""
+        row = self.db.execute("select last_finished_at from watch_state where watch = ?", [watch]).fetchone()
+        return row[0] if row else None
+
+    def last_ok_at(self, watch: str) -> str | None:
+        """When the watch's last successful crawl finished, or None."""
+        row = self.db.execute("select last_ok_at from watch_state where watch = ?", [watch]).fetchone()
+        return row[0] if row else None
+
+    def last_event(self, type: str, watch: str) -> tuple[str, str] | None:
+        """`(dedupe_key, detected_at)` of the watch's latest event of `type`, or None."""
+        return self.db.execute(
+            "select dedupe_key, detected_at from events where type = ? and watch = ? order by seq desc limit 1",
+            [type, watch],
+        ).fetchone()
+
     def emit(self, events: list[dict], crawl_id: int | None = None, *, failing: bool | None = None) -> list[dict]:
         """Store events made outside a crawl batch (source health), handed to `on_events`.
 

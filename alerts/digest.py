@@ -8,11 +8,9 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-if TYPE_CHECKING:
-    from alerts.types import Subscription
 
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -121,17 +119,23 @@ def read_digest(read: Any) -> Digest | None:
     raise read.error("digest", f"{read.show(text)} is not a digest schedule", DIGEST_EXAMPLES)
 
 
-def is_digest(sub: "Subscription") -> bool:
+class Subscribed(Protocol):
+    """What the digest helpers read of a subscription (`alerts.types.Subscription`)."""
+
+    digest: "Digest | None"
+
+
+def is_digest(sub: Subscribed) -> bool:
     return getattr(sub, "digest", None) is not None
 
 
-def title(sub: "Subscription") -> str | None:
+def title(sub: Subscribed) -> str | None:
     """`daily digest`, `weekly digest`, …; None for a subscription sent as events happen."""
     if not is_digest(sub):
         return None
     return f"{sub.digest.kind} digest"
 
 
-def due_at(sub: "Subscription", created: datetime) -> datetime:
+def due_at(sub: Subscribed, created: datetime) -> datetime:
     """When a delivery created at `created` is first due: now, or the next digest time."""
     return sub.digest.next_after(created) if is_digest(sub) else created

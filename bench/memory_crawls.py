@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     emulator, url = start_emulator(args.models, args.page_size)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            from jobs.config import load_config
+            from jobs.config.loader import load_config
 
             config = load_config(write_config(Path(folder), url))
             run = run_inprocess if args.mode == "inprocess" else run_subprocess

@@ -54,7 +54,7 @@ class App:
 
     def config(self):
         if self._config is None:
-            from jobs.config import find_config_path, load_config
+            from jobs.config.loader import find_config_path, load_config
 
             self._config = load_config(find_config_path(self.config_path, os.environ), os.environ,
                                        secrets=_command_name() not in QUERY_COMMANDS)

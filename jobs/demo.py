@@ -129,7 +129,7 @@ def demo_config(folder: Path, *, hub: str, http: str, smtp_port: int, orgs: dict
     `kept`: the file left for the user after the demo, which every command must load as it
     is: intervals at openwatch's minimum (the demo's daemon ran with short intervals allowed).
     """
-    from jobs.config import MIN_EVERY
+    from jobs.config.loader import MIN_EVERY
 
     seconds = f"{max(every, MIN_EVERY) if kept else every:g}s"
     header = ['# Written by `openwatch demo`: everything points at loopback servers.']

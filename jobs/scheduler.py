@@ -468,7 +468,7 @@ class Daemon:
 
     async def reload(self, why: str) -> bool:
         """Load the config file again and apply it; False (one error line) if it is refused."""
-        from jobs.config import load_config
+        from jobs.config.loader import load_config
         from jobs.exceptions import ConfigError
 
         async with self._reloading:

@@ -13,7 +13,7 @@ from crawler.events import event_to_row, make_event
 from crawler.history.schema import immediate
 from jobs.database import connect
 from alerts.settings import AlertSettings
-from jobs.config import load_config
+from jobs.config.loader import load_config
 
 UTC = timezone.utc
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)  # a Monday

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.sources.arxiv import known_categories
-from jobs.config import load_config
+from jobs.config.loader import load_config
 from jobs.exceptions import ConfigError
 from tests.conftest import CLI
 

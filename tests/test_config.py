@@ -13,16 +13,8 @@ import pytest
 from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
 from crawler.registry import Registry, default_registry
 from alerts.digest import Digest
-from jobs.config import (
-    Config,
-    find_config_path,
-    format_duration,
-    load_config,
-    parse_duration,
-    redact,
-    starter_config,
-    write_starter,
-)
+from jobs.config import Config, format_duration, parse_duration, redact, starter_config, write_starter
+from jobs.config.loader import find_config_path, load_config
 from jobs.exceptions import ConfigError, OpenwatchError, UnknownNameError
 
 REGISTRY = Registry.from_rows(

@@ -12,7 +12,7 @@ from alerts.subscriptions import matches
 from crawler.history.schema import connect
 from crawler.registry import default_registry
 from crawler.sources import all_sources, event_types
-from jobs.config import load_config
+from jobs.config.loader import load_config
 from tests.conftest import CLI, write_config
 
 # The normalised fields of one item of each kind, owned by a lab of the registry, and the

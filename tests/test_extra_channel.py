@@ -19,7 +19,7 @@ from alerts.channels import Channel, Receipt
 from alerts.outbox import dispatch
 from alerts.types import Rendered
 from alerts.types import MissingSecret
-from jobs.config import load_config
+from jobs.config.loader import load_config
 from jobs.exceptions import ConfigError
 from tests.test_alerts_support import Clock, event, ingest, make_transport, open_db, statuses
 

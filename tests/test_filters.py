@@ -117,7 +117,7 @@ def test_a_subscription_filter_that_could_never_match_is_refused_at_load(tmp_pat
 
 def test_a_subscription_org_is_every_name_of_its_lab_and_a_watched_org_is_known(tmp_path):
     from alerts.subscriptions import matches
-    from jobs.config import load_config
+    from jobs.config.loader import load_config
 
     config = write_config(tmp_path / "openwatch.toml", hf="http://127.0.0.1:9", watches=[
         {"name": "labs", "source": "huggingface", "orgs": ["tiny-lab"], "every": "1h"}],

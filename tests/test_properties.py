@@ -22,15 +22,8 @@ from crawler.sources import all_sources
 from alerts.config import SMTP_KEYS, SUBSCRIPTION_KEYS, channel_keys
 from jobs.config.durations import MAX_DURATION
 from jobs.daemon import DAEMON_KEYS
-from jobs.config import (
-    DEFAULT_ENDPOINTS,
-    TOP_KEYS,
-    WATCH_KEYS,
-    Config,
-    format_duration,
-    load_config,
-    parse_duration,
-)
+from jobs.config import Config, format_duration, parse_duration
+from jobs.config.loader import DEFAULT_ENDPOINTS, TOP_KEYS, WATCH_KEYS, load_config
 from jobs.exceptions import ConfigError
 
 SOURCE_KEYS = {kind: tuple(source.keys) for kind, source in all_sources().items()}  # each source's watch keys

@@ -198,7 +198,7 @@ def test_a_watch_that_never_succeeded_runs_at_daemon_start(tmp_path, emulator):
 
 
 def _load(tmp_path, body: str):
-    from jobs.config import load_config
+    from jobs.config.loader import load_config
 
     path = tmp_path / "openwatch.toml"
     path.write_text(body)

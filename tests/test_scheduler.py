@@ -141,7 +141,7 @@ def test_health_events_are_well_formed_and_keyed_per_episode():
 
 
 def _config(tmp_path: Path, subscriptions: str = ""):
-    from jobs.config import load_config
+    from jobs.config.loader import load_config
 
     path = tmp_path / "openwatch.toml"
     path.write_text(

@@ -30,7 +30,7 @@ from jobs.scrapyd.joblog import parse_job_log
 from jobs.scrapyd.pool import JobOutcome, ScrapydPool, crawl_via_scrapyd
 from jobs.scrapyd.prior import PriorServer
 from jobs.scrapyd.settings import ScrapydSettingError, ScrapydSettings, parse_scrapyd_section
-from jobs.config import load_config
+from jobs.config.loader import load_config
 from tests.conftest import CLI, ROOT, write_config
 from tests.scrapyd_support import ScrapydServer, bare_python, worker_environ
 

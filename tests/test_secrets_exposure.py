@@ -476,7 +476,7 @@ def test_connect_keeps_an_existing_mode_and_never_widens_the_side_files(tmp_path
 def test_crawler_settings_switch_off_telnet_and_remote_control(tmp_path):
     from scrapy.utils.conf import build_component_list
 
-    from jobs.config import load_config
+    from jobs.config.loader import load_config
     from jobs.crawls.settings import crawler_settings
 
     config = load_config(write_config(tmp_path / "openwatch.toml", hf="http://127.0.0.1:9",

@@ -24,6 +24,7 @@ from jobs.config.keylines import KeyLines
 from jobs.config.model import MAX_DEFAULT_REQUEST_TIMEOUT, Config, Endpoints, Watch
 from jobs.config.reader import Reader, TableReader, show
 from jobs.daemon import read_daemon
+from jobs.scrapyd.settings import ScrapydSettingError, parse_scrapyd_section
 from jobs.exceptions import ConfigError
 
 CONFIG_FILENAME = "openwatch.toml"
@@ -221,10 +222,6 @@ class _Loader(Reader):
 
     def scrapyd(self, table: Any):
         """`[scrapyd]`, read by its owner (which raises its own `ScrapydSettingError`)."""
-        # seam: imported where it is today (jobs/scrapyd.py, which imports this package back
-        # inside its functions); moves with the Scrapyd package, then to the top of this file.
-        from jobs.scrapyd import ScrapydSettingError, parse_scrapyd_section
-
         at = ("scrapyd",)
         if isinstance(table, list):
             raise self.error(at, "is a list of tables ([[scrapyd]])", "write [scrapyd] once")

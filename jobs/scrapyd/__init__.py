@@ -55,6 +55,3 @@ handed over (never an invented one: a half-written last line is dropped): the st
 unit complete only on its end-of-unit item, so a cut job's complete units count and the rest
 do not.
 """
-
-# seam: moved to jobs.scrapyd.settings (jobs/config.py's `[scrapyd]` hook imports it from here)
-from jobs.scrapyd.settings import ScrapydSettingError, parse_scrapyd_section  # noqa: F401

@@ -8,8 +8,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from jobs.config import DURATION_EXAMPLES, _did_you_mean, _is_http_url, _show, _type_name, parse_duration
-from jobs.config import _key_path as config_key_path  # one way to write key paths
+from alerts.redaction import is_http_url as _is_http_url
+from jobs.config.durations import DURATION_EXAMPLES, parse_duration
+from jobs.config.reader import key_path as config_key_path  # one way to write key paths
+from jobs.config.reader import show as _show, type_name as _type_name
+from jobs.filters import did_you_mean as _did_you_mean
 
 DEFAULT_PROJECT = "openwatch"
 DEFAULT_TIMEOUT = 30.0          # seconds for one call to a Scrapyd server

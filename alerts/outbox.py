@@ -27,6 +27,7 @@ from alerts.subscriptions import matches
 from alerts.transport import Transport
 from crawler.events import event_from_row
 from crawler.history.schema import immediate
+from crawler.history.sql import chunks, marks
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
@@ -190,10 +191,10 @@ class _Claim:
             )
             free = [r for r in rows if not r["delivery_claimed_until"] or r["delivery_claimed_until"] <= moment]
             until = self.until()
-            for chunk in _chunks([r["delivery_id"] for r in free], 500):
+            for chunk in chunks([r["delivery_id"] for r in free], 500):
                 self.db.execute(
                     "UPDATE deliveries SET claim_id = ?, claimed_until = ?"
-                    f" WHERE id IN ({_marks(chunk)})",
+                    f" WHERE id IN ({marks(chunk)})",
                     [self.id, until, *chunk],
                 )
         due = [
@@ -209,16 +210,16 @@ class _Claim:
         held: set[int] = set()
         until = self.until()
         with immediate(self.db):
-            for chunk in _chunks(ids, 500):
+            for chunk in chunks(ids, 500):
                 self.db.execute(
-                    f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({_marks(chunk)})"
+                    f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({marks(chunk)})"
                     " AND claim_id = ? AND status IN ('pending', 'failed')",
                     [until, *chunk, self.id],
                 )
                 held.update(
                     r["id"]
                     for r in self.db.query(
-                        f"SELECT id FROM deliveries WHERE id IN ({_marks(chunk)})"
+                        f"SELECT id FROM deliveries WHERE id IN ({marks(chunk)})"
                         " AND claim_id = ? AND status IN ('pending', 'failed')",
                         [*chunk, self.id],
                     )
@@ -232,9 +233,9 @@ class _Claim:
         sets = ", ".join(filter(None, [assignments, "claim_id = NULL, claimed_until = NULL"]))
         changed = 0
         with immediate(self.db):
-            for chunk in _chunks([row.id for row in rows], 500):
+            for chunk in chunks([row.id for row in rows], 500):
                 cursor = self.db.execute(
-                    f"UPDATE deliveries SET {sets} WHERE id IN ({_marks(chunk)})"
+                    f"UPDATE deliveries SET {sets} WHERE id IN ({marks(chunk)})"
                     " AND claim_id = ? AND status IN ('pending', 'failed')",
                     [*params, *chunk, self.id],
                 )
@@ -286,7 +287,7 @@ def dispatch(
         enabled = [s.name for s in settings.subscriptions if s.enabled]
         (report.waiting,) = db.execute(
             "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"
-            f" AND subscription NOT IN ({_marks(enabled)})",
+            f" AND subscription NOT IN ({marks(enabled)})",
             enabled,
         ).fetchone()
     finally:
@@ -328,15 +329,6 @@ def _suppress_retired(
         if n:
             report.count(name, "suppressed", n)
             log.info("suppressed %d deliveries of %r: %s", n, name, reason)
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ", ".join("?" * len(items))
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _render(channel: Channel, sub: "Subscription", rows: Sequence[_Due]) -> list[Rendered]:

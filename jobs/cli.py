@@ -244,11 +244,11 @@ def init(app: App, force):
 
     Example: openwatch init && openwatch run --once
     """
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
     from jobs.config import write_starter
 
     path = Path(app.config_path or os.environ.get("OPENWATCH_CONFIG") or "openwatch.toml")
-    write_starter(path, default_registry(), force=force)
+    write_starter(path, default_orgs(), force=force)
     click.echo(f"wrote {path}; edit it, then run: openwatch run")
 
 
@@ -299,7 +299,7 @@ def _progress(watch: str):
 
 def _report(config, outcomes) -> None:
     """Each crawl's result line, and under it (stderr) what went wrong, explained."""
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
     from jobs.summary import explain
 
     for o in outcomes:
@@ -307,7 +307,7 @@ def _report(config, outcomes) -> None:
                 f"{o.seconds:.1f}s")
         click.echo(line)
         for problem in explain(o.errors, status=o.status, watch=config.watch(o.watch), endpoints=config.endpoints,
-                               registry=default_registry()):
+                               registry=default_orgs()):
             click.echo(f"  {problem}", err=True)
 
 

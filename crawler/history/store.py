@@ -29,7 +29,7 @@ from crawler.history.schema import immediate
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
 from crawler.openness import openness
-from crawler.registry import Registry, default_registry
+from crawler.orgs import OrgTable, default_orgs
 from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
 from crawler.sources import ItemKind, source_for
 from crawler.times import iso, parse, utcnow
@@ -102,7 +102,7 @@ class Store:
         db: sqlite_utils.Database,
         *,
         on_events: OnEvents | None = None,
-        registry: Registry | None = None,
+        registry: OrgTable | None = None,
         clock: Callable[[], str] = utcnow,
         endpoints: Mapping[str, str] | None = None,
         short_listing_ratio: float = SHORT_LISTING_RATIO,
@@ -110,7 +110,7 @@ class Store:
     ):
         self.db = db
         self.on_events = on_events
-        self.registry = registry or default_registry()
+        self.registry = registry or default_orgs()
         self.clock = clock
         self.endpoints = dict(endpoints or {})
         self.short_listing_ratio = short_listing_ratio

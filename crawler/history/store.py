@@ -25,6 +25,7 @@ import sqlite_utils
 
 from crawler.diff import Context, changed_fields, merge_known
 from crawler.events import event_to_row
+from crawler.history.params import CHUNK, chunks, placeholders
 from crawler.history.schema import immediate
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
@@ -34,7 +35,6 @@ from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
 from crawler.sources import ItemKind, source_for
 from crawler.times import iso, parse, utcnow
 
-CHUNK = 900  # bound parameters per IN (...) query (SQLite's limit is 999 on old builds)
 ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
                 "license_category", "gated", "sha", "state", "missing_count", "content_hash", "first_seen",
                 "last_seen", "last_changed", "data", "fingerprint", "counters", "openness", "openness_evidence")
@@ -87,11 +87,6 @@ _json = json.JSONEncoder(check_circular=False).encode  # `json.dumps(value)`
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _chunks(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 class Store:
@@ -283,8 +278,8 @@ class Store:
 
     def _rows(self, keys: list[str]) -> dict[str, _Row]:
         out: dict[str, _Row] = {}
-        for part in _chunks(list(dict.fromkeys(keys))):
-            marks = ", ".join("?" for _ in part)
+        for part in chunks(list(dict.fromkeys(keys))):
+            marks = placeholders(part)
             for values in self.db.execute(
                 "select key, state, fingerprint, content_hash, data, counters, missing_count, first_seen,"
                 f" last_seen, last_changed, unit, org from items where key in ({marks})", part,
@@ -382,8 +377,8 @@ class Store:
         if not touched or not has_code:
             return levels  # without linked code, `_changed` already decided from the model's own fields
         models: set[str] = set()
-        for part in _chunks(touched, CHUNK // 4):
-            marks = ", ".join("?" for _ in part)
+        for part in chunks(touched, CHUNK // 4):
+            marks = placeholders(part)
             models |= {k for (k,) in self.db.execute(f"select key from items where key in ({marks}) and kind = 'model'", part)}
             if has_code:
                 # A release announcing a model, a paper it cites, a repo that is a paper's code.
@@ -394,8 +389,8 @@ class Store:
                             "select a.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
                             f" where a.relation = 'announces' and r.dst in ({marks})"):
                     models |= {k for (k,) in self.db.execute(sql, part)}
-        for part in _chunks(sorted(models), CHUNK // 4):
-            marks = ", ".join("?" for _ in part)
+        for part in chunks(sorted(models), CHUNK // 4):
+            marks = placeholders(part)
             code: dict[str, list[dict]] = {}
             if has_code:
                 pairs = self.db.execute(
@@ -575,8 +570,8 @@ class Store:
         if not keys:
             return
         found: dict[str, list[str]] = {}
-        for part in _chunks(keys):
-            marks = ", ".join("?" for _ in part)
+        for part in chunks(keys):
+            marks = placeholders(part)
             for old, new in self.db.execute(
                     f"select old_key, new_key from item_aliases where new_key in ({marks})", part):
                 found.setdefault(new, []).append(old)
@@ -613,8 +608,8 @@ class Store:
         if not keys:
             return
         found: dict[str, set[str]] = {}
-        for part in _chunks(keys, CHUNK // 2):
-            marks = ", ".join("?" for _ in part)
+        for part in chunks(keys, CHUNK // 2):
+            marks = placeholders(part)
             for src, dst in self.db.execute(
                     f"select src, dst from links where src in ({marks}) or dst in ({marks})", part + part):
                 found.setdefault(src, set()).add(dst)

@@ -192,11 +192,17 @@ class Source:
         return getattr(importlib.import_module(module), name)
 
     @classmethod
+    def endpoint_key(cls) -> str | None:
+        """The `[endpoints]` key its requests go to: the first it declares (None: it has none,
+        its watches name their own URLs)."""
+        return next(iter(cls.endpoints), None)
+
+    @classmethod
     def spider_args(cls, watch, endpoints: Mapping[str, str], prior: dict) -> dict[str, Any]:
         """Keyword arguments of the spider for one crawl of `watch` (JSON-serialisable)."""
         args = {"watch": watch.name, "units": list(watch.units), "prior": prior}
         if cls.endpoints:
-            args["endpoint"] = endpoints.get(next(iter(cls.endpoints)))
+            args["endpoint"] = endpoints.get(cls.endpoint_key())
         return args
 
     @classmethod

@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from xml.etree import ElementTree as ET
 
 from alerts.render import event_view, one_line
-from jobs.exceptions import OutputUnwritable
+from jobs.views.files import atomic_write
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "urn:openwatch:events"
@@ -109,26 +108,6 @@ def events_feed(events: list[dict], *, title: str = "openwatch events", feed_id:
 def _atom_time(text: str) -> str:
     """RFC 3339 with seconds precision, `Z`."""
     return text[:19] + "Z" if len(text) >= 19 else text
-
-
-def atomic_write(path: str | os.PathLike, content: bytes, *, mode: int = 0o644) -> None:
-    """Write `content` to `path` so that a reader sees the old file or the new one, never half:
-    a temporary file in the same directory, flushed to disk, then renamed over `path`."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:  # named by the file asked for, not by the temporary one
-        raise OutputUnwritable(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a published feed is read by a web server
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_feed(db, path: str | os.PathLike, *, since: str | None = None, types: Iterable[str] = (),

@@ -10,7 +10,7 @@ Datasette runs in this process under uvicorn: SIGTERM stops the server gracefull
 nothing is left holding the port.
 
 Metadata (descriptions, facets, canned queries) lives in `metadata()`; the LICENSE-text
-rendering in `jobs/datasette_plugin.py`.
+rendering in `jobs/views/datasette_plugin.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from datasette.database import Database
 from datasette.plugins import pm
 
 from crawler.history.schema import readonly_uri
-from jobs import datasette_plugin
+from jobs.views import datasette_plugin
 
 EU_CODES = "'AT','BE','BG','HR','CY','CZ','DK','EE','FI','FR','DE','GR','EL','HU','IE','IT','LV','LT','LU','MT'," \
            "'NL','PL','PT','RO','SK','SI','ES','SE'"

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
+from crawler.times import iso_seconds, parse
 from jobs.lock import daemon_pid
 
 
 def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return parse(text) if text else None
 
 
 def next_run(watch, last: datetime | None, now: datetime) -> datetime:
@@ -72,10 +71,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         crawl = crawls.get(watch.name) or {}
         state = states.get(watch.name) or {}
         due = next_run(watch, finished.get(watch.name), now)
-        errors = crawl.get("errors") or "[]"
-        import json
-
-        errors = json.loads(errors)
+        errors = json.loads(crawl.get("errors") or "[]")
         watches.append(
             {
                 "watch": watch.name,
@@ -89,7 +85,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "requests": crawl.get("requests"),
                 "failures": state.get("consecutive_failures") or 0,
                 "failing": bool(state.get("failing")),
-                "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
+                "next_run": iso_seconds(due) if watch.enabled else "disabled",
                 **_reconciliation(watch, reconciled, now),
                 "last_error": errors[-1] if errors else None,
                 "errors": errors,  # every error of the last crawl (summaries show the first few)
@@ -124,8 +120,6 @@ def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
     """Org watches: the oldest complete listing of their units, and when each is next read
     completely: "every crawl" (orgs whose complete listing is one request), "next crawl", or
     the time a multi-page org's reconciliation is due (sooner if its settings check moves)."""
-    import json
-
     from crawler.sources.huggingface import next_complete_read
 
     options = watch.options or {}
@@ -144,9 +138,9 @@ def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
     if not timed:
         text = "next crawl" if "next crawl" in plain else "every crawl"
     elif len(units) == 1:
-        text = timed[0][0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = iso_seconds(timed[0][0])
     else:
-        text = ", ".join(f"{unit} {due.strftime('%Y-%m-%dT%H:%M:%SZ')}" for due, unit in timed)
+        text = ", ".join(f"{unit} {iso_seconds(due)}" for due, unit in timed)
         if plain:
             text += "; " + ("the others at the next crawl" if "next crawl" in plain else "the others every crawl")
-    return {"reconciled": oldest.strftime("%Y-%m-%dT%H:%M:%SZ") if oldest else None, "next_reconcile": text}
+    return {"reconciled": iso_seconds(oldest) if oldest else None, "next_reconcile": text}

@@ -14,6 +14,7 @@ diffed. Writes are `executemany`.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -29,10 +30,9 @@ from crawler.history.params import CHUNK, chunks, placeholders
 from crawler.history.schema import immediate
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
-from crawler.openness import openness
 from crawler.orgs import OrgTable, default_orgs
 from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
-from crawler.sources import ItemKind, source_for
+from crawler.sources import ItemKind, item_kind_for_key, source_for
 from crawler.times import iso, parse, utcnow
 
 ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
@@ -254,14 +254,14 @@ class Store:
                 events += self._probe(batch, source, probe, rows.get(probe.key), baselined, result)
             if batch.end is not None:
                 self._end(batch, batch.end, result)
-            levels = result.levels | self._openness(result.touched, now, crawl_id)
+            levels = result.levels | self._openness(result.touched, set(result.levels), now, crawl_id)
             for event in events:
                 event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
             self._aliases(events)
             self._links(events)
             self._diff_excerpts(events)
             for event in events:
-                if event["item"] in levels and event["type"].startswith("model."):
+                if event["item"] in levels:
                     event["data"]["openness"] = levels[event["item"]]
             new_events = self._insert_events(events, crawl_id)
             if new_events and self.on_events:
@@ -314,9 +314,10 @@ class Store:
             org = kind.org(fields)
             country = self.registry.country(org)
             evidence = None
-            if kind.name == "model":
-                # From the model's own fields; linked code may raise it (`_openness`, after links).
-                fields["openness"], evidence = openness(fields)
+            assessed = kind.openness(fields)
+            if assessed is not None:
+                # From the item's own fields; linked code may raise it (`_openness`, after links).
+                fields["openness"], evidence = assessed
                 result.levels[key] = fields["openness"]
             digest = content_hash(fields, kind.quiet)
             counters = kind.counters(obs.raw)
@@ -365,21 +366,20 @@ class Store:
                 "insert or ignore into links (src, dst, relation, evidence, first_seen) values (?, ?, ?, ?, ?)", links)
         return events
 
-    def _openness(self, touched: list[str], now: str, crawl_id) -> dict[str, str]:
-        """Openness of every model the batch's evidence concerns (its own changed models, the
-        models a new release, paper or repo is linked to), stored with its evidence; a change of
-        level is a snapshot, so `history` shows it. A few queries per batch, not per model."""
-        from crawler.sources import item_kind_for_key
-
+    def _openness(self, touched: list[str], assessed: set[str], now: str, crawl_id) -> dict[str, str]:
+        """Openness of every item the batch's evidence concerns (its own changed items, the
+        models a new release, paper or repo is linked to), stored with its evidence, for the
+        kinds that have one (`ItemKind.openness`; `assessed`: the touched items that have one);
+        a change of level is a snapshot, so `history` shows it. A few queries per batch, not per
+        item."""
         levels: dict[str, str] = {}
         has_code = self.db.execute(
             "select 1 from links where relation in ('code_of', 'release_of') limit 1").fetchone() is not None
         if not touched or not has_code:
             return levels  # without linked code, `_changed` already decided from the model's own fields
-        models: set[str] = set()
+        models = set(assessed)
         for part in chunks(touched, CHUNK // 4):
             marks = placeholders(part)
-            models |= {k for (k,) in self.db.execute(f"select key from items where key in ({marks}) and kind = 'model'", part)}
             if has_code:
                 # A release announcing a model, a paper it cites, a repo that is a paper's code.
                 for sql in (f"select dst from links where src in ({marks}) and relation = 'announces'",
@@ -407,14 +407,17 @@ class Store:
                         code.setdefault(model, []).append(repos[repo])
             for key, data, current, _ in self.db.execute(
                     f"select key, data, openness, content_hash from items where key in ({marks})", part).fetchall():
+                found = item_kind_for_key(key)
                 fields = json.loads(data or "{}")
-                level, evidence = openness(fields, code.get(key, ()))
+                assessed = found[1].openness(fields, code.get(key, ())) if found else None
+                if assessed is None:
+                    continue
+                level, evidence = assessed
                 levels[key] = level
                 if level == current:
                     continue
                 fields["openness"] = level
-                found = item_kind_for_key(key)
-                digest = content_hash(fields, found[1].quiet if found else ())
+                digest = content_hash(fields, found[1].quiet)
                 text = json.dumps(fields, sort_keys=True)
                 self.db.execute("update items set openness = ?, openness_evidence = ?, data = ?, content_hash = ?"
                                 " where key = ?", [level, json.dumps(evidence), text, digest, key])
@@ -580,14 +583,14 @@ class Store:
                 event["data"]["aliases"] = sorted(found[event["item"]])
 
     def _diff_excerpts(self, events: list[dict]) -> None:
-        """A licence-file change carries the start of its unified diff: the evidence, in the alert."""
-        import difflib
-
+        """An event that changes kept texts (`ItemKind.text_changes`: a LICENSE file) carries
+        the start of their unified diff: the evidence, in the alert."""
         for event in events:
-            if not event["type"].endswith("license_file_changed"):
+            found = item_kind_for_key(event["item"])
+            changes = found[1].text_changes(event) if found else None
+            if changes is None:
                 continue
-            before = (event.get("before") or {}).get("license_files") or {}
-            after = (event.get("after") or {}).get("license_files") or {}
+            before, after = changes
             parts = []
             for name in sorted(set(before) | set(after)):
                 old, new = (self._text(before.get(name)), self._text(after.get(name)))

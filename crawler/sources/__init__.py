@@ -11,7 +11,7 @@ module below `crawler/sources/` is imported, and so is every module named in
 point group. Defining a `Source` subclass with a `kind` registers it.
 
     Source                 a kind of watch: options, units, spider, item kinds, events
-    ItemKind               a kind of item: key prefix, fingerprint, normalise, diff
+    ItemKind               a kind of item: key prefix, fingerprint, normalise, diff, evidence
     EventType              an event type: nouns and the one-line headline alerts show
 """
 
@@ -144,6 +144,20 @@ class ItemKind:
 
     def renamed(self, ctx: Context, old_key: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict]:
         return []
+
+    # -- evidence: hooks a kind implements when its items carry it (hub models do) -----------
+
+    def openness(self, fields: Mapping[str, Any],
+                 code: Iterable[Mapping[str, Any]] = ()) -> tuple[str, list[str]] | None:
+        """How open the item is, from its fields and those of the repos linked as its code:
+        `(level, evidence)`; None (the default) for a kind without an openness level."""
+        return None
+
+    def text_changes(self, event: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, str]] | None:
+        """For an event that changes texts the store keeps (LICENSE files): `(before, after)`,
+        each `{file name: sha256 of its text}`, whose unified diff the event carries as
+        `data.diff`; None (the default) for any other event."""
+        return None
 
 
 class Source:

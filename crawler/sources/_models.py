@@ -9,11 +9,12 @@ one change"). Shared by every hub source; a hub subclasses `ModelKind` with its 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from crawler.diff import changed_fields, event
 from crawler.licenses import direction, normalize as normalize_license
 from crawler.normalize import clean
+from crawler.openness import openness
 from crawler.sources import Context, EventType, ItemKind
 
 LICENSE_FIELDS = ("license", "license_name", "license_link", "license_category")
@@ -117,6 +118,16 @@ class ModelKind(ItemKind):
     def links(self, key: str, fields: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         # A model card's `arxiv:<id>` tag is the Hub's own link to the paper.
         return [(f"paper:arxiv/{paper}", "cites_paper", f"tag arxiv:{paper}") for paper in fields.get("arxiv") or ()]
+
+    def openness(self, fields: Mapping[str, Any],
+                 code: Iterable[Mapping[str, Any]] = ()) -> tuple[str, list[str]]:
+        return openness(fields, code)
+
+    def text_changes(self, event: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, str]] | None:
+        if not event["type"].endswith("license_file_changed"):
+            return None
+        return ((event.get("before") or {}).get("license_files") or {},
+                (event.get("after") or {}).get("license_files") or {})
 
     def columns(self, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         gated = fields.get("gated")

@@ -15,6 +15,7 @@ diffed. Writes are `executemany`.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -291,6 +292,7 @@ class Store:
                  result: BatchResult) -> list[dict]:
         events: list[dict] = []
         upserts, snapshots, links = [], [], []
+        keep = functools.partial(self._keep_text, now=now)
         for obs, kind, row in pending:
             key = obs.key
             unit = batch.unit
@@ -309,8 +311,7 @@ class Store:
             if previous is not None and kind.counter_fields:
                 previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
             fields = merge_known(previous, kind.normalise(obs.raw), kind.first_sight)
-            if kind.has_files:
-                self._license_files(fields, obs, previous, now, result)
+            result.errors += kind.merge_files(fields, obs.files, previous, keep)
             org = kind.org(fields)
             country = self.registry.country(org)
             evidence = None
@@ -340,7 +341,7 @@ class Store:
                     events += kind.renamed(ctx, obs.renamed_from, renamed_before or previous, fields)
                 if seq is not None:
                     events += (kind.added(ctx, fields) if previous is None
-                               else kind.changed(ctx, _readable_before(previous, fields), fields))
+                               else kind.changed(ctx, kind.before_diff(previous, fields), fields))
                 if row is not None and row.state == "removed":
                     n = self._count_events(kind.name + ".restored", key) + 1
                     events += kind.restored(Context(**{**ctx.__dict__, "seq": n}), fields)
@@ -474,40 +475,13 @@ class Store:
     def _next_seq(self, key: str) -> int:
         return self.db.execute("select count(*) from snapshots where key = ?", [key]).fetchone()[0] + 1
 
-    def _license_files(self, fields: dict, obs: Observation, previous: dict | None, now: str,
-                       result: BatchResult) -> None:
-        """Merge fetched LICENSE-like files into the last known hashes and ETags.
-
-        `license_read_sha` is the commit at which every file was read (or known unreadable
-        because the repo is gated); a transient error keeps the old one, so the next crawl
-        fetches again instead of losing the change. A file that could not be read keeps its
-        last hash: gating is its own event, an error is not a change. A file the repo no
-        longer lists is gone, gated or not (file lists stay visible).
-        """
-        prev = previous or {}
-        prev_files = dict(prev.get("license_files") or {})
-        prev_etags = dict(prev.get("license_etags") or {})
-        prev_read = prev.get("license_read_sha", prev.get("sha"))
-        if obs.files is None:
-            fields.update(license_files=prev_files, license_etags=prev_etags, license_read_sha=prev_read)
-            return
-        files, etags, complete = {}, {}, True
-        for name, got in sorted(obs.files.items()):
-            status = got.get("status")
-            if status == "ok":
-                body = got.get("text") or ""
-                digest = _sha256(body)
-                self.db.execute(
-                    "insert or ignore into license_texts (sha256, size, first_seen, text_zlib) values (?, ?, ?, ?)",
-                    [digest, len(body), now, zlib.compress(body.encode("utf-8"))])
-                files[name], etags[name] = digest, got.get("etag")
-            elif name in prev_files:
-                files[name], etags[name] = prev_files[name], prev_etags.get(name)
-            if status == "error":
-                complete = False
-                result.errors.append(f"{fields.get('id')}/{name}: {got.get('error')}")
-        fields.update(license_files=files, license_etags=etags,
-                      license_read_sha=fields.get("sha") if complete else prev_read)
+    def _keep_text(self, text: str, now: str) -> str:
+        """Store a text an item carries (a LICENSE file) once by content; returns its sha256."""
+        digest = _sha256(text)
+        self.db.execute(
+            "insert or ignore into license_texts (sha256, size, first_seen, text_zlib) values (?, ?, ?, ?)",
+            [digest, len(text), now, zlib.compress(text.encode("utf-8"))])
+        return digest
 
     def _probe(self, batch: Batch, source, probe: Probe, row: _Row | None, baselined: bool,
                result: BatchResult) -> list[dict]:
@@ -689,14 +663,3 @@ def _metric(key: str, day: str, counters: Mapping[str, int], text: str | None = 
     """A `metrics` row; `text` is `counters` as sorted JSON when the caller has it already."""
     return (key, day, counters.get("downloads"), counters.get("likes"),
             text if text is not None else _sorted_json(dict(counters)))
-
-
-def _readable_before(previous: dict, fields: dict) -> dict:
-    """LICENSE files of a gated repo could not be read: one that first becomes readable is
-    recorded, not reported as a licence-file change (the gating event said it)."""
-    if not previous.get("gated"):
-        return previous
-    files = dict(previous.get("license_files") or {})
-    for name, digest in (fields.get("license_files") or {}).items():
-        files.setdefault(name, digest)
-    return previous | {"license_files": files}

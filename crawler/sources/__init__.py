@@ -147,6 +147,18 @@ class ItemKind:
 
     # -- evidence: hooks a kind implements when its items carry it (hub models do) -----------
 
+    def merge_files(self, fields: dict[str, Any], files: Mapping[str, Mapping[str, Any]] | None,
+                    previous: Mapping[str, Any] | None, keep: Callable[[str], str]) -> list[str]:
+        """Fold the texts an observation fetched into `fields` (`files`: name -> `{status,
+        text, etag, error}`; None: none fetched this crawl), given the last known fields.
+        `keep(text)` stores a text by content and returns its sha256. Returns one error line
+        per file that could not be read. The default: a kind without files, nothing to do."""
+        return []
+
+    def before_diff(self, previous: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`previous` as `changed` compares it with `fields` (the default: as it is)."""
+        return previous
+
     def openness(self, fields: Mapping[str, Any],
                  code: Iterable[Mapping[str, Any]] = ()) -> tuple[str, list[str]] | None:
         """How open the item is, from its fields and those of the repos linked as its code:

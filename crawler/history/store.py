@@ -400,9 +400,10 @@ class Store:
                     f" where m.relation = 'cites_paper' and m.src in ({marks})"
                     " union select a.dst, r.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
                     f" where a.relation = 'announces' and a.dst in ({marks})", part * 3).fetchall()
+                # `code_of` and `release_of` point at the code's own item (a repo).
                 repos = {k: json.loads(d) for k, d in self.db.execute(
-                    "select key, data from items where kind = 'repo' and key in (%s)"
-                    % ", ".join("?" for _ in pairs), [r for _, r in pairs])} if pairs else {}
+                    f"select key, data from items where key in ({placeholders(pairs)})",
+                    [r for _, r in pairs])} if pairs else {}
                 for model, repo in pairs:
                     if repo in repos:
                         code.setdefault(model, []).append(repos[repo])

@@ -23,6 +23,7 @@ import json
 import os
 import pkgutil
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from crawler.exceptions import OpenwatchError
@@ -235,6 +236,14 @@ class Source:
     def watchlist_args(cls, watch, subscriptions) -> dict[str, Any]:
         """Spider arguments from the subscriptions' `models` watchlists (none by default)."""
         return {}
+
+    @classmethod
+    def complete_read(cls, unit: Mapping[str, Any], options: Mapping[str, Any],
+                      now: datetime) -> str | datetime | None:
+        """When a watch with `options` next reads `unit` completely (`unit`: its `units` row,
+        `state` parsed), for `status`: a time, "every crawl" or "next crawl"; None (the
+        default) for a watch whose every crawl reads its units completely."""
+        return None
 
     @classmethod
     def prior(cls, store, watch) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from crawler.sources import all_sources
 from crawler.times import iso_seconds, parse
 from jobs.lock import daemon_pid
 
@@ -119,20 +120,21 @@ def status_report(config, db, now: datetime | None = None) -> dict:
 def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
     """Org watches: the oldest complete listing of their units, and when each is next read
     completely: "every crawl" (orgs whose complete listing is one request), "next crawl", or
-    the time a multi-page org's reconciliation is due (sooner if its settings check moves)."""
-    from crawler.sources.huggingface import next_complete_read
-
-    options = watch.options or {}
-    if "reconcile_every" not in options or not options.get("orgs") or not watch.units:
+    the time a multi-page org's reconciliation is due (sooner if its settings check moves);
+    the source says which (`Source.complete_read`)."""
+    source = all_sources().get(watch.source)
+    if source is None or not watch.units:
         return {"reconciled": None, "next_reconcile": None}
     units = {}
     for unit in watch.units:
         row = dict(reconciled.get((watch.name, unit)) or {})
         row["state"] = json.loads(row["state"]) if row.get("state") else {}
         units[unit] = row
+    when = {unit: source.complete_read(u, watch.options or {}, now) for unit, u in units.items()}
+    if any(due is None for due in when.values()):
+        return {"reconciled": None, "next_reconcile": None}
     lasts = [_parse(u.get("last_reconciled_at")) for u in units.values()]
     oldest = None if any(last is None for last in lasts) else min(lasts)
-    when = {unit: next_complete_read(u, options["reconcile_every"], now) for unit, u in units.items()}
     timed = sorted((due, unit) for unit, due in when.items() if isinstance(due, datetime))
     plain = sorted({due for due in when.values() if isinstance(due, str)})
     if not timed:

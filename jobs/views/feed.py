@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 from xml.etree import ElementTree as ET
 
 from alerts.render import event_view, one_line
+from crawler.history.queries import list_events
+from crawler.times import utcnow
 from jobs.views.files import atomic_write
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -82,8 +84,6 @@ def events_feed(events: list[dict], *, title: str = "openwatch events", feed_id:
     add(feed, "title", title)
     add(feed, "id", feed_id)
     if updated is None:  # the newest event's time; with none yet, now (RFC 4287 4.2.15: last significant change)
-        from crawler.times import utcnow
-
         updated = events[0]["detected_at"] if events else utcnow()
     add(feed, "updated", _atom_time(updated))
     if self_url:
@@ -116,8 +116,6 @@ def write_feed(db, path: str | os.PathLike, *, since: str | None = None, types: 
 
     The daemon calls this (through `feed_keeper`) after each ingest when `feed_path` is set.
     """
-    from crawler.history.queries import list_events
-
     events = list_events(db, since=since, types=types, limit=limit)
     atomic_write(path, events_feed(events, title=title, self_url=self_url))
     return len(events)

@@ -289,7 +289,7 @@ def _month_labels(months: list[str], since: str, now: str) -> list[str]:
 
 def charts(data: dict[str, Any]) -> dict[str, str | None]:
     """Each chart as inline SVG, or None where there is nothing to draw yet."""
-    from jobs.views import charts as draw
+    from jobs.views import charts as draw  # matplotlib: imported when a page is drawn, not by `gather`
 
     months = _month_labels(data["months"], data["since"], data["generated_at"])
     new = data["new_models"]

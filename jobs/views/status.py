@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from crawler.history.queries import latest_crawls, watch_states
 from crawler.sources import all_sources
 from crawler.times import iso_seconds, parse
+from jobs.config import format_duration
 from jobs.lock import daemon_pid
 
 
@@ -46,9 +48,6 @@ def last_finished(db, *, at_start: bool = True) -> dict[str, datetime | None]:
 
 
 def status_report(config, db, now: datetime | None = None) -> dict:
-    from crawler.history.queries import latest_crawls, watch_states
-    from jobs.config import format_duration
-
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
@@ -105,6 +104,8 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         "dead_letters": [],
         "failing_receivers": [],
     }
+    # The alerts stack is imported only when asked for: the daemon imports this module for
+    # `next_run`, and `run --once` with nothing to deliver never loads it (tests/test_hf_e2e.py).
     from alerts.schema import anything_waiting
 
     # Deliveries waiting for subscriptions this config lacks show too (queued by another config).

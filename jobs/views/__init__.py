@@ -2,8 +2,8 @@
 explanations, the listing output, and the Datasette plugin behind `serve`.
 
 Views only read (the feed and the report write their own file, atomically); the CLI and the
-daemon call them, and they know no source by name (URLs, endpoints and kinds come from the
-source registry).
+daemon call them. What sources know (endpoints, item URLs, when a unit is read completely)
+they ask the source registry (`crawler/sources/`).
 
     report.py, charts.py, templates/   `openwatch report`: one HTML page with inline SVG charts
     feed.py                            `openwatch feed` and the daemon's `feed_path`: Atom

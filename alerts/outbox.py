@@ -27,7 +27,7 @@ from alerts.subscriptions import matches
 from alerts.transport import Transport
 from crawler.events import event_from_row
 from crawler.history.schema import immediate
-from crawler.history.sql import chunks, marks
+from crawler.history.params import chunks, placeholders
 
 if TYPE_CHECKING:
     from alerts.types import Subscription
@@ -194,7 +194,7 @@ class _Claim:
             for chunk in chunks([r["delivery_id"] for r in free], 500):
                 self.db.execute(
                     "UPDATE deliveries SET claim_id = ?, claimed_until = ?"
-                    f" WHERE id IN ({marks(chunk)})",
+                    f" WHERE id IN ({placeholders(chunk)})",
                     [self.id, until, *chunk],
                 )
         due = [
@@ -212,14 +212,14 @@ class _Claim:
         with immediate(self.db):
             for chunk in chunks(ids, 500):
                 self.db.execute(
-                    f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({marks(chunk)})"
+                    f"UPDATE deliveries SET claimed_until = ? WHERE id IN ({placeholders(chunk)})"
                     " AND claim_id = ? AND status IN ('pending', 'failed')",
                     [until, *chunk, self.id],
                 )
                 held.update(
                     r["id"]
                     for r in self.db.query(
-                        f"SELECT id FROM deliveries WHERE id IN ({marks(chunk)})"
+                        f"SELECT id FROM deliveries WHERE id IN ({placeholders(chunk)})"
                         " AND claim_id = ? AND status IN ('pending', 'failed')",
                         [*chunk, self.id],
                     )
@@ -235,7 +235,7 @@ class _Claim:
         with immediate(self.db):
             for chunk in chunks([row.id for row in rows], 500):
                 cursor = self.db.execute(
-                    f"UPDATE deliveries SET {sets} WHERE id IN ({marks(chunk)})"
+                    f"UPDATE deliveries SET {sets} WHERE id IN ({placeholders(chunk)})"
                     " AND claim_id = ? AND status IN ('pending', 'failed')",
                     [*params, *chunk, self.id],
                 )
@@ -287,7 +287,7 @@ def dispatch(
         enabled = [s.name for s in settings.subscriptions if s.enabled]
         (report.waiting,) = db.execute(
             "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'failed')"
-            f" AND subscription NOT IN ({marks(enabled)})",
+            f" AND subscription NOT IN ({placeholders(enabled)})",
             enabled,
         ).fetchone()
     finally:

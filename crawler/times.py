@@ -27,5 +27,8 @@ def iso_seconds(moment: datetime) -> str:
 
 
 def parse(text: str) -> datetime:
-    """ISO 8601 (with `Z` or an offset) -> an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """ISO 8601 (with `Z` or an offset) -> an aware datetime; a time without either is UTC.
+
+    Raises ValueError for text that is not ISO 8601."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

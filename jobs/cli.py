@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from jobs.output import emit, output_options
+from crawler.times import iso, parse
+from jobs.views.output import emit, output_options
 
 logger = logging.getLogger("openwatch")
 
@@ -243,11 +244,11 @@ def init(app: App, force):
 
     Example: openwatch init && openwatch run --once
     """
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
     from jobs.config import write_starter
 
     path = Path(app.config_path or os.environ.get("OPENWATCH_CONFIG") or "openwatch.toml")
-    write_starter(path, default_registry(), force=force)
+    write_starter(path, default_orgs(), force=force)
     click.echo(f"wrote {path}; edit it, then run: openwatch run")
 
 
@@ -298,15 +299,15 @@ def _progress(watch: str):
 
 def _report(config, outcomes) -> None:
     """Each crawl's result line, and under it (stderr) what went wrong, explained."""
-    from crawler.registry import default_registry
-    from jobs.summary import explain
+    from crawler.orgs import default_orgs
+    from jobs.views.explain import explain
 
     for o in outcomes:
         line = (f"{o.watch}: {o.status} - {o.items} items, {o.events} events, {o.requests} requests, "
                 f"{o.seconds:.1f}s")
         click.echo(line)
         for problem in explain(o.errors, status=o.status, watch=config.watch(o.watch), endpoints=config.endpoints,
-                               registry=default_registry()):
+                               registry=default_orgs()):
             click.echo(f"  {problem}", err=True)
 
 
@@ -454,12 +455,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> str | None:
             raise click.BadParameter(f"{text!r} reaches before year 1; use a shorter duration") from None
     else:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            moment = parse(text)
         except ValueError:
             raise click.BadParameter(f"{text!r}: use a duration like 7d, 12h, 30m or a date like 2026-11-01") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-    from crawler.times import iso
 
     return iso(moment)
 
@@ -569,7 +567,7 @@ def feed(app: App, output, since, types, limit):
     Example: openwatch feed --since 30d -o /var/www/openwatch.xml
     """
     from crawler.history.queries import list_events
-    from jobs.atom import events_feed, write_feed
+    from jobs.views.feed import events_feed, write_feed
 
     since = parse_since(since)
     types = _event_types(types)
@@ -592,7 +590,7 @@ def report(app: App, output, since):
 
     Example: openwatch report --since 90d -o report.html
     """
-    from jobs.report import write_report
+    from jobs.views.report import write_report
 
     db = app.db(readonly=True)
     write_report(db, output, since=parse_since(since))
@@ -672,7 +670,7 @@ def status(app: App, fmt):
 
     Example: openwatch status
     """
-    from jobs.status import status_report
+    from jobs.views.status import status_report
 
     config = app.config()
     db = app.db(readonly=True) if Path(config.database).exists() else None
@@ -793,7 +791,7 @@ def serve(app: App, port, host):
     if not Path(config.database).exists():
         raise Failure(f"{config.database}: no history yet; run \"openwatch run --once\" first")
     try:
-        from jobs.serve import serve as run_server
+        from jobs.views.serve import serve as run_server
     except ImportError as exc:
         raise Failure(f'Datasette is not installed ({exc.name}); run: pip install "openwatch[serve]"') from None
     if host not in ("127.0.0.1", "::1", "localhost"):

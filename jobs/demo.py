@@ -297,7 +297,7 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
     from alerts.receivers import HttpReceiver, SmtpReceiver
     from crawler.emulator import Fault, HubEmulator, HubWorld, seed_demo_world
     from crawler.emulator.demo_world import APACHE, MIT, apply_demo_source_changes, seed_demo_sources
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
 
     screen = Screen(out)
     every = max(1.0, round(EVERY / speed, 1))
@@ -305,7 +305,7 @@ def run_demo(*, keep: bool = False, speed: float = 1.0, debug: bool = False, out
     folder = Path(tempfile.mkdtemp(prefix="openwatch-demo-"))
     arrivals = Arrivals(screen)
     world = HubWorld()
-    registry = default_registry()
+    registry = default_orgs()
     seeded = seed_demo_world(world, registry)
     orgs = split_by_country(seeded, registry)
     emulator = HubEmulator(world)

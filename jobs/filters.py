@@ -67,9 +67,9 @@ def org(value: str, *, known: Iterable[str] = (), where: str = "the registry", o
     them, called only when the registry does not know the name) has it. `open_ended`: a
     watch may bring orgs nobody can list in advance (a hub-wide search), so a name with no
     close match in the registry is taken as written."""
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
 
-    registry = registry or default_registry()
+    registry = registry or default_orgs()
     lab = registry.lookup(value)
     if lab is not None:
         return frozenset(n.lower() for n in (value, lab.hf_org, *lab.github_owners, *lab.modelscope_owners))
@@ -97,9 +97,9 @@ def open_ended(watches) -> bool:
 
 def country(value: str, *, known: Iterable[str] = (), registry=None) -> str:
     """The ISO 3166 alpha-2 code (upper case) of a country some known org is of."""
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
 
-    registry = registry or default_registry()
+    registry = registry or default_orgs()
     if len(value) != 2 or not value.isascii() or not value.isalpha():
         code = country_code(value) if len(value) > 3 else None  # a name; not an alpha-3 code
         raise FilterError(f"{show(value)} is not a country code",

@@ -36,7 +36,7 @@ from jobs.crawls.base import crawl_mode, executor_for
 from jobs.crawls.process import KILL_AFTER, PARENT_ENV
 from jobs.crawls.store import record_outcome
 from jobs.health import one_line
-from jobs.status import last_finished, next_run  # one rule for the daemon and `status`
+from jobs.views.status import last_finished, next_run  # one rule for the daemon and `status`
 from jobs.exceptions import OpenwatchError
 
 logger = logging.getLogger("openwatch.daemon")
@@ -63,7 +63,7 @@ def plan_next_runs(watches: Iterable[Any], last_finished: Mapping[str, datetime 
                    now: datetime) -> dict[str, datetime]:
     """First run of each enabled watch: `every` after its last finished crawl, else now.
 
-    `last_finished` is `jobs.status.last_finished`: a watch that never succeeded has none. A
+    `last_finished` is `jobs.views.status.last_finished`: a watch that never succeeded has none. A
     watch never crawled, never successfully, or overdue (the daemon was down for several
     intervals) runs once now, not once per missed interval; the same rule as `openwatch
     status`'s "next run".
@@ -657,12 +657,12 @@ class Daemon:
             self._crawling.pop(watch.name, None)
 
     def _problems(self, watch, outcome) -> str:
-        """The crawl's errors as the reader can act on them (`jobs.summary`), in one line."""
-        from crawler.registry import default_registry
-        from jobs.summary import explain, headline
+        """The crawl's errors as the reader can act on them (`jobs.views.explain`), in one line."""
+        from crawler.orgs import default_orgs
+        from jobs.views.explain import explain, headline
 
         return headline(explain(outcome.errors, status=outcome.status, watch=watch,
-                                endpoints=getattr(self.config, "endpoints", None), registry=default_registry()))
+                                endpoints=getattr(self.config, "endpoints", None), registry=default_orgs()))
 
     def _log_next_run(self, watch) -> None:
         """After a failure, when the next try is: a silent half hour reads as a dead daemon."""

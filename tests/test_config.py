@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from crawler.events import DEFAULT_SUBSCRIBED, EVENT_TYPES
-from crawler.registry import Registry, default_registry
+from crawler.orgs import OrgTable, default_orgs
 from alerts.digest import Digest
 from jobs.config import Config, format_duration, parse_duration, redact, starter_config, write_starter
 from jobs.config.loader import find_config_path, load_config
 from jobs.exceptions import ConfigError, OpenwatchError, UnknownNameError
 
-REGISTRY = Registry.from_rows(
+REGISTRY = OrgTable.from_rows(
     [
         {"hf_org": "meta-llama", "country": "US"},
         {"hf_org": "allenai", "country": "US"},
@@ -894,7 +894,7 @@ def test_digest_needs_an_aware_moment():
 
 
 def test_starter_config_loads_with_an_empty_environment(tmp_path):
-    path = write_starter(tmp_path / "openwatch.toml", default_registry())
+    path = write_starter(tmp_path / "openwatch.toml", default_orgs())
     config = load_config(path, environ={})
     assert [w.name for w in config.watches] == ["us-labs", "cn-labs", "cn-modelscope", "lab-releases",
                                                 "open-weight-papers", "daily-papers", "lab-blogs", "new-apache-models"]
@@ -911,7 +911,7 @@ def test_starter_config_loads_with_an_empty_environment(tmp_path):
 
 def test_starter_examples_load_once_uncommented(tmp_path):
     """The commented examples are valid too: uncomment every `# key = …` and `# [table]` line."""
-    text = starter_config(default_registry())
+    text = starter_config(default_orgs())
     example = re.compile(r"^# (?=\[|[a-z_]+ = )", re.MULTILINE)
     path = write(tmp_path, example.sub("", text))
     environ = {
@@ -920,7 +920,7 @@ def test_starter_examples_load_once_uncommented(tmp_path):
         "OPENWATCH_WEBHOOK_SECRET": SECRET,
         "APPRISE_URL": "tgram://token/chat",
     }
-    config = load_config(path, environ=environ, registry=default_registry())
+    config = load_config(path, environ=environ, registry=default_orgs())
     assert [w.name for w in config.watches][2:] == ["cn-modelscope", "lab-releases", "open-weight-papers",
                                                     "daily-papers", "lab-blogs", "new-apache-models"]
     assert config.feed_path == tmp_path / "events.xml"
@@ -930,7 +930,7 @@ def test_starter_examples_load_once_uncommented(tmp_path):
 
 
 def test_starter_with_a_registry_lacking_the_notable_labs(tmp_path):
-    registry = Registry.from_rows([{"hf_org": "some-lab", "country": "US"}])
+    registry = OrgTable.from_rows([{"hf_org": "some-lab", "country": "US"}])
     path = write_starter(tmp_path / "ow.toml", registry)
     config = load_config(path, environ={}, registry=registry)
     hubs = [(w.name, w.orgs) for w in config.watches if w.source == "huggingface" and w.orgs]

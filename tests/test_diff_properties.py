@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from crawler.diff import Context, changed_fields, merge_known
 from crawler.history.schema import connect
-from crawler.history.store import Store, _readable_before
+from crawler.history.store import Store
 from crawler.items import Batch, Observation, UnitEnd
 from crawler.normalize import content_hash
 from crawler.openness import openness
@@ -44,6 +44,7 @@ from crawler.sources import github as gh
 from crawler.sources import hf_papers as hp
 from crawler.sources import modelscope as ms
 from crawler.sources._models import FILE_BOOKKEEPING
+from crawler.sources._models import readable_before as _readable_before
 from crawler.sources._parsing import ParseError
 from crawler.sources.huggingface import HubModel
 

@@ -553,10 +553,10 @@ def test_populate_100k_and_list_it_page_by_page():
 
 
 def test_demo_world_spans_us_and_chinese_labs(client, world):
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
 
-    ids = seed_demo_world(world, default_registry())
-    countries = {default_registry().country(i.split("/")[0]) for i in ids}
+    ids = seed_demo_world(world, default_orgs())
+    countries = {default_orgs().country(i.split("/")[0]) for i in ids}
     assert {"US", "CN"} <= countries
     llama = client.get("/api/models/meta-llama/Llama-3.1-8B").json()
     assert llama["gated"] == "manual" and llama["cardData"]["license"] == "llama3.1"

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.subscriptions import matches
 from crawler.history.schema import connect
-from crawler.registry import default_registry
+from crawler.orgs import default_orgs
 from crawler.sources import all_sources, event_types
 from jobs.config.loader import load_config
 from tests.conftest import CLI, write_config
@@ -32,7 +32,7 @@ OWNERLESS = {("feed", "post")}  # a blog's feed names no hub owner
 def test_every_item_kind_of_every_source_says_who_owns_its_items():
     kinds = {(source, kind.name) for source, cls in all_sources().items() for kind in cls.item_kinds}
     assert kinds == set(OWNED) | OWNERLESS, "a new item kind: say how its owner is read (OWNED or OWNERLESS)"
-    registry = default_registry()
+    registry = default_orgs()
     for (source, name), (fields, owner) in OWNED.items():
         kind = all_sources()[source].item_kind(name)
         assert kind.org(fields) == owner, (source, name)

@@ -12,7 +12,7 @@ import pytest
 
 from crawler.events import make_event
 from crawler.history.schema import connect
-from jobs.atom import entry_text, events_feed, feed_keeper, write_feed
+from jobs.views.feed import entry_text, events_feed, feed_keeper, write_feed
 from tests import history_world
 from tests.conftest import CLI, write_config
 

@@ -7,7 +7,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from jobs.output import emit, output_options
+from jobs.views.output import emit, output_options
 from tests import history_world
 from tests.conftest import CLI, write_config
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.sources.huggingface import model_fields as hf_model_fields
-from crawler.registry import Registry, default_registry
+from crawler.orgs import OrgTable, default_orgs
 from crawler.sources import modelscope
 from crawler.sources.modelscope import (
     ModelScopeError,
@@ -325,20 +325,20 @@ def test_orgs_csv_has_the_modelscope_column():
      ("qwen", "Qwen"), ("deepseek-ai", "deepseek-ai"), ("baichuan-inc", "baichuan-inc")],
 )
 def test_modelscope_owners_map_to_labs_and_countries(owner, hf_org):
-    registry = default_registry()
+    registry = default_orgs()
     assert registry.lookup(owner).hf_org == hf_org
     assert registry.country(owner) == "CN"
 
 
 def test_every_name_belongs_to_one_lab():
     seen: dict[str, str] = {}
-    for org in default_registry().orgs:
+    for org in default_orgs().orgs:
         for name in {n.lower() for n in (org.hf_org, *org.github_owners, *org.modelscope_owners)}:
             assert seen.setdefault(name, org.hf_org) == org.hf_org, name
 
 
 def test_select_by_hub():
-    registry = default_registry()
+    registry = default_orgs()
     ms = registry.select("registry:CN", hub="modelscope")
     assert {"Qwen", "deepseek-ai", "ZhipuAI", "baichuan-inc"} <= set(ms)
     assert "zai-org" not in ms
@@ -351,7 +351,7 @@ def test_select_by_hub():
 
 
 def test_rows_without_the_column_still_load():
-    registry = Registry.from_rows([{"hf_org": "x", "country": "us", "github_owners": "X-gh"}])
+    registry = OrgTable.from_rows([{"hf_org": "x", "country": "us", "github_owners": "X-gh"}])
     assert registry.lookup("x-GH").modelscope_owners == ()
     assert registry.select("registry:US", hub="github") == ["X-gh"]
     with pytest.raises(KeyError):

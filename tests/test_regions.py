@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.regions import EU_MEMBERS, REGIONS, region
-from crawler.registry import default_registry
+from crawler.orgs import default_orgs
 
 
 @pytest.mark.parametrize("country, expected", [
@@ -53,7 +53,7 @@ ORGS = [
 
 @pytest.mark.parametrize("org, expected, theirs", ORGS)
 def test_region_of_an_org(org, expected, theirs):
-    assert region(default_registry().country(org)) == expected
+    assert region(default_orgs().country(org)) == expected
 
 
 # The 35 orgs of organization_regions.csv that the registry lacked (docling-project is among the disagreements).
@@ -66,12 +66,12 @@ def test_the_added_orgs():
 
 @pytest.mark.parametrize("org", ADDED)
 def test_each_added_org_has_its_own_row(org):
-    found = default_registry().lookup(org)
+    found = default_orgs().lookup(org)
     assert found is not None and found.hf_org == org
 
 
 def test_paddlepaddle_owners_moved_with_their_lab():
-    registry = default_registry()
+    registry = default_orgs()
     assert registry.lookup("baidu").github_owners == ()
     assert registry.names(registry.lookup("PaddlePaddle"), "modelscope") == ("PaddlePaddle",)
     assert "PaddlePaddle" in registry.select("registry:CN", hub="modelscope")

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from crawler.history.schema import connect
-from jobs.report import country_group, gather, human_count, item_url, render
+from jobs.views.report import country_group, gather, human_count, item_url, render
 from tests import history_world
 from tests.conftest import CLI, write_config
 

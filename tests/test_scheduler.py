@@ -704,7 +704,7 @@ def test_a_daemon_never_suppresses_what_waits_for_a_subscription_it_never_had(tm
     assert store.db.execute("select subscription, status, last_error from deliveries").fetchall() == [
         ("hook", "pending", None)]
     # `status` with this config (no subscription at all) says what waits, and for whom.
-    from jobs.status import status_report
+    from jobs.views.status import status_report
 
     waiting = status_report(config, store.db)["subscriptions"]
     assert [(s["name"], s["target"], s["pending"]) for s in waiting] == [

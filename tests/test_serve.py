@@ -16,7 +16,7 @@ import pytest
 from markupsafe import escape
 
 from crawler.events import event_to_row, make_event
-from jobs.serve import QUERIES, build_datasette
+from jobs.views.serve import QUERIES, build_datasette
 from tests import history_world
 from tests.conftest import CLI, write_config
 

@@ -181,9 +181,9 @@ DEMO_MODELS = [
 def seed_demo_world(world: HubWorld, registry=None) -> list[str]:
     """Add the demo models whose organisation `registry` knows (default: the shipped one); ids."""
     if registry is None:
-        from crawler.registry import default_registry
+        from crawler.orgs import default_orgs
 
-        registry = default_registry()
+        registry = default_orgs()
     ids = []
     clock = world.clock
     now = clock()

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from crawler.events import event_from_row
 from crawler.sources import item_key  # noqa: F401 - re-exported for the CLI
-from crawler.history.sql import marks as sql_marks
+from crawler.history.params import placeholders
 
 
 def list_events(
@@ -34,7 +34,7 @@ def list_events(
                                  ("watch", watches, False)):
         values = list(values)
         if values:
-            marks = sql_marks(values)
+            marks = placeholders(values)
             where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
             params += [v.lower() for v in values] if fold else values
     if item:
@@ -198,7 +198,7 @@ def list_models(
                                  ("source", sources, False)):
         values = list(values)
         if values:
-            marks = sql_marks(values)
+            marks = placeholders(values)
             where.append(f"lower({column}) in ({marks})" if fold else f"{column} in ({marks})")
             params += [v.lower() for v in values] if fold else values
     sql = (

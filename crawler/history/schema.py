@@ -203,9 +203,9 @@ def _m007_repo_orgs(db: sqlite_utils.Database) -> None:
     """GitHub repos (and their events) stored before repos had an org: the owner from the key
     (`repo:github/<owner>/<repo>`), the country the registry gives that owner. Only fills what
     is null; no event is made or sent again."""
-    from crawler.registry import default_registry
+    from crawler.orgs import default_orgs
 
-    registry = default_registry()
+    registry = default_orgs()
     owners = {row[0].split("/")[1] for row in db.execute(
         "select key from items where key like 'repo:github/%' and org is null "
         "union select item from events where item like 'repo:github/%' and org is null")}

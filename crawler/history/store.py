@@ -14,6 +14,8 @@ diffed. Writes are `executemany`.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import json
 import os
@@ -25,15 +27,14 @@ import sqlite_utils
 
 from crawler.diff import Context, changed_fields, merge_known
 from crawler.events import event_to_row
+from crawler.history.params import CHUNK, chunks, placeholders
 from crawler.history.schema import immediate
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.normalize import content_hash
-from crawler.openness import openness
-from crawler.registry import Registry, default_registry
+from crawler.orgs import OrgTable, default_orgs
 from crawler.rules import REMOVAL_AFTER, SHORT_LISTING_RATIO
-from crawler.sources import ItemKind, source_for
+from crawler.sources import ItemKind, item_kind_for_key, source_for
 from crawler.times import iso, parse, utcnow
-from crawler.history.sql import CHUNK, chunks, marks as sql_marks
 
 ITEM_COLUMNS = ("key", "kind", "source", "watch", "unit", "org", "country", "name", "url", "license",
                 "license_category", "gated", "sha", "state", "missing_count", "content_hash", "first_seen",
@@ -97,7 +98,7 @@ class Store:
         db: sqlite_utils.Database,
         *,
         on_events: OnEvents | None = None,
-        registry: Registry | None = None,
+        registry: OrgTable | None = None,
         clock: Callable[[], str] = utcnow,
         endpoints: Mapping[str, str] | None = None,
         short_listing_ratio: float = SHORT_LISTING_RATIO,
@@ -105,7 +106,7 @@ class Store:
     ):
         self.db = db
         self.on_events = on_events
-        self.registry = registry or default_registry()
+        self.registry = registry or default_orgs()
         self.clock = clock
         self.endpoints = dict(endpoints or {})
         self.short_listing_ratio = short_listing_ratio
@@ -254,14 +255,14 @@ class Store:
                 events += self._probe(batch, source, probe, rows.get(probe.key), baselined, result)
             if batch.end is not None:
                 self._end(batch, batch.end, result)
-            levels = result.levels | self._openness(result.touched, now, crawl_id)
+            levels = result.levels | self._openness(result.touched, set(result.levels), now, crawl_id)
             for event in events:
                 event["data"]["watches"] = sorted(set(self.covering.get(batch.unit, [])) | {batch.watch})
             self._aliases(events)
             self._links(events)
             self._diff_excerpts(events)
             for event in events:
-                if event["item"] in levels and event["type"].startswith("model."):
+                if event["item"] in levels:
                     event["data"]["openness"] = levels[event["item"]]
             new_events = self._insert_events(events, crawl_id)
             if new_events and self.on_events:
@@ -279,7 +280,7 @@ class Store:
     def _rows(self, keys: list[str]) -> dict[str, _Row]:
         out: dict[str, _Row] = {}
         for part in chunks(list(dict.fromkeys(keys))):
-            marks = sql_marks(part)
+            marks = placeholders(part)
             for values in self.db.execute(
                 "select key, state, fingerprint, content_hash, data, counters, missing_count, first_seen,"
                 f" last_seen, last_changed, unit, org from items where key in ({marks})", part,
@@ -291,6 +292,7 @@ class Store:
                  result: BatchResult) -> list[dict]:
         events: list[dict] = []
         upserts, snapshots, links = [], [], []
+        keep = functools.partial(self._keep_text, now=now)
         for obs, kind, row in pending:
             key = obs.key
             unit = batch.unit
@@ -309,14 +311,14 @@ class Store:
             if previous is not None and kind.counter_fields:
                 previous = {k: v for k, v in previous.items() if k not in kind.counter_fields}
             fields = merge_known(previous, kind.normalise(obs.raw), kind.first_sight)
-            if kind.has_files:
-                self._license_files(fields, obs, previous, now, result)
+            result.errors += kind.merge_files(fields, obs.files, previous, keep)
             org = kind.org(fields)
             country = self.registry.country(org)
             evidence = None
-            if kind.name == "model":
-                # From the model's own fields; linked code may raise it (`_openness`, after links).
-                fields["openness"], evidence = openness(fields)
+            assessed = kind.openness(fields)
+            if assessed is not None:
+                # From the item's own fields; linked code may raise it (`_openness`, after links).
+                fields["openness"], evidence = assessed
                 result.levels[key] = fields["openness"]
             digest = content_hash(fields, kind.quiet)
             counters = kind.counters(obs.raw)
@@ -339,7 +341,7 @@ class Store:
                     events += kind.renamed(ctx, obs.renamed_from, renamed_before or previous, fields)
                 if seq is not None:
                     events += (kind.added(ctx, fields) if previous is None
-                               else kind.changed(ctx, _readable_before(previous, fields), fields))
+                               else kind.changed(ctx, kind.before_diff(previous, fields), fields))
                 if row is not None and row.state == "removed":
                     n = self._count_events(kind.name + ".restored", key) + 1
                     events += kind.restored(Context(**{**ctx.__dict__, "seq": n}), fields)
@@ -365,21 +367,20 @@ class Store:
                 "insert or ignore into links (src, dst, relation, evidence, first_seen) values (?, ?, ?, ?, ?)", links)
         return events
 
-    def _openness(self, touched: list[str], now: str, crawl_id) -> dict[str, str]:
-        """Openness of every model the batch's evidence concerns (its own changed models, the
-        models a new release, paper or repo is linked to), stored with its evidence; a change of
-        level is a snapshot, so `history` shows it. A few queries per batch, not per model."""
-        from crawler.sources import item_kind_for_key
-
+    def _openness(self, touched: list[str], assessed: set[str], now: str, crawl_id) -> dict[str, str]:
+        """Openness of every item the batch's evidence concerns (its own changed items, the
+        models a new release, paper or repo is linked to), stored with its evidence, for the
+        kinds that have one (`ItemKind.openness`; `assessed`: the touched items that have one);
+        a change of level is a snapshot, so `history` shows it. A few queries per batch, not per
+        item."""
         levels: dict[str, str] = {}
         has_code = self.db.execute(
             "select 1 from links where relation in ('code_of', 'release_of') limit 1").fetchone() is not None
         if not touched or not has_code:
             return levels  # without linked code, `_changed` already decided from the model's own fields
-        models: set[str] = set()
+        models = set(assessed)
         for part in chunks(touched, CHUNK // 4):
-            marks = sql_marks(part)
-            models |= {k for (k,) in self.db.execute(f"select key from items where key in ({marks}) and kind = 'model'", part)}
+            marks = placeholders(part)
             if has_code:
                 # A release announcing a model, a paper it cites, a repo that is a paper's code.
                 for sql in (f"select dst from links where src in ({marks}) and relation = 'announces'",
@@ -390,7 +391,7 @@ class Store:
                             f" where a.relation = 'announces' and r.dst in ({marks})"):
                     models |= {k for (k,) in self.db.execute(sql, part)}
         for part in chunks(sorted(models), CHUNK // 4):
-            marks = sql_marks(part)
+            marks = placeholders(part)
             code: dict[str, list[dict]] = {}
             if has_code:
                 pairs = self.db.execute(
@@ -399,22 +400,26 @@ class Store:
                     f" where m.relation = 'cites_paper' and m.src in ({marks})"
                     " union select a.dst, r.dst from links a join links r on r.src = a.src and r.relation = 'release_of'"
                     f" where a.relation = 'announces' and a.dst in ({marks})", part * 3).fetchall()
+                # `code_of` and `release_of` point at the code's own item (a repo).
                 repos = {k: json.loads(d) for k, d in self.db.execute(
-                    "select key, data from items where kind = 'repo' and key in (%s)"
-                    % sql_marks(pairs), [r for _, r in pairs])} if pairs else {}
+                    f"select key, data from items where key in ({placeholders(pairs)})",
+                    [r for _, r in pairs])} if pairs else {}
                 for model, repo in pairs:
                     if repo in repos:
                         code.setdefault(model, []).append(repos[repo])
             for key, data, current, _ in self.db.execute(
                     f"select key, data, openness, content_hash from items where key in ({marks})", part).fetchall():
+                found = item_kind_for_key(key)
                 fields = json.loads(data or "{}")
-                level, evidence = openness(fields, code.get(key, ()))
+                assessed = found[1].openness(fields, code.get(key, ())) if found else None
+                if assessed is None:
+                    continue
+                level, evidence = assessed
                 levels[key] = level
                 if level == current:
                     continue
                 fields["openness"] = level
-                found = item_kind_for_key(key)
-                digest = content_hash(fields, found[1].quiet if found else ())
+                digest = content_hash(fields, found[1].quiet)
                 text = json.dumps(fields, sort_keys=True)
                 self.db.execute("update items set openness = ?, openness_evidence = ?, data = ?, content_hash = ?"
                                 " where key = ?", [level, json.dumps(evidence), text, digest, key])
@@ -471,40 +476,13 @@ class Store:
     def _next_seq(self, key: str) -> int:
         return self.db.execute("select count(*) from snapshots where key = ?", [key]).fetchone()[0] + 1
 
-    def _license_files(self, fields: dict, obs: Observation, previous: dict | None, now: str,
-                       result: BatchResult) -> None:
-        """Merge fetched LICENSE-like files into the last known hashes and ETags.
-
-        `license_read_sha` is the commit at which every file was read (or known unreadable
-        because the repo is gated); a transient error keeps the old one, so the next crawl
-        fetches again instead of losing the change. A file that could not be read keeps its
-        last hash: gating is its own event, an error is not a change. A file the repo no
-        longer lists is gone, gated or not (file lists stay visible).
-        """
-        prev = previous or {}
-        prev_files = dict(prev.get("license_files") or {})
-        prev_etags = dict(prev.get("license_etags") or {})
-        prev_read = prev.get("license_read_sha", prev.get("sha"))
-        if obs.files is None:
-            fields.update(license_files=prev_files, license_etags=prev_etags, license_read_sha=prev_read)
-            return
-        files, etags, complete = {}, {}, True
-        for name, got in sorted(obs.files.items()):
-            status = got.get("status")
-            if status == "ok":
-                body = got.get("text") or ""
-                digest = _sha256(body)
-                self.db.execute(
-                    "insert or ignore into license_texts (sha256, size, first_seen, text_zlib) values (?, ?, ?, ?)",
-                    [digest, len(body), now, zlib.compress(body.encode("utf-8"))])
-                files[name], etags[name] = digest, got.get("etag")
-            elif name in prev_files:
-                files[name], etags[name] = prev_files[name], prev_etags.get(name)
-            if status == "error":
-                complete = False
-                result.errors.append(f"{fields.get('id')}/{name}: {got.get('error')}")
-        fields.update(license_files=files, license_etags=etags,
-                      license_read_sha=fields.get("sha") if complete else prev_read)
+    def _keep_text(self, text: str, now: str) -> str:
+        """Store a text an item carries (a LICENSE file) once by content; returns its sha256."""
+        digest = _sha256(text)
+        self.db.execute(
+            "insert or ignore into license_texts (sha256, size, first_seen, text_zlib) values (?, ?, ?, ?)",
+            [digest, len(text), now, zlib.compress(text.encode("utf-8"))])
+        return digest
 
     def _probe(self, batch: Batch, source, probe: Probe, row: _Row | None, baselined: bool,
                result: BatchResult) -> list[dict]:
@@ -571,7 +549,7 @@ class Store:
             return
         found: dict[str, list[str]] = {}
         for part in chunks(keys):
-            marks = sql_marks(part)
+            marks = placeholders(part)
             for old, new in self.db.execute(
                     f"select old_key, new_key from item_aliases where new_key in ({marks})", part):
                 found.setdefault(new, []).append(old)
@@ -580,14 +558,14 @@ class Store:
                 event["data"]["aliases"] = sorted(found[event["item"]])
 
     def _diff_excerpts(self, events: list[dict]) -> None:
-        """A licence-file change carries the start of its unified diff: the evidence, in the alert."""
-        import difflib
-
+        """An event that changes kept texts (`ItemKind.text_changes`: a LICENSE file) carries
+        the start of their unified diff: the evidence, in the alert."""
         for event in events:
-            if not event["type"].endswith("license_file_changed"):
+            found = item_kind_for_key(event["item"])
+            changes = found[1].text_changes(event) if found else None
+            if changes is None:
                 continue
-            before = (event.get("before") or {}).get("license_files") or {}
-            after = (event.get("after") or {}).get("license_files") or {}
+            before, after = changes
             parts = []
             for name in sorted(set(before) | set(after)):
                 old, new = (self._text(before.get(name)), self._text(after.get(name)))
@@ -609,7 +587,7 @@ class Store:
             return
         found: dict[str, set[str]] = {}
         for part in chunks(keys, CHUNK // 2):
-            marks = sql_marks(part)
+            marks = placeholders(part)
             for src, dst in self.db.execute(
                     f"select src, dst from links where src in ({marks}) or dst in ({marks})", part + part):
                 found.setdefault(src, set()).add(dst)
@@ -713,14 +691,3 @@ def _metric(key: str, day: str, counters: Mapping[str, int], text: str | None = 
     """A `metrics` row; `text` is `counters` as sorted JSON when the caller has it already."""
     return (key, day, counters.get("downloads"), counters.get("likes"),
             text if text is not None else _sorted_json(dict(counters)))
-
-
-def _readable_before(previous: dict, fields: dict) -> dict:
-    """LICENSE files of a gated repo could not be read: one that first becomes readable is
-    recorded, not reported as a licence-file change (the gating event said it)."""
-    if not previous.get("gated"):
-        return previous
-    files = dict(previous.get("license_files") or {})
-    for name, digest in (fields.get("license_files") or {}).items():
-        files.setdefault(name, digest)
-    return previous | {"license_files": files}

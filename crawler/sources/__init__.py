@@ -11,7 +11,7 @@ module below `crawler/sources/` is imported, and so is every module named in
 point group. Defining a `Source` subclass with a `kind` registers it.
 
     Source                 a kind of watch: options, units, spider, item kinds, events
-    ItemKind               a kind of item: key prefix, fingerprint, normalise, diff
+    ItemKind               a kind of item: key prefix, fingerprint, normalise, diff, evidence
     EventType              an event type: nouns and the one-line headline alerts show
 """
 
@@ -23,6 +23,7 @@ import json
 import os
 import pkgutil
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from crawler.exceptions import OpenwatchError
@@ -145,6 +146,32 @@ class ItemKind:
     def renamed(self, ctx: Context, old_key: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict]:
         return []
 
+    # -- evidence: hooks a kind implements when its items carry it (hub models do) -----------
+
+    def merge_files(self, fields: dict[str, Any], files: Mapping[str, Mapping[str, Any]] | None,
+                    previous: Mapping[str, Any] | None, keep: Callable[[str], str]) -> list[str]:
+        """Fold the texts an observation fetched into `fields` (`files`: name -> `{status,
+        text, etag, error}`; None: none fetched this crawl), given the last known fields.
+        `keep(text)` stores a text by content and returns its sha256. Returns one error line
+        per file that could not be read. The default: a kind without files, nothing to do."""
+        return []
+
+    def before_diff(self, previous: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`previous` as `changed` compares it with `fields` (the default: as it is)."""
+        return previous
+
+    def openness(self, fields: Mapping[str, Any],
+                 code: Iterable[Mapping[str, Any]] = ()) -> tuple[str, list[str]] | None:
+        """How open the item is, from its fields and those of the repos linked as its code:
+        `(level, evidence)`; None (the default) for a kind without an openness level."""
+        return None
+
+    def text_changes(self, event: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, str]] | None:
+        """For an event that changes texts the store keeps (LICENSE files): `(before, after)`,
+        each `{file name: sha256 of its text}`, whose unified diff the event carries as
+        `data.diff`; None (the default) for any other event."""
+        return None
+
 
 class Source:
     """One kind of watch. The class docstring is the user help (`openwatch sources`)."""
@@ -192,17 +219,31 @@ class Source:
         return getattr(importlib.import_module(module), name)
 
     @classmethod
+    def endpoint_key(cls) -> str | None:
+        """The `[endpoints]` key its requests go to: the first it declares (None: it has none,
+        its watches name their own URLs)."""
+        return next(iter(cls.endpoints), None)
+
+    @classmethod
     def spider_args(cls, watch, endpoints: Mapping[str, str], prior: dict) -> dict[str, Any]:
         """Keyword arguments of the spider for one crawl of `watch` (JSON-serialisable)."""
         args = {"watch": watch.name, "units": list(watch.units), "prior": prior}
         if cls.endpoints:
-            args["endpoint"] = endpoints.get(next(iter(cls.endpoints)))
+            args["endpoint"] = endpoints.get(cls.endpoint_key())
         return args
 
     @classmethod
     def watchlist_args(cls, watch, subscriptions) -> dict[str, Any]:
         """Spider arguments from the subscriptions' `models` watchlists (none by default)."""
         return {}
+
+    @classmethod
+    def complete_read(cls, unit: Mapping[str, Any], options: Mapping[str, Any],
+                      now: datetime) -> str | datetime | None:
+        """When a watch with `options` next reads `unit` completely (`unit`: its `units` row,
+        `state` parsed), for `status`: a time, "every crawl" or "next crawl"; None (the
+        default) for a watch whose every crawl reads its units completely."""
+        return None
 
     @classmethod
     def prior(cls, store, watch) -> dict:

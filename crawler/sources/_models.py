@@ -9,11 +9,12 @@ one change"). Shared by every hub source; a hub subclasses `ModelKind` with its 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from crawler.diff import changed_fields, event
 from crawler.licenses import direction, normalize as normalize_license
 from crawler.normalize import clean
+from crawler.openness import openness
 from crawler.sources import Context, EventType, ItemKind
 
 LICENSE_FIELDS = ("license", "license_name", "license_link", "license_category")
@@ -118,6 +119,52 @@ class ModelKind(ItemKind):
         # A model card's `arxiv:<id>` tag is the Hub's own link to the paper.
         return [(f"paper:arxiv/{paper}", "cites_paper", f"tag arxiv:{paper}") for paper in fields.get("arxiv") or ()]
 
+    def openness(self, fields: Mapping[str, Any],
+                 code: Iterable[Mapping[str, Any]] = ()) -> tuple[str, list[str]]:
+        return openness(fields, code)
+
+    def merge_files(self, fields: dict[str, Any], files: Mapping[str, Mapping[str, Any]] | None,
+                    previous: Mapping[str, Any] | None, keep: Callable[[str], str]) -> list[str]:
+        """Merge fetched LICENSE-like files into the last known hashes and ETags (a hub whose
+        files are not read, `has_files = False`: nothing).
+
+        `license_read_sha` is the commit at which every file was read (or known unreadable
+        because the repo is gated); a transient error keeps the old one, so the next crawl
+        fetches again instead of losing the change. A file that could not be read keeps its
+        last hash: gating is its own event, an error is not a change. A file the repo no
+        longer lists is gone, gated or not (file lists stay visible).
+        """
+        if not self.has_files:
+            return []
+        prev = previous or {}
+        prev_files = dict(prev.get("license_files") or {})
+        prev_etags = dict(prev.get("license_etags") or {})
+        prev_read = prev.get("license_read_sha", prev.get("sha"))
+        if files is None:
+            fields.update(license_files=prev_files, license_etags=prev_etags, license_read_sha=prev_read)
+            return []
+        kept, etags, errors = {}, {}, []
+        for name, got in sorted(files.items()):
+            status = got.get("status")
+            if status == "ok":
+                kept[name], etags[name] = keep(got.get("text") or ""), got.get("etag")
+            elif name in prev_files:
+                kept[name], etags[name] = prev_files[name], prev_etags.get(name)
+            if status == "error":
+                errors.append(f"{fields.get('id')}/{name}: {got.get('error')}")
+        fields.update(license_files=kept, license_etags=etags,
+                      license_read_sha=prev_read if errors else fields.get("sha"))
+        return errors
+
+    def before_diff(self, previous: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        return readable_before(previous, fields)
+
+    def text_changes(self, event: Mapping[str, Any]) -> tuple[Mapping[str, str], Mapping[str, str]] | None:
+        if not event["type"].endswith("license_file_changed"):
+            return None
+        return ((event.get("before") or {}).get("license_files") or {},
+                (event.get("after") or {}).get("license_files") or {})
+
     def columns(self, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         gated = fields.get("gated")
         return {"name": fields.get("id"), "license": fields.get("license"),
@@ -206,3 +253,14 @@ class ModelKind(ItemKind):
             before={"id": old_id}, after={"id": new_id},
             data=self._data(ctx, after) | {"previous_key": old_key}, tag=f":renamed:{old_key}",
         )]
+
+
+def readable_before(previous: Mapping[str, Any], fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """LICENSE files of a gated repo could not be read: one that first becomes readable is
+    recorded, not reported as a licence-file change (the gating event said it)."""
+    if not previous.get("gated"):
+        return previous
+    files = dict(previous.get("license_files") or {})
+    for name, digest in (fields.get("license_files") or {}).items():
+        files.setdefault(name, digest)
+    return previous | {"license_files": files}

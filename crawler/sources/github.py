@@ -534,7 +534,14 @@ class ReleaseKind(ItemKind):
         return (fields.get("repo") or "").split("/", 1)[0] or None
 
     def url(self, key: str, fields: Mapping[str, Any], endpoints: Mapping[str, str]) -> str | None:
-        return fields.get("url")
+        """The answer's own link; from the key alone (a linked release), its tag's page."""
+        if fields.get("url"):
+            return fields["url"]
+        path = key.removeprefix(self.prefix)
+        if path.count("/") < 2:
+            return None
+        owner, repo, tag = path.split("/", 2)
+        return f"https://github.com/{owner}/{repo}/releases/tag/{tag}"
 
     def columns(self, key: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         return {"name": f"{fields.get('repo')} {fields.get('tag')}", "license": None, "license_category": None,

@@ -258,6 +258,14 @@ class HuggingFaceSource(Source):
         return args | {"search": watch.search, "filter": list(watch.filter)}
 
     @classmethod
+    def complete_read(cls, unit: Mapping[str, Any], options: Mapping[str, Any],
+                      now: datetime) -> str | datetime | None:
+        """An org watch: `next_complete_read`; a hub-wide one reads what is new, never completely."""
+        if "reconcile_every" not in options or not options.get("orgs"):
+            return None
+        return next_complete_read(unit, options["reconcile_every"], now)
+
+    @classmethod
     def watchlist_args(cls, watch, subscriptions) -> dict[str, Any]:
         """`watched`: the model ids of this watch's orgs on an enabled subscription's `models`
         list (keys `model:hf/<id>`), read directly every crawl that reads their org incrementally."""

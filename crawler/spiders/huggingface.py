@@ -359,7 +359,7 @@ class HuggingFaceSpider(scrapy.Spider):
     def listing_failed(self, failure):
         org = failure.request.cb_kwargs["org"]
         problem = describe_failure(failure)
-        # The crawl's summary says it once per host (jobs/summary.py): one line per org here
+        # The crawl's summary says it once per host (jobs/views/explain.py): one line per org here
         # would repeat it for every org of an unreachable Hub.
         self.logger.debug("listing of %s failed: %s", org, problem)
         yield self._failed(org, problem)

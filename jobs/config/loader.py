@@ -16,7 +16,7 @@ from typing import Any
 from alerts.config import is_secret, read_smtp, read_subscription
 from alerts.redaction import is_http_url
 from alerts.types import MissingSecret
-from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
+from crawler.orgs import REGISTRY_PREFIX, OrgTable, default_orgs
 from crawler.sources import all_sources, item_key, key_prefixes
 from jobs import filters
 from jobs.config.durations import DURATION_EXAMPLES, format_duration
@@ -73,7 +73,7 @@ def find_config_path(
 def load_config(
     path: str | os.PathLike[str],
     environ: Mapping[str, str] | None = None,
-    registry: Registry | None = None,
+    registry: OrgTable | None = None,
     *,
     secrets: bool = True,
 ) -> Config:
@@ -88,7 +88,7 @@ def load_config(
     path = Path(path)
     shown = str(path)
     environ = dict(os.environ) if environ is None else environ
-    registry = default_registry() if registry is None else registry
+    registry = default_orgs() if registry is None else registry
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -169,7 +169,7 @@ class _Loader(Reader):
     """One reading of one file: turns the parsed document into a `Config` or one `ConfigError`."""
 
     def __init__(
-        self, path: Path, shown: str, text: str, environ: Mapping[str, str], registry: Registry
+        self, path: Path, shown: str, text: str, environ: Mapping[str, str], registry: OrgTable
     ):
         super().__init__(shown, KeyLines(text))
         self.path = path

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from crawler.events import event_types
-from crawler.registry import REGISTRY_PREFIX, Registry, default_registry
+from crawler.orgs import REGISTRY_PREFIX, OrgTable, default_orgs
 from jobs.exceptions import ConfigError
 
 
@@ -31,14 +31,14 @@ STARTER_LABS = (
 )  # fmt: skip
 
 
-def starter_config(registry: Registry | None = None) -> str:
+def starter_config(registry: OrgTable | None = None) -> str:
     """A commented `openwatch.toml` that loads as is, with an empty environment.
 
     It watches named notable labs rather than `registry:US` / `registry:CN`: the selectors
     would poll every org of the registry (some with thousands of models) every 30 minutes, and
     a list shows at a glance what is watched. Orgs the registry lacks are left out.
     """
-    registry = default_registry() if registry is None else registry
+    registry = default_orgs() if registry is None else registry
     blocks = []
     for name, country, title, notable in STARTER_LABS:
         orgs = [org.hf_org for org in map(registry.lookup, notable) if org is not None]
@@ -65,7 +65,7 @@ def starter_config(registry: Registry | None = None) -> str:
 
 
 def write_starter(
-    path: str | os.PathLike[str], registry: Registry | None = None, force: bool = False
+    path: str | os.PathLike[str], registry: OrgTable | None = None, force: bool = False
 ) -> Path:
     """Write `starter_config()` to `path` (creating its folder); never overwrite unless `force`."""
     path = Path(path)

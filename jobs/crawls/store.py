@@ -56,7 +56,7 @@ def keep_feed(config, db, new_events: int) -> None:
     path = getattr(config, "feed_path", None)
     if not path or (not new_events and Path(path).exists()):
         return
-    from jobs.atom import write_feed
+    from jobs.views.feed import write_feed
 
     try:
         count = write_feed(db, path)

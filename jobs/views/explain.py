@@ -5,13 +5,15 @@ A crawl records one error per unit that went wrong (`<unit>: <what happened>`, s
 name orgs, and a misspelled org is "empty listing" forever. `explain` turns them into what
 the reader can act on: the host is unreachable; this org has no models, did you mean that
 one; and at most `MAX_LINES` lines, the rest counted (`openwatch status --json` lists all).
-Pure: no I/O.
+Pure: no I/O. Where a watch's requests go is its source's (`Source.endpoint_key`).
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+
+from crawler.sources import all_sources
 
 MAX_LINES = 5
 MORE = "… and {n} more: openwatch status --json lists them all"
@@ -28,9 +30,6 @@ _UNREACHABLE = (
 _EMPTY_LISTING = re.compile(r"^empty listing\b")
 _LONG_QUERY = re.compile(r"(https?://[^\s?]+)\?\S+")
 
-# Where each source's requests go: the `[endpoints]` key (feeds: the units are the URLs).
-ENDPOINT_KEYS = {"huggingface": "huggingface", "hf_papers": "huggingface", "github": "github_api",
-                 "arxiv": "arxiv", "modelscope": "modelscope"}
 
 
 def explain(errors: list[str], *, status: str, watch, endpoints, registry) -> list[str]:
@@ -73,7 +72,8 @@ def headline(lines: list[str]) -> str:
 def endpoint(watch, endpoints) -> tuple[str | None, str | None]:
     """`(host[:port], endpoints key)` the watch's requests go to; the host alone for a watch
     of feeds on one host; `(None, None)` when its requests go to several hosts."""
-    key = ENDPOINT_KEYS.get(getattr(watch, "source", ""))
+    source = all_sources().get(getattr(watch, "source", ""))
+    key = source.endpoint_key() if source else None  # None: a feed's units are its URLs
     if key and getattr(endpoints, key, None):
         return urlsplit(getattr(endpoints, key)).netloc or None, key
     hosts = {urlsplit(url).netloc for url in getattr(watch, "urls", ()) or ()}

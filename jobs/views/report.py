@@ -18,8 +18,12 @@ import jinja2
 from markupsafe import Markup
 
 from alerts.render import event_view, one_line, parse_item
+from crawler.history.params import placeholders
 from crawler.history.queries import latest_crawls, list_events, watch_states
 from crawler.licenses import CATEGORIES
+from crawler.sources import item_kind_for_key
+from crawler.times import iso_seconds
+from jobs.views.files import atomic_write
 
 # EU member states (ISO 3166-1 alpha-2; Greece also as the EU's own "EL").
 EU = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR EL HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
@@ -68,23 +72,12 @@ def human_count(n: int | None) -> str:
 
 
 def item_url(key: str, known: dict[str, str] | None = None) -> str | None:
-    """The web page of an item: its stored URL, else the public one its key names."""
+    """The web page of an item: its stored URL, else the public one its key names (its item
+    kind's `url`, from the key alone)."""
     if known and known.get(key):
         return known[key]
-    kind, _, rest = key.partition(":")
-    source, _, path = rest.partition("/")
-    if kind == "paper" and source == "arxiv":
-        return f"https://arxiv.org/abs/{path}"
-    if kind == "repo" and source == "github":
-        return f"https://github.com/{path}"
-    if kind == "release" and source == "github" and path.count("/") >= 2:
-        owner, repo, tag = path.split("/", 2)
-        return f"https://github.com/{owner}/{repo}/releases/tag/{tag}"
-    if kind == "model" and source == "hf":
-        return f"https://huggingface.co/{path}"
-    if kind == "model" and source == "ms":
-        return f"https://modelscope.cn/models/{path}"
-    return None
+    found = item_kind_for_key(key)
+    return found[1].url(key, {}, {}) if found else None
 
 
 def _safe_href(url: Any) -> str | None:
@@ -156,7 +149,7 @@ def gather(db, *, since: str, now: datetime | None = None) -> dict[str, Any]:
     events = list_events(db, since=since)
     changes = [_licence_change(e) for e in events if e["type"] in LICENCE_TYPES]
     return {
-        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": iso_seconds(now),
         "since": since[:10],
         "months": months,
         "new_models": {"by_group": {g: [new_by_group[g][m] for m in months] for g in GROUPS},
@@ -215,13 +208,13 @@ def _releases(db, released_sql: str) -> list[dict[str, Any]]:
     links: dict[str, list[dict]] = defaultdict(list)
     if rows and _has_table(db, "links"):
         keys = [r["key"] for r in rows]
-        marks = ", ".join("?" for _ in keys)
+        marks = placeholders(keys)
         found = list(db.query(f"select src, dst, relation from links where src in ({marks}) or dst in ({marks})"
                               " order by relation, src, dst", keys + keys))
         others = {r["dst"] if r["src"] in keys else r["src"] for r in found}
         urls = {}
         if others:
-            marks2 = ", ".join("?" for _ in others)
+            marks2 = placeholders(others)
             urls = {k: u for k, u in db.execute(f"select key, url from items where key in ({marks2})", list(others))}
         for link in found:
             mine, other = (link["src"], link["dst"]) if link["src"] in keys else (link["dst"], link["src"])
@@ -296,7 +289,7 @@ def _month_labels(months: list[str], since: str, now: str) -> list[str]:
 
 def charts(data: dict[str, Any]) -> dict[str, str | None]:
     """Each chart as inline SVG, or None where there is nothing to draw yet."""
-    from jobs import charts as draw
+    from jobs.views import charts as draw  # matplotlib: imported when a page is drawn, not by `gather`
 
     months = _month_labels(data["months"], data["since"], data["generated_at"])
     new = data["new_models"]
@@ -329,7 +322,7 @@ def charts(data: dict[str, Any]) -> dict[str, str | None]:
 
 def render(data: dict[str, Any]) -> str:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("jobs", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.PackageLoader("jobs.views", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     svgs = {name: (Markup(svg) if svg else None) for name, svg in charts(data).items()}
@@ -340,7 +333,5 @@ def render(data: dict[str, Any]) -> str:
 
 def write_report(db, path, *, since: str, now: datetime | None = None) -> None:
     """Render and write the page atomically (a reader never sees half a page)."""
-    from jobs.atom import atomic_write
-
     atomic_write(path, render(gather(db, since=since, now=now)).encode("utf-8"))
 

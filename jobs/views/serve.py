@@ -10,7 +10,7 @@ Datasette runs in this process under uvicorn: SIGTERM stops the server gracefull
 nothing is left holding the port.
 
 Metadata (descriptions, facets, canned queries) lives in `metadata()`; the LICENSE-text
-rendering in `jobs/datasette_plugin.py`.
+rendering in `jobs/views/datasette_plugin.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from datasette.database import Database
 from datasette.plugins import pm
 
 from crawler.history.schema import readonly_uri
-from jobs import datasette_plugin
+from crawler.sources import all_sources
+from jobs.views import datasette_plugin
 
 EU_CODES = "'AT','BE','BG','HR','CY','CZ','DK','EE','FI','FR','DE','GR','EL','HU','IE','IT','LV','LT','LU','MT'," \
            "'NL','PL','PT','RO','SK','SI','ES','SE'"
@@ -119,8 +120,8 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {
             "key": "model:hf/<owner>/<name>, model:ms/…, repo:github/<owner>/<repo>, "
                    "release:github/<owner>/<repo>/<tag>, paper:arxiv/<id>, post:<watch>/<sha1>",
-            "kind": "model | repo | release | paper | post",
-            "source": "huggingface | modelscope | github | arxiv | hf_papers | feed",
+            "kind": lambda: " | ".join(dict.fromkeys(k.name for s in all_sources().values() for k in s.item_kinds)),
+            "source": lambda: " | ".join(all_sources()),
             "watch": "the watch that last saw it", "unit": "the watched unit it was found under (org, repo, …)",
             "country": "ISO 3166 alpha-2 of the organisation (registry), or empty when unknown",
             "license": "normalised licence id", "license_category":
@@ -196,6 +197,8 @@ def metadata(db_name: str, columns: dict[str, set[str]] | None = None) -> dict[s
     tables = {}
     for table, meta in TABLES.items():
         meta = dict(meta)
+        if "columns" in meta:  # what the source registry knows is read from it when served
+            meta["columns"] = {c: text() if callable(text) else text for c, text in meta["columns"].items()}
         if columns is not None:
             have = columns.get(table, set())
             if "facets" in meta:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from xml.etree import ElementTree as ET
 
 from alerts.render import event_view, one_line
-from jobs.exceptions import OutputUnwritable
+from crawler.history.queries import list_events
+from crawler.times import utcnow
+from jobs.views.files import atomic_write
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "urn:openwatch:events"
@@ -83,8 +84,6 @@ def events_feed(events: list[dict], *, title: str = "openwatch events", feed_id:
     add(feed, "title", title)
     add(feed, "id", feed_id)
     if updated is None:  # the newest event's time; with none yet, now (RFC 4287 4.2.15: last significant change)
-        from crawler.times import utcnow
-
         updated = events[0]["detected_at"] if events else utcnow()
     add(feed, "updated", _atom_time(updated))
     if self_url:
@@ -111,34 +110,12 @@ def _atom_time(text: str) -> str:
     return text[:19] + "Z" if len(text) >= 19 else text
 
 
-def atomic_write(path: str | os.PathLike, content: bytes, *, mode: int = 0o644) -> None:
-    """Write `content` to `path` so that a reader sees the old file or the new one, never half:
-    a temporary file in the same directory, flushed to disk, then renamed over `path`."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:  # named by the file asked for, not by the temporary one
-        raise OutputUnwritable(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a published feed is read by a web server
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_feed(db, path: str | os.PathLike, *, since: str | None = None, types: Iterable[str] = (),
                limit: int | None = 200, title: str = "openwatch events", self_url: str | None = None) -> int:
     """Write the Atom feed of the newest events to `path` atomically; returns the entry count.
 
     The daemon calls this (through `feed_keeper`) after each ingest when `feed_path` is set.
     """
-    from crawler.history.queries import list_events
-
     events = list_events(db, since=since, types=types, limit=limit)
     atomic_write(path, events_feed(events, title=title, self_url=self_url))
     return len(events)

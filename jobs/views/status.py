@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
+from crawler.history.queries import latest_crawls, watch_states
+from crawler.sources import all_sources
+from crawler.times import iso_seconds, parse
+from jobs.config import format_duration
 from jobs.lock import daemon_pid
 
 
 def _parse(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return parse(text) if text else None
 
 
 def next_run(watch, last: datetime | None, now: datetime) -> datetime:
@@ -46,9 +48,6 @@ def last_finished(db, *, at_start: bool = True) -> dict[str, datetime | None]:
 
 
 def status_report(config, db, now: datetime | None = None) -> dict:
-    from crawler.history.queries import latest_crawls, watch_states
-    from jobs.config import format_duration
-
     now = now or datetime.now(timezone.utc)
     crawls = latest_crawls(db) if db is not None else {}
     states = watch_states(db) if db is not None else {}
@@ -72,10 +71,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         crawl = crawls.get(watch.name) or {}
         state = states.get(watch.name) or {}
         due = next_run(watch, finished.get(watch.name), now)
-        errors = crawl.get("errors") or "[]"
-        import json
-
-        errors = json.loads(errors)
+        errors = json.loads(crawl.get("errors") or "[]")
         watches.append(
             {
                 "watch": watch.name,
@@ -89,7 +85,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
                 "requests": crawl.get("requests"),
                 "failures": state.get("consecutive_failures") or 0,
                 "failing": bool(state.get("failing")),
-                "next_run": due.strftime("%Y-%m-%dT%H:%M:%SZ") if watch.enabled else "disabled",
+                "next_run": iso_seconds(due) if watch.enabled else "disabled",
                 **_reconciliation(watch, reconciled, now),
                 "last_error": errors[-1] if errors else None,
                 "errors": errors,  # every error of the last crawl (summaries show the first few)
@@ -108,6 +104,8 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         "dead_letters": [],
         "failing_receivers": [],
     }
+    # The alerts stack is imported only when asked for: the daemon imports this module for
+    # `next_run`, and `run --once` with nothing to deliver never loads it (tests/test_hf_e2e.py).
     from alerts.schema import anything_waiting
 
     # Deliveries waiting for subscriptions this config lacks show too (queued by another config).
@@ -123,30 +121,29 @@ def status_report(config, db, now: datetime | None = None) -> dict:
 def _reconciliation(watch, reconciled: dict, now: datetime) -> dict:
     """Org watches: the oldest complete listing of their units, and when each is next read
     completely: "every crawl" (orgs whose complete listing is one request), "next crawl", or
-    the time a multi-page org's reconciliation is due (sooner if its settings check moves)."""
-    import json
-
-    from crawler.sources.huggingface import next_complete_read
-
-    options = watch.options or {}
-    if "reconcile_every" not in options or not options.get("orgs") or not watch.units:
+    the time a multi-page org's reconciliation is due (sooner if its settings check moves);
+    the source says which (`Source.complete_read`)."""
+    source = all_sources().get(watch.source)
+    if source is None or not watch.units:
         return {"reconciled": None, "next_reconcile": None}
     units = {}
     for unit in watch.units:
         row = dict(reconciled.get((watch.name, unit)) or {})
         row["state"] = json.loads(row["state"]) if row.get("state") else {}
         units[unit] = row
+    when = {unit: source.complete_read(u, watch.options or {}, now) for unit, u in units.items()}
+    if any(due is None for due in when.values()):
+        return {"reconciled": None, "next_reconcile": None}
     lasts = [_parse(u.get("last_reconciled_at")) for u in units.values()]
     oldest = None if any(last is None for last in lasts) else min(lasts)
-    when = {unit: next_complete_read(u, options["reconcile_every"], now) for unit, u in units.items()}
     timed = sorted((due, unit) for unit, due in when.items() if isinstance(due, datetime))
     plain = sorted({due for due in when.values() if isinstance(due, str)})
     if not timed:
         text = "next crawl" if "next crawl" in plain else "every crawl"
     elif len(units) == 1:
-        text = timed[0][0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = iso_seconds(timed[0][0])
     else:
-        text = ", ".join(f"{unit} {due.strftime('%Y-%m-%dT%H:%M:%SZ')}" for due, unit in timed)
+        text = ", ".join(f"{unit} {iso_seconds(due)}" for due, unit in timed)
         if plain:
             text += "; " + ("the others at the next crawl" if "next crawl" in plain else "the others every crawl")
-    return {"reconciled": oldest.strftime("%Y-%m-%dT%H:%M:%SZ") if oldest else None, "next_reconcile": text}
+    return {"reconciled": iso_seconds(oldest) if oldest else None, "next_reconcile": text}

@@ -1,4 +1,4 @@
-"""Organisation registry: Hugging Face org (and the same lab's GitHub and ModelScope owners)
+"""The org table: Hugging Face org (and the same lab's GitHub and ModelScope owners)
 -> country, kind.
 
 Shipped as package data (`crawler/data/orgs.csv`); the source of every `country` in events.
@@ -30,8 +30,9 @@ class Org:
     modelscope_owners: tuple[str, ...] = ()
 
 
-class Registry:
-    """Case-insensitive lookup by Hugging Face org, GitHub owner or ModelScope owner."""
+class OrgTable:
+    """The labs openwatch knows (`crawler/data/orgs.csv`): case-insensitive lookup by Hugging Face
+    org, GitHub owner or ModelScope owner. `registry:CC` in a watch's `orgs` selects from it."""
 
     def __init__(self, orgs: list[Org]):
         self.orgs = orgs
@@ -41,7 +42,7 @@ class Registry:
                 self._by_name.setdefault(name.lower(), org)
 
     @classmethod
-    def from_rows(cls, rows) -> Registry:
+    def from_rows(cls, rows) -> OrgTable:
         return cls(
             [
                 Org(
@@ -66,7 +67,7 @@ class Registry:
         return org.country if org else None
 
     def suggest(self, name: str) -> str | None:
-        """The registry's org closest to a misspelled `name` (`deepseek` -> `deepseek-ai`), or None."""
+        """The table's org closest to a misspelled `name` (`deepseek` -> `deepseek-ai`), or None."""
         close = difflib.get_close_matches(name.lower(), list(self._by_name), n=1, cutoff=0.6)
         return self._by_name[close[0]].hf_org if close else None
 
@@ -77,7 +78,7 @@ class Registry:
         """Orgs for `registry:US`, `registry:CN`, … or `registry:all`: Hugging Face orgs, or
         with `hub="modelscope"` / `"github"` the labs' owners there (labs without one skipped).
 
-        Raises KeyError for a country the registry does not know (or knows no owner of there).
+        Raises KeyError for a country the table does not know (or knows no owner of there).
         """
         code = selector[len(REGISTRY_PREFIX) :].strip()
         orgs = self.orgs if code.lower() == "all" else [org for org in self.orgs if org.country == code.upper()]
@@ -108,6 +109,6 @@ class Registry:
 
 
 @lru_cache(maxsize=1)
-def default_registry() -> Registry:
+def default_orgs() -> OrgTable:
     with resources.files("crawler").joinpath("data/orgs.csv").open(encoding="utf-8") as f:
-        return Registry.from_rows(csv.DictReader(f))
+        return OrgTable.from_rows(csv.DictReader(f))

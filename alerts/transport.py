@@ -91,7 +91,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 class _DeadlineTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool on `_DeadlineBackend`. httpx takes no network
     backend, so the pool it made is replaced by one made with httpcore's public arguments
-    (`tests/test_secrets_exposure.py` shows it when a new httpx changes that)."""
+    (`tests/e2e/test_secrets_exposure.py` shows it when a new httpx changes that)."""
 
     def __init__(self) -> None:
         super().__init__()

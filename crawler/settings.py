@@ -77,7 +77,7 @@ COOKIES_ENABLED = False
 # Belt and braces for the two ports (SECURITY.md, "Other users of the machine"): besides
 # EXTENSIONS_BASE above (which leaves them out), their own switches. RemoteControl's /execute runs any Python it is sent and
 # writes its bearer token to a job file in the user's state directory; tested by
-# tests/test_secrets_exposure.py (no listening socket in a crawl).
+# tests/e2e/test_secrets_exposure.py (no listening socket in a crawl).
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # the setting's real name (scrapy/extensions/remote_control.py)
 LOG_LEVEL = "INFO"

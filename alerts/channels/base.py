@@ -3,7 +3,7 @@ attempts; it knows nothing of spiders, the outbox or the database.
 
 Reading a config loads the registry (each channel declares its keys and reads its options),
 and a run with nothing to send loads no rendering, HTTP client or template engine
-(tests/test_hf_e2e.py): so channel modules import `alerts.render` where they render.
+(tests/e2e/test_huggingface.py): so channel modules import `alerts.render` where they render.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ One entry gives (every value a string or None unless said otherwise):
 malformed one (the entries are then what could be read: mark the crawl partial). Bytes that
 are not a feed at all raise `NotAFeed`; more than `MAX_BYTES` raise `FeedTooLarge`.
 
-Hardening around feedparser (each has a test in tests/test_parse_feed.py):
+Hardening around feedparser (each has a test in tests/crawler/sources/test_feed.py):
 - bytes go in as a stream: feedparser opens a *string* as a URL or a file name;
 - the response's Content-Type goes in as a header, so a declared charset, an XML declaration
   (`ISO-8859-1` feeds exist) and RFC 3023's `text/xml` rules are weighed as feedparser does;

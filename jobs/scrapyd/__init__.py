@@ -23,7 +23,7 @@
     pool.close()
 
 What Scrapyd does, and what follows here (Scrapyd 1.6 source, `scrapyd/launcher.py`,
-`environ.py`, `webservice.py`; measured against a real server in tests/test_scrapyd.py):
+`environ.py`, `webservice.py`; measured against a real server in tests/jobs/test_scrapyd.py):
 
 - Spider arguments become `-a key=value` command-line arguments of the crawl process. Linux
   caps one argument string at 131,072 bytes (MAX_ARG_STRLEN, the NUL included). A longer one

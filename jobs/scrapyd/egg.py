@@ -16,7 +16,7 @@ from pathlib import Path
 from jobs.scrapyd.exceptions import ScrapydError
 
 # Below `crawler/`: what workers never run. The hub emulator is for tests and the demo
-# (44 % of crawler/); spiders do not import it (tests/test_scrapyd.py checks both).
+# (44 % of crawler/); spiders do not import it (tests/jobs/test_scrapyd.py checks both).
 LEFT_OUT = ("emulator",)
 
 _SETUP_PY = """\

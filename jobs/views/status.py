@@ -105,7 +105,7 @@ def status_report(config, db, now: datetime | None = None) -> dict:
         "failing_receivers": [],
     }
     # The alerts stack is imported only when asked for: the daemon imports this module for
-    # `next_run`, and `run --once` with nothing to deliver never loads it (tests/test_hf_e2e.py).
+    # `next_run`, and `run --once` with nothing to deliver never loads it (tests/e2e/test_huggingface.py).
     from alerts.schema import anything_waiting
 
     # Deliveries waiting for subscriptions this config lacks show too (queued by another config).

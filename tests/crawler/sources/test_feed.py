@@ -7,7 +7,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crawler.sources import feed
@@ -471,15 +471,18 @@ XML_TEXT = st.text(
 
 @settings(max_examples=300, deadline=None)
 @given(XML_TEXT)
+@example("Â¡\xa0")  # found by a suite run: repairable only once stripped
 def test_any_text_survives_the_round_trip(value):
     # feedparser itself strips surrounding whitespace and repairs one mis-encoding (a string
     # whose Latin-1 bytes are UTF-8 is decoded again): outside those, text arrives as sent.
+    # It strips first, then repairs: 'Â¡\xa0' is not UTF-8 as Latin-1, 'Â¡' is (it reads '¡').
+    stripped = value.strip()
     try:
-        value.encode("latin-1").decode("utf-8")
+        stripped.encode("latin-1").decode("utf-8")
         repairable = True
     except UnicodeError:
         repairable = False
-    if repairable and any(ord(c) > 127 for c in value):
+    if repairable and any(ord(c) > 127 for c in stripped):
         return
     doc = rss(f"<item><guid>g</guid><title>{escape(value)}</title><description>{escape(value)}</description></item>")
     (entry,) = parse_feed(doc).entries

@@ -15,7 +15,7 @@ import sqlite_utils
 from alerts import digest
 from alerts.channels import Channel, channel_class
 from alerts.exceptions import AlertsError, DeliveryError
-from alerts.outbox import iso
+from alerts.outbox import RETIRED_REASON, iso
 from alerts.redaction import redact_url, scrub
 from alerts.transport import Transport
 from crawler.events import make_event
@@ -230,14 +230,17 @@ def retry_suppressed(db: sqlite_utils.Database, *, now: datetime, subscriptions:
     """Put the suppressed deliveries of `subscriptions` (enabled in the config now) back in
     the outbox; returns how many. A daemon that predates config reloads suppressed what was
     queued for a subscription its config did not have yet: this brings those back, as
-    `retry_dead` brings back dead letters (due at once, a fresh attempt count)."""
+    `retry_dead` brings back dead letters (due at once, a fresh attempt count). Only rows
+    suppressed as "no longer in the config" come back: what was suppressed because the
+    subscription was disabled stays suppressed (a month of stale alerts is not news)."""
     if not subscriptions or not db["deliveries"].exists():
         return 0
     marks = ", ".join("?" * len(subscriptions))
     with immediate(db):
         cursor = db.execute(
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL,"
-            f" claim_id = NULL, claimed_until = NULL WHERE status = 'suppressed' AND subscription IN ({marks})",
-            [iso(now), *subscriptions],
+            f" claim_id = NULL, claimed_until = NULL WHERE status = 'suppressed' AND subscription IN ({marks})"
+            " AND last_error = ?",
+            [iso(now), *subscriptions, RETIRED_REASON],
         )
         return cursor.rowcount

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("openwatch.alerts")
 
+# Why a delivery was suppressed (`deliveries.last_error`): `alerts retry` brings back only
+# the first (what a daemon of before config reloads suppressed for a subscription it lacked).
+RETIRED_REASON = "subscription no longer in the config"
+DISABLED_REASON = "subscription disabled in the config"
+
 ISO = times.ISO
 # A dispatcher claims the rows it is about to send (`claim_id`, `claimed_until`) for this
 # long, renewed before each message, so a second dispatcher (the daemon and `openwatch
@@ -319,7 +324,7 @@ def _suppress_retired(
     for name, mark in sorted(retired.items()):
         if name in enabled:  # added back since: its rows are sent
             continue
-        reason = "subscription disabled in the config" if name in disabled else "subscription no longer in the config"
+        reason = DISABLED_REASON if name in disabled else RETIRED_REASON
         with immediate(db):
             n = db.execute(
                 "UPDATE deliveries SET status = 'suppressed', last_error = ?, next_attempt_at = NULL,"

@@ -173,6 +173,15 @@ def single_page(unit: Mapping[str, Any]) -> bool:
     return count is not None and count <= PAGE_SIZE
 
 
+def reconcile_due(last: str, reconcile_every: float) -> datetime:
+    """When the complete read after the one finished at `last` is due. A crawl records its
+    complete read some seconds after it started, and the schedule's jitter moves the next
+    start by up to 10 % of `every` (5 min at most): the due time allows for both, so
+    `reconcile_every = every` reads completely every crawl rather than every other one."""
+    slack = min(0.1 * reconcile_every, 600.0)
+    return parse(last) + timedelta(seconds=reconcile_every - slack)
+
+
 def next_complete_read(unit: Mapping[str, Any], reconcile_every: float | None, now: datetime) -> str | datetime:
     """When an org watch next reads `unit` completely: "every crawl" (a single-page org, or
     `reconcile_every = "0s"`), "next crawl" (no complete listing yet, or one is due), or the
@@ -182,7 +191,7 @@ def next_complete_read(unit: Mapping[str, Any], reconcile_every: float | None, n
         return "every crawl"
     if not last:
         return "next crawl"
-    due = parse(last) + timedelta(seconds=reconcile_every)
+    due = reconcile_due(last, reconcile_every)
     return due if due > now else "next crawl"
 
 

@@ -20,7 +20,8 @@ from scrapy.http import Request, Response
 from crawler.items import Batch, Observation, Probe, UnitEnd
 from crawler.rules import MAX_ANSWER_BYTES, PROBE_SAMPLE, SHORT_LISTING_RATIO
 from crawler.sources.huggingface import (
-    PAGE_SIZE, SETTINGS_EXPAND, HubModel, gating, hub_wide_unit, same_second, settings_moved, single_page,
+    PAGE_SIZE, SETTINGS_EXPAND, HubModel, gating, hub_wide_unit, reconcile_due, same_second, settings_moved,
+    single_page,
 )
 from crawler.spiders import describe_error, describe_failure, json_answer, next_link, parse_units, read_prior, short_url
 from crawler.times import utcnow
@@ -32,8 +33,10 @@ EXPAND = (
 )
 INCREMENTAL_PAGE = 50   # an incremental listing's page: one request when a few models changed
 HUB_WIDE_PAGE = 100
-# Pages of one org in one crawl (settings check, newest-first and complete listings together):
-# 300,000 models at the Hub's 1,000 a page. A `Link: rel="next"` that never ends is an error.
+# Pages of one org's complete listing or settings check in one crawl: 300,000 models at the
+# Hub's 1,000 a page. A `Link: rel="next"` that never ends there is an error. Newest-first
+# listings are not counted: they stop at the watermark, and a hub-wide watch back from a long
+# outage may rightly read many pages of 100 before it.
 MAX_PAGES = 300
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|USE_POLICY)[^/]*$", re.IGNORECASE)
 MAX_LICENSE_BYTES = 1024 * 1024
@@ -183,8 +186,7 @@ class HuggingFaceSpider(scrapy.Spider):
             return "full"
         from crawler.times import parse
 
-        age = (parse(utcnow()) - parse(last)).total_seconds()
-        return "incremental" if age < self.reconcile_every else "full"
+        return "incremental" if parse(utcnow()) < reconcile_due(last, self.reconcile_every) else "full"
 
     async def start(self):
         for org in self.orgs:
@@ -269,11 +271,7 @@ class HuggingFaceSpider(scrapy.Spider):
                 newest = self.newest[org] = stamp
         requests = await self.fetch_files(observations, org)
         batch = self._batch(org, observations=observations, requests=requests)
-        next_url = self._next(response, org) if watermark and not reached and page else None
-        if next_url is False:
-            yield batch
-            yield self._endless(org)
-            return
+        next_url = self._own(response, next_link(response)) if watermark and not reached and page else None
         if next_url:
             yield batch
             yield self._listing_request(next_url, org, self.parse_newest, key=key)

@@ -36,7 +36,10 @@ class InProcessExecutor(CrawlExecutor):
 
     async def crawl(self, watch, *, progress=None):
         try:
-            return await crawl_in_process(self.config, watch, log_level=self.log_level, progress=progress), False
+            # Subscriptions are read from the running config at every batch (a reload during the
+            # crawl applies to what it stores after); the rest of the crawl keeps its config.
+            return await crawl_in_process(self.config, watch, log_level=self.log_level, progress=progress,
+                                          subscriptions=lambda: self.config.subscriptions), False
         except asyncio.CancelledError:
             # Cut at shutdown: the crawl's row must not stay `running`.
             await asyncio.shield(asyncio.to_thread(self.fail_cut, watch))
@@ -54,9 +57,11 @@ def _prior(config, watch) -> dict:
         store.db.close()
 
 
-async def crawl_in_process(config, watch, *, log_level: str = "WARNING", progress=None) -> CrawlOutcome:
+async def crawl_in_process(config, watch, *, log_level: str = "WARNING", progress=None,
+                           subscriptions=None) -> CrawlOutcome:
     """Run one crawl of `watch` here; never raises for crawl failures, returns the outcome.
-    `progress` is called with (items, units complete, units) after each batch."""
+    `progress` is called with (items, units complete, units) after each batch; `subscriptions`
+    (a callable) replaces `config.subscriptions` for the outbox (a daemon's live ones)."""
     started = time.monotonic()
     outcome = CrawlOutcome(watch=watch.name, status="failed")
     try:
@@ -70,7 +75,7 @@ async def crawl_in_process(config, watch, *, log_level: str = "WARNING", progres
     runner = AsyncCrawlerRunner(crawler_settings(config, watch, log_level=log_level))
     crawler = runner.create_crawler(spidercls)
     # Python objects, not settings: Scrapy deep-copies settings, and these need not be copied.
-    crawler.openwatch_on_events = outbox(config.subscriptions)
+    crawler.openwatch_on_events = outbox(subscriptions or config.subscriptions)
     crawler.openwatch_connect = connect_database  # the outbox's table migrated with the history's
     # The watches covering this crawl's units: of the same source (units are named per source).
     crawler.openwatch_watch_units = {w.name: w.units for w in config.watches if w.source == watch.source}

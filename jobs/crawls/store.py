@@ -15,15 +15,20 @@ logger = logging.getLogger("openwatch.daemon")
 
 def outbox(subscriptions):
     """The store's `on_events` hook: new events become outbox rows in the same transaction.
-    The alerts stack is imported only when there is an event and somebody to tell."""
-    subscriptions = tuple(subscriptions)
+    The alerts stack is imported only when there is an event and somebody to tell.
+
+    `subscriptions`: the subscriptions, or a callable that returns them. A daemon passes its
+    running config's, read at every batch: a subscription added or removed by a reload during
+    a crawl applies to what the crawl stores after it (DESIGN.md, rule 8)."""
+    current = subscriptions if callable(subscriptions) else (lambda fixed=tuple(subscriptions): fixed)
 
     def on_events(db, events, now) -> None:
-        if not subscriptions:
+        subs = tuple(current())
+        if not subs:
             return
         from alerts.outbox import enqueue
 
-        enqueue(db, events, subscriptions, now)
+        enqueue(db, events, subs, now)
 
     return on_events
 

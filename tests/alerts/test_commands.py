@@ -143,3 +143,26 @@ def test_retry_dead_puts_dead_letters_back(tmp_path, http):
     assert deliveries(db)[0]["attempts"] == 0
     assert dispatch(db, config, now=clock, transport=transport).sent == 1
     assert dead_letters(db) == []
+
+
+def test_retry_suppressed_brings_back_only_what_was_lost_not_what_was_disabled(tmp_path, http):
+    """`alerts retry` re-queues deliveries suppressed as "no longer in the config" (what a
+    daemon of before config reloads did to a subscription it did not know yet), never those
+    suppressed while the subscription was disabled: re-enabling it must not send a month of
+    stale alerts."""
+    from alerts.commands import retry_suppressed
+    from alerts.outbox import DISABLED_REASON, RETIRED_REASON
+
+    config = make_config(tmp_path, [{"name": "team", "channel": "slack", "url": http.url("/hook")}])
+    db = open_db(tmp_path)
+    clock = Clock()
+    ingest(db, [event(name="One"), event(name="Two")], config, clock())
+    ids = [row["id"] for row in db.query("select id from deliveries order by id")]
+    assert len(ids) == 2
+    for delivery, reason in zip(ids, (RETIRED_REASON, DISABLED_REASON)):
+        db.execute("update deliveries set status = 'suppressed', last_error = ? where id = ?", [reason, delivery])
+    db.conn.commit()
+    assert retry_suppressed(db, now=clock(), subscriptions=["other"]) == 0
+    assert retry_suppressed(db, now=clock(), subscriptions=["team"]) == 1
+    got = [(r["status"], r["last_error"]) for r in db.query("select status, last_error from deliveries order by id")]
+    assert got == [("pending", None), ("suppressed", DISABLED_REASON)]

@@ -155,7 +155,9 @@ def test_status_says_when_each_org_is_next_read_completely(tmp_path, emulator):
     assert ow.json("status")["watches"][0]["next_reconcile"] == "next crawl"
     ow("crawl", "lab")
     (last,) = rows(ow, "select last_reconciled_at from units where unit = 'big-lab'")[0]
-    due = (datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # a day after the last complete read, less the slack for the crawl's own length and jitter (10 min)
+    due = (datetime.fromisoformat(last.replace("Z", "+00:00")) + timedelta(days=1, minutes=-10)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
     assert ow.json("status")["watches"][0]["next_reconcile"] == f"big-lab {due}; the others every crawl"
 
 
@@ -200,5 +202,24 @@ def test_when_an_org_is_next_read_completely():
     assert next_complete_read({"last_reconciled_at": last, "last_complete_count": 1000}, day, now) == "every crawl"
     assert next_complete_read({"last_reconciled_at": last, "state": {"pages": 3}}, 0.0, now) == "every crawl"
     assert next_complete_read({"last_reconciled_at": last, "state": {"pages": 3}}, day, now) == datetime(
-        2026, 12, 8, 10, tzinfo=timezone.utc)
+        2026, 12, 8, 9, 50, tzinfo=timezone.utc)  # a day less 10 min of slack (crawl length, jitter)
     assert next_complete_read({"last_reconciled_at": last, "last_complete_count": 1001}, 3600.0, now) == "next crawl"
+
+
+def test_reconcile_every_equal_to_every_reads_completely_every_crawl(monkeypatch):
+    """The last complete read is stamped when it ended, seconds into its crawl, and jitter
+    moves the next start earlier: with `reconcile_every = every` the next crawl still reads
+    completely (it was every other crawl, so a 1d reconciliation under every 6h took 30 h)."""
+    import crawler.spiders.huggingface as spider_module
+    from crawler.sources.huggingface import reconcile_due
+
+    six_hours = 6 * 3600.0
+    last = "2026-12-07T06:00:20.000000Z"  # 20 s into the 06:00 crawl
+    assert reconcile_due(last, six_hours) == datetime(2026, 12, 7, 11, 50, 20, tzinfo=timezone.utc)
+    spider = spider_module.HuggingFaceSpider(orgs="big-lab", reconcile_every=six_hours, prior={"big-lab": {
+        "baselined": True, "watermark": "2026-12-07T05:00:00.000Z", "last_reconciled_at": last,
+        "state": {"pages": 3}, "models": {}}})
+    for now, mode in (("2026-12-07T11:59:40.000000Z", "full"),      # the next crawl, 20 s of jitter early
+                      ("2026-12-07T09:00:00.000000Z", "incremental")):
+        monkeypatch.setattr(spider_module, "utcnow", lambda now=now: now)
+        assert spider.mode("big-lab") == mode, now

@@ -16,20 +16,10 @@ from crawler.emulator import SENTINEL_CREATED_AT, Fault, HubEmulator, HubWorld, 
 from crawler.emulator.cards import parse_front_matter, render_front_matter, split_readme
 from crawler.emulator.hf_api import EXPAND_PROPERTIES
 from crawler.emulator.world import git_blob_sha1
+from tests.support.clock import FakeClock
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
-
-
-class FakeClock:
-    def __init__(self, now=T0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +33,7 @@ def clean_environ(monkeypatch):
 
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -4,27 +4,17 @@ papers, rate-limit windows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 
 from crawler.emulator import LEGACY_CREATED_ATS, HubEmulator, HubWorld
 from crawler.emulator.synthetic import long_card
+from tests.support.clock import FakeClock
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
-
-
-class FakeClock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from crawler.emulator import HubEmulator, HubWorld
 from crawler.emulator.releases import announce_weights
 from crawler.emulator.season import TAKEOFF, build_season
 from crawler.sources import modelscope as ms_source
+from tests.support.clock import FakeClock
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
@@ -30,17 +31,6 @@ def recorded(name: str) -> dict:
     if not (SAMPLES / name).exists():
         pytest.skip("../shared/samples is not beside this checkout")
     return json.loads(json.loads((SAMPLES / name).read_text())["body"])
-
-
-class FakeClock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture

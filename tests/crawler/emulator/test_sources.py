@@ -19,6 +19,7 @@ from crawler.emulator.arxiv import ArxivWorld
 from crawler.emulator.feeds import FeedWorld
 from crawler.emulator.github import GitHubWorld
 from crawler.emulator.modelscope import ModelScopeWorld
+from tests.support.clock import FakeClock
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 GH_TOKEN = {"Authorization": "token ghp_test"}
@@ -63,17 +64,6 @@ def _collapsed(tags) -> list[str]:
         if not out or out[-1] != name:
             out.append(name)
     return out
-
-
-class FakeClock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kwargs):
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture

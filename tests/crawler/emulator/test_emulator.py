@@ -16,7 +16,6 @@ from crawler.emulator import SENTINEL_CREATED_AT, Fault, HubEmulator, HubWorld, 
 from crawler.emulator.cards import parse_front_matter, render_front_matter, split_readme
 from crawler.emulator.hf_api import EXPAND_PROPERTIES
 from crawler.emulator.world import git_blob_sha1
-from tests.support.clock import FakeClock
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
@@ -31,26 +30,6 @@ def clean_environ(monkeypatch):
             monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def world(clock):
-    return HubWorld(clock=clock)
-
-
-@pytest.fixture
-def emu(world):
-    with HubEmulator(world, page_size=50) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu):
-    with httpx.Client(base_url=emu.url, trust_env=False, timeout=10) as c:
-        yield c
 
 
 def list_all(client, params, headers=None):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from crawler.emulator import LEGACY_CREATED_ATS, HubEmulator, HubWorld
+from crawler.emulator import LEGACY_CREATED_ATS, HubEmulator
 from crawler.emulator.synthetic import long_card
 from tests.support.clock import FakeClock
 
@@ -17,26 +17,6 @@ T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
 
 
-@pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def world(clock):
-    return HubWorld(clock=clock)
-
-
-@pytest.fixture
-def emu(world):
-    with HubEmulator(world, page_size=50) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu):
-    with httpx.Client(base_url=emu.url, trust_env=False, timeout=10) as c:
-        yield c
 
 
 def listed(client, **params) -> list[str]:

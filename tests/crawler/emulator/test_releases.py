@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crawler.emulator import HubEmulator, HubWorld
+from crawler.emulator import HubEmulator
 from crawler.emulator.releases import announce_weights
 from crawler.emulator.season import TAKEOFF, build_season
 from crawler.sources import modelscope as ms_source
-from tests.support.clock import FakeClock
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 TOKEN = {"Authorization": "Bearer hf_test"}
@@ -34,29 +33,11 @@ def recorded(name: str) -> dict:
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def world(clock):
-    return HubWorld(clock=clock)
-
-
-@pytest.fixture
-def emu(world):
-    with HubEmulator(world, page_size=50) as emulator:
-        emulator.modelscope.clock = world.clock
-        emulator.github.clock = world.clock
-        emulator.arxiv.clock = world.clock
-        emulator.feeds.clock = world.clock
-        yield emulator
-
-
-@pytest.fixture
-def client(emu):
-    with httpx.Client(base_url=emu.url, trust_env=False, timeout=10) as c:
-        yield c
+def emu(emu, world):
+    """Every service of the emulator on the world's clock (the conftest's `emu`)."""
+    for service in (emu.modelscope, emu.github, emu.arxiv, emu.feeds):
+        service.clock = world.clock
+    return emu
 
 
 def expand(client, model_id, *names, headers=None):

@@ -67,11 +67,6 @@ def _collapsed(tags) -> list[str]:
 
 
 @pytest.fixture
-def clock():
-    return FakeClock(T0)
-
-
-@pytest.fixture
 def emu(clock):
     with HubEmulator(github=GitHubWorld(clock), arxiv=ArxivWorld(clock), feeds=FeedWorld(clock),
                      modelscope=ModelScopeWorld(clock)) as emulator:
